@@ -1,0 +1,246 @@
+#include "common/asio_stream.h"
+
+#include "common/errors.h"
+
+#include <kj/debug.h>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace berth {
+
+namespace {
+constexpr size_t kReadBuffer = 64 * 1024;
+constexpr size_t kMaxIov = 64;
+
+// Registers `fn` to run when the socket is ready for `what`, unless the
+// returned token is dropped first (the KJ promise was cancelled).
+template <typename Fn>
+std::shared_ptr<bool> whenReady(asio::local::stream_protocol::socket& socket,
+                                asio::socket_base::wait_type what, Fn fn) {
+  auto token = std::make_shared<bool>(true);
+  socket.async_wait(what, [weak = std::weak_ptr<bool>(token), fn = std::move(fn)](
+                              const boost::system::error_code& ec) mutable {
+    if (auto alive = weak.lock()) fn(ec);
+  });
+  return token;
+}
+
+kj::Exception socketError(const char* call, int err) {
+  if (err == EPIPE || err == ECONNRESET || err == ENOTCONN) {
+    return KJ_EXCEPTION(DISCONNECTED, "peer closed the connection", call, strerror(err));
+  }
+  return KJ_EXCEPTION(FAILED, "socket error", call, strerror(err), err);
+}
+}  // namespace
+
+class AsioStream::ReadOp {
+ public:
+  ReadOp(kj::PromiseFulfiller<size_t>& fulfiller, AsioStream& stream, kj::byte* out,
+         size_t minBytes, size_t maxBytes, size_t already)
+      : fulfiller_(fulfiller), stream_(stream), out_(out), min_(minBytes), max_(maxBytes),
+        got_(already) {
+    arm();
+  }
+
+ private:
+  void arm() {
+    token_ = whenReady(stream_.socket_, asio::socket_base::wait_read,
+                       [this](const boost::system::error_code& ec) { onReadable(ec); });
+  }
+
+  void onReadable(const boost::system::error_code& ec) {
+    if (ec) {
+      fulfiller_.reject(KJ_EXCEPTION(DISCONNECTED, "socket wait failed", ec.message().c_str()));
+      return;
+    }
+    for (;;) {
+      got_ += stream_.takeBuffered(out_ + got_, max_ - got_);
+      if (got_ >= min_ || stream_.eof_) {
+        fulfiller_.fulfill(kj::cp(got_));
+        return;
+      }
+      ssize_t n;
+      try {
+        n = stream_.fill();
+      } catch (kj::Exception& e) {
+        fulfiller_.reject(kj::mv(e));
+        return;
+      }
+      if (n < 0) return arm();
+    }
+  }
+
+  kj::PromiseFulfiller<size_t>& fulfiller_;
+  AsioStream& stream_;
+  kj::byte* out_;
+  size_t min_, max_, got_;
+  std::shared_ptr<bool> token_;
+};
+
+class AsioStream::WriteOp {
+ public:
+  WriteOp(kj::PromiseFulfiller<void>& fulfiller, AsioStream& stream,
+          std::vector<iovec> remaining)
+      : fulfiller_(fulfiller), stream_(stream), iov_(std::move(remaining)) {
+    arm();
+  }
+
+ private:
+  void arm() {
+    token_ = whenReady(stream_.socket_, asio::socket_base::wait_write,
+                       [this](const boost::system::error_code& ec) { onWritable(ec); });
+  }
+
+  void onWritable(const boost::system::error_code& ec) {
+    if (ec) {
+      fulfiller_.reject(KJ_EXCEPTION(DISCONNECTED, "socket wait failed", ec.message().c_str()));
+      return;
+    }
+    try {
+      if (sendSome(stream_.fd_, iov_)) {
+        fulfiller_.fulfill();
+      } else {
+        arm();
+      }
+    } catch (kj::Exception& e) {
+      fulfiller_.reject(kj::mv(e));
+    }
+  }
+
+ public:
+  // Sends what the socket takes now; true once everything is sent.
+  static bool sendSome(int fd, std::vector<iovec>& iov) {
+    size_t first = 0;
+    while (first < iov.size()) {
+      msghdr msg{};
+      msg.msg_iov = iov.data() + first;
+      msg.msg_iovlen = std::min(iov.size() - first, kMaxIov);
+      // MSG_NOSIGNAL: a vanished peer is an error here, not a SIGPIPE.
+      ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        throw socketError("sendmsg", errno);
+      }
+      size_t left = static_cast<size_t>(n);
+      while (first < iov.size() && left >= iov[first].iov_len) {
+        left -= iov[first].iov_len;
+        ++first;
+      }
+      if (left > 0) {
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+        iov[first].iov_len -= left;
+      }
+    }
+    iov.erase(iov.begin(), iov.begin() + static_cast<std::ptrdiff_t>(first));
+    return iov.empty();
+  }
+
+ private:
+  kj::PromiseFulfiller<void>& fulfiller_;
+  AsioStream& stream_;
+  std::vector<iovec> iov_;
+  std::shared_ptr<bool> token_;
+};
+
+AsioStream::AsioStream(asio::local::stream_protocol::socket socket)
+    : socket_(std::move(socket)), fd_(socket_.native_handle()) {
+  socket_.non_blocking(true);
+  buffer_.resize(kReadBuffer);
+}
+
+AsioStream::~AsioStream() noexcept(false) {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+}
+
+size_t AsioStream::takeBuffered(kj::byte* out, size_t max) {
+  size_t n = std::min(max, end_ - begin_);
+  if (n > 0) {
+    memcpy(out, buffer_.data() + begin_, n);
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+  return n;
+}
+
+ssize_t AsioStream::fill() {
+  if (eof_) return 0;
+  if (begin_ == end_) begin_ = end_ = 0;
+  for (;;) {
+    ssize_t n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, MSG_DONTWAIT);
+    if (n > 0) {
+      end_ += static_cast<size_t>(n);
+      return n;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+    if (errno == ECONNRESET) {
+      eof_ = true;
+      return 0;
+    }
+    throw socketError("recv", errno);
+  }
+}
+
+kj::Promise<size_t> AsioStream::tryRead(void* buffer, size_t minBytes, size_t maxBytes) {
+  auto* out = static_cast<kj::byte*>(buffer);
+  size_t got = takeBuffered(out, maxBytes);
+  // Fast path: the bytes are often already here; no trip through Asio.
+  while (got < minBytes && !eof_) {
+    ssize_t n = fill();
+    if (n < 0) {
+      return kj::newAdaptedPromise<size_t, ReadOp>(*this, out, minBytes, maxBytes, got);
+    }
+    got += takeBuffered(out + got, maxBytes - got);
+  }
+  return got;
+}
+
+kj::Promise<void> AsioStream::write(const void* buffer, size_t size) {
+  kj::ArrayPtr<const kj::byte> piece(static_cast<const kj::byte*>(buffer), size);
+  return write(kj::arrayPtr(&piece, 1));
+}
+
+kj::Promise<void> AsioStream::write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) {
+  std::vector<iovec> iov;
+  iov.reserve(pieces.size());
+  for (auto& p : pieces) {
+    if (p.size() > 0) iov.push_back({const_cast<kj::byte*>(p.begin()), p.size()});
+  }
+  if (WriteOp::sendSome(fd_, iov)) return kj::READY_NOW;
+  // The pieces stay valid until this promise resolves or is dropped (KJ's rule).
+  return kj::newAdaptedPromise<void, WriteOp>(*this, std::move(iov));
+}
+
+kj::Promise<void> AsioStream::whenWriteDisconnected() {
+  // The reader side notices EOF; the RPC layer does not need this signal.
+  return kj::NEVER_DONE;
+}
+
+void AsioStream::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+void AsioStream::abortRead() { ::shutdown(fd_, SHUT_RD); }
+
+uid_t AsioStream::peerUid() const {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    throw systemError("getsockopt(SO_PEERCRED)", errno);
+  }
+  return cred.uid;
+}
+
+kj::Own<AsioStream> makeStream(asio::local::stream_protocol::socket socket) {
+  return kj::heap<AsioStream>(std::move(socket));
+}
+
+}  // namespace berth

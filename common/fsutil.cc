@@ -1,0 +1,218 @@
+#include "common/fsutil.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+#include "common/errors.h"
+
+namespace berth {
+
+namespace {
+
+// Closes a file descriptor on every exit path.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::string dirName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void writeAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw systemError("write " + path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string randomSuffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s(12, 'x');
+  for (auto& c : s) c = kChars[rng() % (sizeof(kChars) - 1)];
+  return s;
+}
+
+// Mount identity of an entry: mount id where the kernel reports it (catches
+// bind mounts of the same filesystem), else the device number.
+struct MountKey {
+  bool hasMntId;
+  uint64_t id;
+  bool operator==(const MountKey&) const = default;
+};
+
+MountKey mountKey(int dirfd, const char* name, const std::string& path) {
+  struct statx stx{};
+  int flags = AT_SYMLINK_NOFOLLOW | (name[0] == '\0' ? AT_EMPTY_PATH : 0);
+#ifdef STATX_MNT_ID
+  if (::statx(dirfd, name, flags, STATX_MNT_ID, &stx) < 0) throw systemError("statx " + path, errno);
+  if (stx.stx_mask & STATX_MNT_ID) return {true, stx.stx_mnt_id};
+#else
+  if (::statx(dirfd, name, flags, STATX_BASIC_STATS, &stx) < 0) throw systemError("statx " + path, errno);
+#endif
+  return {false, (static_cast<uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor};
+}
+
+// Removes everything inside the open directory DIRFD (which is PATH).
+void removeContents(int dirfd, const std::string& path, const MountKey& mount) {
+  int dupfd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dupfd < 0) throw systemError("fcntl(F_DUPFD_CLOEXEC) " + path, errno);
+  DIR* dir = ::fdopendir(dupfd);
+  if (!dir) {
+    int err = errno;
+    ::close(dupfd);
+    throw systemError("fdopendir " + path, err);
+  }
+  struct Closer {
+    DIR* d;
+    ~Closer() { ::closedir(d); }
+  } closer{dir};
+
+  for (;;) {
+    errno = 0;
+    dirent* ent = ::readdir(dir);
+    if (!ent) {
+      if (errno != 0) throw systemError("readdir " + path, errno);
+      break;
+    }
+    std::string_view name(ent->d_name);
+    if (name == "." || name == "..") continue;
+    std::string child = path + "/" + ent->d_name;
+
+    struct stat st{};
+    if (::fstatat(dirfd, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno == ENOENT) continue;  // removed concurrently
+      throw systemError("fstatat " + child, errno);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (!(mountKey(dirfd, ent->d_name, child) == mount))
+        throw failedPrecondition("removeTree " + path + ": refusing to cross mount point " + child);
+      // O_NOFOLLOW: if the entry was swapped for a symlink since fstatat, fail
+      // instead of following it.
+      Fd sub(::openat(dirfd, ent->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.fd < 0) {
+        if (errno == ENOENT) continue;
+        throw systemError("openat " + child, errno);
+      }
+      removeContents(sub.fd, child, mount);
+      if (::unlinkat(dirfd, ent->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        throw systemError("unlinkat(AT_REMOVEDIR) " + child, errno);
+    } else if (::unlinkat(dirfd, ent->d_name, 0) < 0 && errno != ENOENT) {
+      throw systemError("unlinkat " + child, errno);
+    }
+  }
+}
+
+}  // namespace
+
+void atomicWrite(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    tmp = path + ".tmp-" + randomSuffix();
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0 && (errno != EEXIST || attempt >= 16)) throw systemError("open " + tmp, errno);
+  }
+  Fd guard(fd);
+  try {
+    if (::fchmod(fd, mode) < 0) throw systemError("fchmod " + tmp, errno);  // undo umask
+    writeAll(fd, data, tmp);
+    if (::fsync(fd) < 0) throw systemError("fsync " + tmp, errno);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw systemError("rename " + tmp + " to " + path, errno);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  // The rename is only durable once the directory entry is on disk.
+  std::string dir = dirName(path);
+  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.fd < 0) throw systemError("open " + dir, errno);
+  if (::fsync(dfd.fd) < 0) throw systemError("fsync " + dir, errno);
+}
+
+std::optional<std::string> readFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw systemError("open " + path, errno);
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw systemError("read " + path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void makeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) throw invalidArgument("makeDirs: empty path");
+  // Walk every prefix ending before a '/', then the full path.
+  for (size_t pos = 1;; ++pos) {
+    pos = path.find('/', pos);
+    std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && prefix.back() != '/') {
+      if (::mkdir(prefix.c_str(), mode) == 0) {
+        if (::chmod(prefix.c_str(), mode) < 0) throw systemError("chmod " + prefix, errno);
+      } else if (errno == EEXIST) {
+        struct stat st{};
+        if (::stat(prefix.c_str(), &st) < 0) throw systemError("stat " + prefix, errno);
+        if (!S_ISDIR(st.st_mode)) throw systemError("mkdir " + prefix, ENOTDIR);
+      } else {
+        throw systemError("mkdir " + prefix, errno);
+      }
+    }
+    if (pos == std::string::npos) break;
+  }
+}
+
+void removeTree(const std::string& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return;
+    throw systemError("lstat " + path, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw systemError("unlink " + path, errno);
+    return;
+  }
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == ENOENT) return;
+    throw systemError("open " + path, errno);
+  }
+  removeContents(fd.fd, path, mountKey(fd.fd, "", path));
+  if (::rmdir(path.c_str()) < 0 && errno != ENOENT) throw systemError("rmdir " + path, errno);
+}
+
+bool pathExists(const std::string& path) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  throw systemError("lstat " + path, errno);
+}
+
+}  // namespace berth

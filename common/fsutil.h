@@ -1,0 +1,35 @@
+// Filesystem helpers for berth's state directories. Every failure throws a
+// berth::Error naming the syscall, the path and errno.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace berth {
+
+// Crash-safe replace: a reader sees either the old or the new content, never
+// a partial file. Writes a uniquely named temp file in the same directory
+// (O_EXCL, so stale temps from a crashed writer are skipped, not reused),
+// fsyncs it, renames it over PATH and fsyncs the directory. The file gets
+// exactly MODE (umask is not applied).
+void atomicWrite(const std::string& path, std::string_view data, mode_t mode = 0600);
+
+// Whole file contents; nullopt only if PATH does not exist (ENOENT).
+std::optional<std::string> readFile(const std::string& path);
+
+// mkdir -p. Directories created here get exactly MODE regardless of umask;
+// existing directories are left as they are.
+void makeDirs(const std::string& path, mode_t mode = 0700);
+
+// rm -rf: no error if PATH is missing, never follows symlinks (a symlink is
+// removed, not its target), and refuses (throws) rather than descend into a
+// mount point below PATH.
+void removeTree(const std::string& path);
+
+// True if a directory entry exists at PATH (lstat: a dangling symlink exists).
+bool pathExists(const std::string& path);
+
+}  // namespace berth
