@@ -1,0 +1,146 @@
+#include "common/spawn.h"
+
+#include "common/errors.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+extern char** environ;
+
+namespace berth {
+
+namespace {
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// In the vforked child: only async-signal-safe calls, no allocation.
+[[noreturn]] void childExec(const SpawnOptions& o, char* const* argv, char* const* envp,
+                            int devnull, int errPipe) {
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+  if (o.newSession) ::setsid();
+  // Move every fd we hand on above the target range first, so dup2 into
+  // 0..2+extra never clobbers a source that is still needed.
+  int n = 3 + static_cast<int>(o.extraFds.size());
+  int src[64];
+  src[0] = o.stdinFd >= 0 ? o.stdinFd : devnull;
+  src[1] = o.stdoutFd >= 0 ? o.stdoutFd : devnull;
+  src[2] = o.stderrFd >= 0 ? o.stderrFd : devnull;
+  for (size_t i = 0; i < o.extraFds.size() && i + 3 < 64; ++i) src[i + 3] = o.extraFds[i];
+  int base = 1000;
+  for (int i = 0; i < n; ++i) {
+    if (::dup2(src[i], base + i) < 0) goto fail;
+  }
+  if (::dup2(errPipe, base + n) < 0) goto fail;
+  errPipe = base + n;
+  for (int i = 0; i < n; ++i) {
+    if (::dup2(base + i, i) < 0) goto fail;
+  }
+  ::fcntl(errPipe, F_SETFD, FD_CLOEXEC);
+  // Close everything else but the error pipe (CLOEXEC, closes on exec).
+  if (::close_range(n, errPipe - 1, 0) != 0) goto fail;
+  ::close_range(errPipe + 1, ~0U, 0);
+  if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) goto fail;
+  if (std::strchr(argv[0], '/')) {
+    ::execve(argv[0], argv, envp);
+  } else {
+    ::execvpe(argv[0], argv, envp);
+  }
+fail:
+  int err = errno;
+  (void)!::write(errPipe, &err, sizeof(err));
+  ::_exit(127);
+}
+}  // namespace
+
+pid_t spawnProcess(const SpawnOptions& o) {
+  if (o.argv.empty()) throw invalidArgument("spawn: empty argv");
+  if (o.extraFds.size() > 60) throw invalidArgument("spawn: too many fds");
+  std::vector<char*> argv;
+  for (auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envv;
+  char* const* envp = environ;
+  if (!o.env.empty()) {
+    for (auto& e : o.env) envv.push_back(const_cast<char*>(e.c_str()));
+    envv.push_back(nullptr);
+    envp = envv.data();
+  }
+  Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (devnull.fd < 0) throw systemError("open /dev/null", errno);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
+  Fd rd(p[0]), wr(p[1]);
+  pid_t pid = ::vfork();
+  if (pid < 0) throw systemError("vfork for " + o.argv[0], errno);
+  if (pid == 0) childExec(o, argv.data(), envp, devnull.fd, wr.fd);
+  ::close(std::exchange(wr.fd, -1));
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(rd.fd, &err, sizeof(err));
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof(err)) {
+    // The child failed before exec and exits 127; the caller's reaper gets it.
+    throw systemError("exec " + o.argv[0], err);
+  }
+  return pid;
+}
+
+bool CommandResult::ok() const {
+  return !timedOut && WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0;
+}
+
+asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
+                                          std::chrono::milliseconds deadline,
+                                          bool captureStdout) {
+  auto executor = co_await asio::this_coro::executor;
+  CommandResult result;
+  std::unique_ptr<asio::posix::stream_descriptor> out;
+  Fd outWrite;
+  if (captureStdout) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
+    out = std::make_unique<asio::posix::stream_descriptor>(executor, p[0]);
+    outWrite.fd = p[1];
+    options.stdoutFd = p[1];
+  }
+  pid_t pid = spawnProcess(options);
+  ::close(std::exchange(outWrite.fd, -1));
+  auto timedOut = std::make_shared<bool>(false);
+  asio::steady_timer timer(executor, deadline);
+  timer.async_wait([pid, timedOut](const boost::system::error_code& ec) {
+    if (ec) return;
+    *timedOut = true;
+    ::kill(pid, SIGKILL);  // still our unreaped child: the pid cannot be reused
+  });
+  if (out) {
+    // Read to EOF first: a child blocked on a full pipe would never exit.
+    boost::system::error_code ec;
+    co_await asio::async_read(*out, asio::dynamic_buffer(result.out),
+                              asio::redirect_error(asio::use_awaitable, ec));
+  }
+  result.waitStatus = co_await reaper.wait(pid);
+  timer.cancel();
+  result.timedOut = *timedOut;
+  co_return result;
+}
+
+}  // namespace berth

@@ -1,0 +1,43 @@
+// Starting child processes (runc, criu, berth-shim) and running commands to
+// completion with a deadline, on the one loop.
+#pragma once
+
+#include "common/asio.h"
+#include "common/reaper.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH if it has no '/'
+  int stdinFd = -1;               // -1: /dev/null
+  int stdoutFd = -1;
+  int stderrFd = -1;
+  std::vector<int> extraFds;      // passed on as fds 3, 4, ... in this order
+  std::vector<std::string> env;   // empty: inherit ours
+  std::string cwd;                // empty: inherit
+  bool newSession = false;        // setsid() in the child
+};
+
+// vfork + exec. The child gets exactly stdio (+ extraFds); every other fd is
+// closed, signal dispositions and mask are reset. Throws with errno context
+// (exec failures included: the child reports errno through a CLOEXEC pipe).
+pid_t spawnProcess(const SpawnOptions& options);
+
+struct CommandResult {
+  int waitStatus = 0;
+  std::string out;     // captured stdout (when asked)
+  bool timedOut = false;
+  bool ok() const;     // exited 0
+};
+
+// Runs a command to completion; kills it (SIGKILL) at the deadline. With
+// captureStdout its stdout is read into `out` (its stdoutFd is ignored).
+asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
+                                          std::chrono::milliseconds deadline,
+                                          bool captureStdout = false);
+
+}  // namespace berth
