@@ -24,6 +24,12 @@ RpcListener::RpcListener(KjLoop& loop, const std::string& path, Factory bootstra
   acceptNext();
 }
 
+RpcListener::RpcListener(KjLoop& loop, UnixAcceptor acceptor, const std::string& path,
+                         Factory bootstrap)
+    : loop_(loop), path_(path), bootstrap_(std::move(bootstrap)), acceptor_(std::move(acceptor)) {
+  acceptNext();
+}
+
 RpcListener::~RpcListener() {
   *alive_ = false;
   close();

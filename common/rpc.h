@@ -46,6 +46,8 @@ class RpcListener {
  public:
   using Factory = std::function<capnp::Capability::Client()>;
   RpcListener(KjLoop& loop, const std::string& path, Factory bootstrap);
+  // Serves on an already listening socket bound at `path`.
+  RpcListener(KjLoop& loop, UnixAcceptor acceptor, const std::string& path, Factory bootstrap);
   ~RpcListener();
 
   // Called after a peer connects / goes away.

@@ -47,6 +47,10 @@ bool unixSocketAnswers(const std::string& path) {
 }
 
 UnixAcceptor listenUnix(asio::io_context& io, const std::string& path) {
+  return UnixAcceptor(io, asio::local::stream_protocol(), listenUnixFd(path));
+}
+
+int listenUnixFd(const std::string& path) {
   sockaddr_un addr = addressOf(path);
   if (unixSocketAnswers(path)) {
     throw alreadyExists("a server already listens on " + path);
@@ -70,7 +74,7 @@ UnixAcceptor listenUnix(asio::io_context& io, const std::string& path) {
     ::close(fd);
     throw systemError("listen " + path, err);
   }
-  return UnixAcceptor(io, asio::local::stream_protocol(), fd);
+  return fd;
 }
 
 UnixSocket connectUnix(asio::io_context& io, const std::string& path) {

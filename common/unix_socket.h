@@ -14,6 +14,9 @@ using UnixAcceptor = asio::local::stream_protocol::acceptor;
 // Binds and listens on `path` with mode 0600. A stale socket file (nobody
 // accepts on it) is replaced; a live one is already-exists.
 UnixAcceptor listenUnix(asio::io_context& io, const std::string& path);
+// The same as a raw listening fd (CLOEXEC), for a process that binds before
+// its loop exists (the shim binds, then daemonizes).
+int listenUnixFd(const std::string& path);
 
 // Connects to `path`; unavailable (with errno's words) if nobody listens.
 UnixSocket connectUnix(asio::io_context& io, const std::string& path);

@@ -1,0 +1,63 @@
+#include "shim/daemonize.h"
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
+
+namespace berth::shim {
+
+std::string pidWithStartTime(int pid) {
+  auto stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  std::string start = "0";
+  if (stat) {
+    // Field 22; fields after the ")" of the command name are space-separated.
+    std::istringstream in(stat->substr(stat->rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && in >> field; ++i) {
+      if (i == 22) start = field;
+    }
+  }
+  return std::to_string(pid) + " " + start;
+}
+
+void daemonize(const std::string& address, const std::string& logFile, int keepFd) {
+  int log = ::open(logFile.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (log < 0) throw systemError("open shim log " + logFile, errno);
+  std::fflush(nullptr);
+  // Fork before any loop or thread exists: the child owns nothing half-made.
+  pid_t pid = ::fork();
+  if (pid < 0) throw systemError("fork", errno);
+  if (pid > 0) {
+    // The parent's only job: tell the caller where we listen, then go.
+    std::printf("%s\n", address.c_str());
+    std::fflush(stdout);
+    ::_exit(0);
+  }
+  // A new session: no controlling terminal, and berthd's process group
+  // signals (a Ctrl-C on a foreground berthd) do not reach us.
+  ::setsid();
+  // Do not pin any mount point (the state dir may be removed under us).
+  if (::chdir("/") != 0) ::_exit(1);
+  // stdio: nothing to read, everything to our log.
+  int devnull = ::open("/dev/null", O_RDONLY);
+  ::dup2(devnull, 0);
+  ::dup2(log, 1);
+  ::dup2(log, 2);
+  // Close whatever berthd let us inherit; keep stdio and the listener.
+  for (int fd : {devnull, log}) {
+    if (fd > 2) ::close(fd);
+  }
+  if (keepFd > 3) ::close_range(3, static_cast<unsigned>(keepFd - 1), 0);
+  ::close_range(static_cast<unsigned>(keepFd + 1), ~0U, 0);
+  // Every container process (init, execs and their orphans) reparents to
+  // us, so we reap them and see their exits (runc create's child included).
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+}  // namespace berth::shim

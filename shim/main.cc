@@ -1,0 +1,154 @@
+// berth-shim: one per task. `start` daemonizes and serves the task's Shim
+// service; `delete` cleans up after a shim that is gone.
+#include "common/asio.h"
+#include "common/errors.h"
+#include "common/fsutil.h"
+#include "common/ids.h"
+#include "common/kj_loop.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "common/spawn.h"
+#include "common/timeutil.h"
+#include "common/unix_socket.h"
+#include "shim/daemonize.h"
+#include "shim/service.h"
+#include "shim/task.h"
+
+#include <CLI/CLI.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+using namespace berth;
+using namespace berth::shim;
+
+namespace {
+
+struct Args {
+  std::string ns, id, bundle, stateDir, runtime = "runc", logLevel = "info";
+};
+
+TaskConfig configFrom(const Args& a) {
+  checkIdentifier("namespace", a.ns);
+  checkIdentifier("id", a.id);
+  if (a.bundle.empty() || a.bundle[0] != '/') {
+    throw invalidArgument("bundle path must be absolute: \"" + a.bundle + "\"");
+  }
+  if (a.stateDir.empty() || a.stateDir[0] != '/') {
+    throw invalidArgument("state dir must be absolute: \"" + a.stateDir + "\"");
+  }
+  return {a.ns, a.id, a.bundle, a.stateDir + "/" + a.ns + "/" + a.id, a.runtime,
+          a.stateDir + "/runc/" + a.ns};
+}
+
+int serve(const TaskConfig& config, int listenFd) {
+  asio::io_context io;
+  KjLoop loop(io);
+  Reaper reaper(io);
+  Task task(io, reaper, config);
+  std::string sock = config.stateDir + "/shim.sock";
+  atomicWrite(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);
+  bool exiting = false;
+  auto requestExit = [&]() {
+    if (exiting) return;
+    exiting = true;
+    // Let the shutdown reply reach berthd before the loop stops.
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(20));
+    timer->async_wait([&io, timer](const boost::system::error_code&) { io.stop(); });
+  };
+  RpcListener listener(loop, UnixAcceptor(io, asio::local::stream_protocol(), listenFd), sock,
+                       [&]() -> capnp::Capability::Client {
+                         return kj::heap<ShimService>(task, requestExit);
+                       });
+  BERTH_LOG(info) << "serving task " << config.ns << "/" << config.id << " on " << sock;
+  io.run();
+  listener.close();
+  ::unlink((config.stateDir + "/shim.pid").c_str());
+  BERTH_LOG(info) << "shim for " << config.ns << "/" << config.id << " exits";
+  return 0;
+}
+
+int start(const Args& args) {
+  TaskConfig config = configFrom(args);
+  std::string sock = config.stateDir + "/shim.sock";
+  if (unixSocketAnswers(sock)) {
+    // Idempotent: a shim already serves this task.
+    std::printf("%s\n", sock.c_str());
+    return 0;
+  }
+  makeDirs(config.stateDir, 0700);
+  makeDirs(config.runcRoot, 0700);
+  int fd = listenUnixFd(sock);
+  daemonize(sock, config.stateDir + "/log", fd);
+  setLogName("berth-shim");
+  try {
+    return serve(config, fd);
+  } catch (std::exception& e) {
+    BERTH_LOG(error) << "shim failed: " << e.what();
+    return 1;
+  }
+}
+
+// After a shim died: force-delete the container, report the recorded exit
+// (SIGKILL where none was recorded) and remove the task's state dir.
+int cleanup(const Args& args) {
+  TaskConfig config = configFrom(args);
+  asio::io_context io;
+  Reaper reaper(io);
+  std::string runcLog = config.stateDir + "/runc-delete.log.json";
+  bool deleted = false;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    SpawnOptions o;
+    o.argv = {config.runtime, "--root", config.runcRoot, "delete", "--force", config.id};
+    auto r = co_await runCommand(reaper, o, std::chrono::seconds(15));
+    deleted = r.ok();
+  }, asio::detached);
+  io.run();
+  std::string pid = "0", status = "9", at = "0";
+  if (auto text = readFile(config.stateDir + "/exit/init")) {
+    std::istringstream in(*text);
+    in >> pid >> status >> at;
+  }
+  if (at == "0") at = std::to_string(nowNs());
+  std::printf("{\"pid\":%s,\"wait_status\":%s,\"exited_at_ns\":%s,\"runc_deleted\":%s}\n",
+              pid.c_str(), status.c_str(), at.c_str(), deleted ? "true" : "false");
+  removeTree(config.stateDir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setLogName("berth-shim");
+  CLI::App app{"berth-shim: one per task; owns the container's processes through runc"};
+  app.require_subcommand(1);
+  Args a;
+  auto addCommon = [&a](CLI::App* c) {
+    c->add_option("--namespace", a.ns, "task namespace")->required();
+    c->add_option("--id", a.id, "task id")->required();
+    c->add_option("--bundle", a.bundle, "OCI bundle directory (absolute)")->required();
+    c->add_option("--state-dir", a.stateDir, "berthd's state dir (absolute)")->required();
+    c->add_option("--runtime", a.runtime, "OCI runtime binary")->capture_default_str();
+    c->add_option("--log-level", a.logLevel, "debug, info, warn, error")->capture_default_str();
+  };
+  auto* startCmd = app.add_subcommand("start", "daemonize and serve the task");
+  addCommon(startCmd);
+  auto* deleteCmd = app.add_subcommand("delete", "clean up after a dead shim");
+  addCommon(deleteCmd);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    setLogLevel(a.logLevel);
+    if (startCmd->parsed()) return start(a);
+    return cleanup(a);
+  } catch (Error& e) {
+    std::fprintf(stderr, "berth-shim: %s\n", e.what());
+    return 1;
+  } catch (std::exception& e) {
+    std::fprintf(stderr, "berth-shim: internal: %s\n", e.what());
+    return 1;
+  }
+}

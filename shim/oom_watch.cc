@@ -1,0 +1,98 @@
+#include "shim/oom_watch.h"
+
+#include "common/fsutil.h"
+#include "common/log.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <sstream>
+
+namespace berth::shim {
+
+uint64_t parseOomKill(const std::string& text) {
+  std::istringstream in(text);
+  std::string key;
+  uint64_t value;
+  while (in >> key >> value) {
+    if (key == "oom_kill") return value;
+  }
+  return 0;
+}
+
+OomWatch::OomWatch(asio::io_context& io, std::function<void()> onOom)
+    : io_(io), onOom_(std::move(onOom)) {}
+
+OomWatch::~OomWatch() { *alive_ = false; }
+
+void OomWatch::arm(int pid) {
+  auto cgroups = readFile("/proc/" + std::to_string(pid) + "/cgroup");
+  if (!cgroups) return;
+  std::istringstream in(*cgroups);
+  std::string line, v1, v2;
+  while (std::getline(in, line)) {
+    // "ID:CONTROLLERS:PATH"
+    auto a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if ((',' + controllers + ',').find(",memory,") != std::string::npos) v1 = path;
+    if (line.compare(0, 3, "0::") == 0) v2 = path;
+  }
+  if (!v1.empty()) {
+    std::string dir = "/sys/fs/cgroup/memory" + v1;
+    counterFile_ = dir + "/memory.oom_control";
+    int ctl = ::open(counterFile_.c_str(), O_RDONLY | O_CLOEXEC);
+    int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int ec = ::open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
+    if (ctl >= 0 && efd >= 0 && ec >= 0) {
+      std::string reg = std::to_string(efd) + " " + std::to_string(ctl);
+      if (::write(ec, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size())) {
+        eventfd_ = std::make_unique<asio::posix::stream_descriptor>(io_, efd);
+        efd = -1;
+      }
+    }
+    if (ctl >= 0) ::close(ctl);
+    if (ec >= 0) ::close(ec);
+    if (efd >= 0) ::close(efd);
+  } else if (!v2.empty()) {
+    counterFile_ = "/sys/fs/cgroup" + v2 + "/memory.events";
+  }
+  if (counterFile_.empty()) return;
+  auto text = readFile(counterFile_);
+  seen_ = text ? parseOomKill(*text) : 0;
+  BERTH_LOG(debug) << "oom watch on " << counterFile_ << " (baseline " << seen_ << ")";
+  if (eventfd_) waitEvent();
+}
+
+void OomWatch::waitEvent() {
+  eventfd_->async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this, alive = alive_](const boost::system::error_code& ec) {
+                         if (ec || !*alive) return;
+                         uint64_t count;
+                         (void)!::read(eventfd_->native_handle(), &count, sizeof(count));
+                         check();
+                         if (*alive && eventfd_) waitEvent();
+                       });
+}
+
+void OomWatch::check() {
+  if (counterFile_.empty()) return;
+  std::optional<std::string> text;
+  try {
+    text = readFile(counterFile_);
+  } catch (...) {
+    // The cgroup may vanish at any moment (runc delete).
+  }
+  if (!text) {
+    eventfd_.reset();
+    return;
+  }
+  uint64_t now = parseOomKill(*text);
+  if (now > seen_) {
+    seen_ = now;
+    onOom_();
+  }
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,43 @@
+// Watches the task's memory cgroup for OOM kills.
+//
+// cgroup v1: an eventfd registered on memory.oom_control through
+// cgroup.event_control. The eventfd also fires when the cgroup is removed
+// (runc delete), so a kill is only counted when memory.oom_control's oom_kill
+// counter went up. cgroup v2: memory.events' oom_kill counter (checked on the
+// same occasions; inotify is not wired yet). Armed between runc create and
+// runc start; checked once more when the init exits.
+#pragma once
+
+#include "common/asio.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace berth::shim {
+
+class OomWatch {
+ public:
+  OomWatch(asio::io_context& io, std::function<void()> onOom);
+  ~OomWatch();
+
+  // Finds the memory cgroup of `pid` and takes the baseline.
+  void arm(int pid);
+  // Re-reads the counter; calls onOom if it went up since the last look.
+  void check();
+
+ private:
+  void waitEvent();
+
+  asio::io_context& io_;
+  std::function<void()> onOom_;
+  std::string counterFile_;  // memory.oom_control (v1) or memory.events (v2)
+  uint64_t seen_ = 0;
+  std::unique_ptr<asio::posix::stream_descriptor> eventfd_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// "oom_kill N" from a memory.oom_control / memory.events text; 0 if absent.
+uint64_t parseOomKill(const std::string& text);
+
+}  // namespace berth::shim

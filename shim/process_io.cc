@@ -1,0 +1,145 @@
+#include "shim/process_io.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+namespace berth::shim {
+
+namespace {
+bool isFifo(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+int openOutput(const std::string& path) {
+  if (path.empty()) return -1;
+  if (isFifo(path)) {
+    // O_RDWR never blocks and never fails for want of a reader; the process
+    // then writes with blocking semantics like any pipe.
+    int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw invalidArgument("cannot open FIFO " + path + ": " + strerror(errno));
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) throw invalidArgument("cannot open " + path + " for append: " + strerror(errno));
+  return fd;
+}
+
+void closeFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+}  // namespace
+
+// Feeds a process's stdin pipe from a FIFO, never blocking the loop.
+class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
+ public:
+  StdinCopier(asio::io_context& io, int fifo, int pipeWrite)
+      : fifo_(io, fifo), pipe_(io, pipeWrite) {}
+
+  void start() {
+    asio::co_spawn(fifo_.get_executor(), copy(shared_from_this()), asio::detached);
+  }
+  void close() {
+    boost::system::error_code ignored;
+    pipe_.close(ignored);
+    fifo_.close(ignored);
+  }
+
+ private:
+  static asio::awaitable<void> copy(std::shared_ptr<StdinCopier> self) {
+    std::array<char, 32 * 1024> buf;
+    for (;;) {
+      boost::system::error_code ec;
+      size_t n = co_await self->fifo_.async_read_some(
+          asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      co_await asio::async_write(self->pipe_, asio::buffer(buf.data(), n),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // the process closed its stdin or exited
+    }
+    self->close();
+  }
+
+  asio::posix::stream_descriptor fifo_, pipe_;
+};
+
+ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths) {
+  if (paths.terminal) {
+    throw invalidArgument("terminal IO is not supported by this shim yet");
+  }
+  ProcessIO p;
+  try {
+    p.stdio_.out = openOutput(paths.stdout);
+    p.stdio_.err = openOutput(paths.stderr);
+    if (!paths.stdin.empty()) {
+      if (isFifo(paths.stdin)) {
+        // O_RDWR: we hold a writer too, so a client that closes and reopens
+        // the FIFO is no EOF; closeIO is.
+        int fifo = ::open(paths.stdin.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0) {
+          throw invalidArgument("cannot open FIFO " + paths.stdin + ": " + strerror(errno));
+        }
+        int pipefd[2];
+        if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+          ::close(fifo);
+          throw systemError("pipe2 for stdin", errno);
+        }
+        p.stdio_.in = pipefd[0];
+        p.copier_ = std::make_shared<StdinCopier>(io, fifo, pipefd[1]);
+        p.copier_->start();
+      } else {
+        p.stdio_.in = ::open(paths.stdin.c_str(), O_RDONLY | O_CLOEXEC);
+        if (p.stdio_.in < 0) {
+          throw invalidArgument("cannot open " + paths.stdin + ": " + strerror(errno));
+        }
+      }
+    }
+  } catch (...) {
+    p.releaseProcessSide();
+    p.closeStdin();
+    throw;
+  }
+  return p;
+}
+
+void ProcessIO::releaseProcessSide() {
+  closeFd(stdio_.in);
+  closeFd(stdio_.out);
+  closeFd(stdio_.err);
+}
+
+void ProcessIO::closeStdin() {
+  if (copier_) {
+    copier_->close();
+    copier_.reset();
+  }
+}
+
+ProcessIO::ProcessIO(ProcessIO&& o) noexcept
+    : stdio_(std::exchange(o.stdio_, {})), copier_(std::move(o.copier_)) {}
+
+ProcessIO& ProcessIO::operator=(ProcessIO&& o) noexcept {
+  if (this != &o) {
+    releaseProcessSide();
+    closeStdin();
+    stdio_ = std::exchange(o.stdio_, {});
+    copier_ = std::move(o.copier_);
+  }
+  return *this;
+}
+
+ProcessIO::~ProcessIO() {
+  releaseProcessSide();
+  closeStdin();
+}
+
+}  // namespace berth::shim

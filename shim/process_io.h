@@ -1,0 +1,47 @@
+// Opening a process's stdio: each of stdin/stdout/stderr is a FIFO path, a
+// regular file (opened for append, created if missing) or absent (/dev/null).
+//
+// stdout and stderr are handed to the process directly: the container writes
+// into the FIFO or file itself, so no byte passes through the shim, output
+// keeps flowing whatever happens to berthd or the shim, and all of it is in
+// the FIFO/file by the time the exit is reported. stdin goes through a pipe
+// the shim feeds from the FIFO, so that closeIO can give the process EOF.
+#pragma once
+
+#include "common/asio.h"
+#include "shim/runc.h"
+
+#include <memory>
+#include <string>
+
+namespace berth::shim {
+
+struct IoPaths {
+  std::string stdin, stdout, stderr;
+  bool terminal = false;
+};
+
+class StdinCopier;
+
+class ProcessIO {
+ public:
+  ProcessIO() = default;
+  ProcessIO(ProcessIO&& o) noexcept;
+  ProcessIO& operator=(ProcessIO&& o) noexcept;
+  ~ProcessIO();
+
+  static ProcessIO open(asio::io_context& io, const IoPaths& paths);
+
+  // The fds runc hands to the process.
+  ProcessStdio stdio() const { return stdio_; }
+  // Drops the shim's copies once runc has passed them on.
+  void releaseProcessSide();
+  // Gives the process EOF on stdin.
+  void closeStdin();
+
+ private:
+  ProcessStdio stdio_;
+  std::shared_ptr<StdinCopier> copier_;
+};
+
+}  // namespace berth::shim

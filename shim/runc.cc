@@ -1,0 +1,147 @@
+#include "shim/runc.h"
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/spawn.h"
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace berth::shim {
+
+namespace {
+constexpr std::chrono::seconds kLongCall{60};   // create, exec, checkpoint
+constexpr std::chrono::seconds kShortCall{15};  // everything else
+}  // namespace
+
+Runc::Runc(Reaper& reaper, std::string binary, std::string root, std::string logFile)
+    : reaper_(reaper), binary_(std::move(binary)), root_(std::move(root)),
+      logFile_(std::move(logFile)) {}
+
+std::string Runc::lastLogError() const {
+  auto text = readFile(logFile_);
+  if (!text) return "";
+  std::istringstream in(*text);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    try {
+      auto j = nlohmann::json::parse(line);
+      auto level = j.value("level", "");
+      if (level == "error" || level == "fatal") last = j.value("msg", line);
+    } catch (...) {
+      // Not JSON (runc wrote something before its logger was up): keep it.
+      if (!line.empty()) last = line;
+    }
+  }
+  return last;
+}
+
+asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStdio io,
+                                       std::chrono::milliseconds deadline, bool capture,
+                                       std::string what) {
+  SpawnOptions o;
+  o.argv = {binary_, "--root", root_, "--log", logFile_, "--log-format", "json"};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.stdinFd = io.in;
+  o.stdoutFd = io.out;
+  o.stderrFd = io.err;
+  // Truncate the log so the last error line is this call's.
+  atomicWrite(logFile_, "", 0600);
+  auto result = co_await runCommand(reaper_, std::move(o), deadline, capture);
+  if (result.timedOut) {
+    throw internal(std::string("runc ") + what + " did not finish within " +
+                   std::to_string(deadline.count() / 1000) + " s (killed)");
+  }
+  if (!result.ok()) {
+    std::string msg = lastLogError();
+    if (msg.empty()) msg = describeWaitStatus(result.waitStatus);
+    throw internal(std::string("runc ") + what + " failed: " + msg);
+  }
+  co_return result.out;
+}
+
+asio::awaitable<void> Runc::create(const std::string& id, const std::string& bundle,
+                                   const std::string& pidFile, ProcessStdio io) {
+  std::vector<std::string> args{"create", "--bundle", bundle, "--pid-file", pidFile, id};
+  std::string what = "create";
+  co_await run(std::move(args), io, kLongCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::start(const std::string& id) {
+  std::vector<std::string> args{"start", id};
+  std::string what = "start";
+  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::exec(const std::string& id, const std::string& processJson,
+                                 const std::string& pidFile, ProcessStdio io) {
+  std::vector<std::string> args{"exec", "--detach", "--process", processJson, "--pid-file", pidFile, id};
+  std::string what = "exec";
+  co_await run(std::move(args), io,
+               kLongCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::kill(const std::string& id, int signal, bool all) {
+  std::vector<std::string> args{"kill"};
+  if (all) args.push_back("--all");
+  args.push_back(id);
+  args.push_back(std::to_string(signal));
+  std::string what = "kill";
+  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
+  std::vector<std::string> args{"delete"};
+  if (force) args.push_back("--force");
+  args.push_back(id);
+  std::string what = "delete";
+  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::pause(const std::string& id) {
+  std::vector<std::string> args{"pause", id};
+  std::string what = "pause";
+  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::resume(const std::string& id) {
+  std::vector<std::string> args{"resume", id};
+  std::string what = "resume";
+  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::update(const std::string& id, const std::string& resourcesFile) {
+  std::vector<std::string> args{"update", "--resources", resourcesFile, id};
+  std::string what = "update";
+  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+}
+
+asio::awaitable<void> Runc::checkpoint(const std::string& id, const std::string& imagePath,
+                                       const std::string& workPath, bool leaveRunning) {
+  std::vector<std::string> args{"checkpoint", "--image-path", imagePath, "--work-path", workPath};
+  if (leaveRunning) args.push_back("--leave-running");
+  args.push_back(id);
+  std::string what = "checkpoint";
+  co_await run(std::move(args), {}, kLongCall, false, std::move(what));
+}
+
+asio::awaitable<std::vector<int>> Runc::ps(const std::string& id) {
+  std::vector<std::string> args{"ps", "--format", "json", id};
+  std::string what = "ps";
+  auto out = co_await run(std::move(args), {}, kShortCall, true, std::move(what));
+  std::vector<int> pids;
+  try {
+    auto j = nlohmann::json::parse(out);
+    if (j.is_array()) {
+      for (auto& p : j) pids.push_back(p.template get<int>());
+    }
+  } catch (std::exception& e) {
+    throw internal("runc ps printed something that is not a JSON list of pids: " +
+                   std::string(e.what()));
+  }
+  co_return pids;
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,52 @@
+// The OCI runtime binary (runc), one command per operation.
+//
+// Every call runs with `--log FILE --log-format json`; when it fails, the last
+// error line of that log becomes the error, so users read runc's own words.
+// Every call has a deadline, and none blocks the loop.
+#pragma once
+
+#include "common/asio.h"
+#include "common/reaper.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace berth::shim {
+
+struct ProcessStdio {
+  int in = -1, out = -1, err = -1;  // -1: /dev/null
+};
+
+class Runc {
+ public:
+  Runc(Reaper& reaper, std::string binary, std::string root, std::string logFile);
+
+  asio::awaitable<void> create(const std::string& id, const std::string& bundle,
+                               const std::string& pidFile, ProcessStdio io);
+  asio::awaitable<void> start(const std::string& id);
+  asio::awaitable<void> exec(const std::string& id, const std::string& processJson,
+                             const std::string& pidFile, ProcessStdio io);
+  asio::awaitable<void> kill(const std::string& id, int signal, bool all);
+  asio::awaitable<void> remove(const std::string& id, bool force);
+  asio::awaitable<void> pause(const std::string& id);
+  asio::awaitable<void> resume(const std::string& id);
+  asio::awaitable<void> update(const std::string& id, const std::string& resourcesFile);
+  asio::awaitable<void> checkpoint(const std::string& id, const std::string& imagePath,
+                                   const std::string& workPath, bool leaveRunning);
+  asio::awaitable<std::vector<int>> ps(const std::string& id);
+
+  const std::string& binary() const { return binary_; }
+
+ private:
+  // Runs `runc GLOBAL… args…`; on failure throws with runc's last error line.
+  asio::awaitable<std::string> run(std::vector<std::string> args, ProcessStdio io,
+                                   std::chrono::milliseconds deadline, bool capture,
+                                   std::string what);
+  std::string lastLogError() const;
+
+  Reaper& reaper_;
+  std::string binary_, root_, logFile_;
+};
+
+}  // namespace berth::shim

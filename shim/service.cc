@@ -1,0 +1,201 @@
+#include "shim/service.h"
+
+#include "common/errors.h"
+#include "common/kj_await.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace berth::shim {
+
+namespace {
+IoPaths ioFrom(wire::IO::Reader io) {
+  return {io.getStdin(), io.getStdout(), io.getStderr(), io.getTerminal()};
+}
+
+// Runs `body`, turning a berth::Error (or any exception) into a KJ exception
+// whose description carries the contract code.
+template <typename F>
+kj::Promise<void> guarded(F&& body) {
+  try {
+    return body();
+  } catch (Error& e) {
+    return toKjException(e);
+  } catch (std::exception& e) {
+    return toKjException(internal(e.what()));
+  }
+}
+}  // namespace
+
+void fillExit(wire::Exit::Builder out, const ExitInfo& exit) {
+  out.setPid(exit.pid);
+  out.setExitedAtNs(exit.exitedAtNs);
+  auto st = out.initStatus();
+  if (exit.exitedAtNs == 0) {
+    st.setNone();
+  } else if (WIFEXITED(exit.waitStatus)) {
+    st.setExited(static_cast<uint8_t>(WEXITSTATUS(exit.waitStatus)));
+  } else {
+    st.setSignaled(static_cast<uint8_t>(WTERMSIG(exit.waitStatus)));
+  }
+}
+
+ShimService::ShimService(Task& task, std::function<void()> requestExit)
+    : task_(task), requestExit_(std::move(requestExit)) {}
+
+kj::Promise<void> ShimService::create(CreateContext ctx) {
+  return guarded([&] {
+    auto req = ctx.getParams();
+    if (std::string(req.getId().cStr()) != task_.config().id) {
+      throw invalidArgument("this shim serves task " + task_.config().id + ", not " +
+                            std::string(req.getId().cStr()));
+    }
+    if (req.getOpts().getRootfs().size() > 0) {
+      throw invalidArgument("rootfs mounts are not supported by this shim yet");
+    }
+    if (req.getOpts().getCheckpoint().size() > 0) {
+      throw invalidArgument("restore from a checkpoint is not supported by this shim yet");
+    }
+    return spawnKj(task_.create(ioFrom(req.getOpts().getIo())))
+        .then([ctx](uint32_t pid) mutable { ctx.getResults().setPid(pid); });
+  });
+}
+
+kj::Promise<void> ShimService::start(StartContext ctx) {
+  return guarded([&] {
+    return spawnKj(task_.start(ctx.getParams().getExecId()))
+        .then([ctx](uint32_t pid) mutable { ctx.getResults().setPid(pid); });
+  });
+}
+
+kj::Promise<void> ShimService::state(StateContext ctx) {
+  return guarded([&] {
+    auto v = task_.state(ctx.getParams().getExecId());
+    auto s = ctx.getResults().initState();
+    s.setId(v.execId.empty() ? task_.config().id : v.execId);
+    s.setExecId(v.execId);
+    s.setStatus(toWire(v.status));
+    s.setPid(v.pid);
+    fillExit(s.initExit(), v.exit.value_or(ExitInfo{}));
+    auto io = s.initIo();
+    io.setStdin(v.io.stdin);
+    io.setStdout(v.io.stdout);
+    io.setStderr(v.io.stderr);
+    io.setTerminal(v.io.terminal);
+    return kj::Promise<void>(kj::READY_NOW);
+  });
+}
+
+kj::Promise<void> ShimService::kill(KillContext ctx) {
+  return guarded([&] {
+    auto r = ctx.getParams();
+    return spawnKj(task_.kill(r.getExecId(), static_cast<int>(r.getSignal()), r.getAll()));
+  });
+}
+
+kj::Promise<void> ShimService::wait(WaitContext ctx) {
+  return guarded([&] {
+    return spawnKj(task_.wait(ctx.getParams().getExecId()))
+        .then([ctx](ExitInfo exit) mutable { fillExit(ctx.getResults().initExit(), exit); });
+  });
+}
+
+kj::Promise<void> ShimService::delete_(DeleteContext ctx) {
+  return guarded([&] {
+    return spawnKj(task_.remove(ctx.getParams().getExecId()))
+        .then([ctx](ExitInfo exit) mutable { fillExit(ctx.getResults().initExit(), exit); });
+  });
+}
+
+kj::Promise<void> ShimService::exec(ExecContext ctx) {
+  return guarded([&] {
+    auto r = ctx.getParams();
+    auto spec = r.getOpts().getSpec();
+    task_.exec(r.getExecId(), std::string(spec.asChars().begin(), spec.size()),
+               ioFrom(r.getOpts().getIo()));
+    return kj::Promise<void>(kj::READY_NOW);
+  });
+}
+
+kj::Promise<void> ShimService::pids(PidsContext ctx) {
+  return guarded([&] {
+    return spawnKj(task_.pids()).then([ctx](std::vector<PidInfo> pids) mutable {
+      auto list = ctx.getResults().initProcesses(static_cast<unsigned>(pids.size()));
+      for (unsigned i = 0; i < pids.size(); ++i) {
+        list[i].setPid(pids[i].pid);
+        list[i].setInfo(pids[i].info);
+      }
+    });
+  });
+}
+
+kj::Promise<void> ShimService::pause(PauseContext) {
+  return guarded([&] { return spawnKj(task_.pause()); });
+}
+
+kj::Promise<void> ShimService::resume(ResumeContext) {
+  return guarded([&] { return spawnKj(task_.resume()); });
+}
+
+kj::Promise<void> ShimService::update(UpdateContext ctx) {
+  return guarded([&] {
+    auto data = ctx.getParams().getResources();
+    return spawnKj(task_.update(std::string(data.asChars().begin(), data.size())));
+  });
+}
+
+kj::Promise<void> ShimService::checkpoint(CheckpointContext) {
+  return guarded([]() -> kj::Promise<void> {
+    throw failedPrecondition("checkpoint is not supported by this shim yet");
+  });
+}
+
+kj::Promise<void> ShimService::resizePty(ResizePtyContext ctx) {
+  return guarded([&]() -> kj::Promise<void> {
+    auto v = task_.state(ctx.getParams().getExecId());
+    if (!v.io.terminal) throw failedPrecondition("process has no terminal to resize");
+    throw failedPrecondition("terminals are not supported by this shim yet");
+  });
+}
+
+kj::Promise<void> ShimService::closeIO(CloseIOContext ctx) {
+  return guarded([&] {
+    task_.closeIO(ctx.getParams().getExecId());
+    return kj::Promise<void>(kj::READY_NOW);
+  });
+}
+
+kj::Promise<void> ShimService::stats(StatsContext) {
+  return guarded([]() -> kj::Promise<void> {
+    throw failedPrecondition("metrics are not supported by this shim yet");
+  });
+}
+
+kj::Promise<void> ShimService::connect(ConnectContext ctx) {
+  auto r = ctx.getResults();
+  r.setShimPid(static_cast<uint32_t>(::getpid()));
+  r.setTaskPid(task_.initPid());
+  r.setVersion(BERTH_VERSION);
+  r.setLastSeq(task_.events().lastSeq());
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> ShimService::shutdown(ShutdownContext ctx) {
+  return guarded([&] {
+    if (!ctx.getParams().getNow() && task_.created() && !task_.deleted()) {
+      throw failedPrecondition("cannot shut down: task " + task_.config().id +
+                               " is not deleted");
+    }
+    requestExit_();
+    return kj::Promise<void>(kj::READY_NOW);
+  });
+}
+
+kj::Promise<void> ShimService::subscribe(SubscribeContext ctx) {
+  auto r = ctx.getParams();
+  task_.events().subscribe(r.getSink(), r.getAfterSeq());
+  ctx.getResults().setLastSeq(task_.events().lastSeq());
+  return kj::READY_NOW;
+}
+
+}  // namespace berth::shim

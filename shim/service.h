@@ -1,0 +1,43 @@
+// The shim's RPC face: the only place in shim/ that touches Cap'n Proto
+// types. Each method copies its request into plain values, runs the task's
+// coroutine, and fills the response; errors cross as "CODE: message".
+#pragma once
+
+#include "shim.capnp.h"
+#include "shim/task.h"
+
+#include <functional>
+
+namespace berth::shim {
+
+class ShimService final : public wire::Shim::Server {
+ public:
+  ShimService(Task& task, std::function<void()> requestExit);
+
+  kj::Promise<void> create(CreateContext ctx) override;
+  kj::Promise<void> start(StartContext ctx) override;
+  kj::Promise<void> state(StateContext ctx) override;
+  kj::Promise<void> kill(KillContext ctx) override;
+  kj::Promise<void> wait(WaitContext ctx) override;
+  kj::Promise<void> delete_(DeleteContext ctx) override;
+  kj::Promise<void> exec(ExecContext ctx) override;
+  kj::Promise<void> pids(PidsContext ctx) override;
+  kj::Promise<void> pause(PauseContext ctx) override;
+  kj::Promise<void> resume(ResumeContext ctx) override;
+  kj::Promise<void> update(UpdateContext ctx) override;
+  kj::Promise<void> checkpoint(CheckpointContext ctx) override;
+  kj::Promise<void> resizePty(ResizePtyContext ctx) override;
+  kj::Promise<void> closeIO(CloseIOContext ctx) override;
+  kj::Promise<void> stats(StatsContext ctx) override;
+  kj::Promise<void> connect(ConnectContext ctx) override;
+  kj::Promise<void> shutdown(ShutdownContext ctx) override;
+  kj::Promise<void> subscribe(SubscribeContext ctx) override;
+
+ private:
+  Task& task_;
+  std::function<void()> requestExit_;
+};
+
+void fillExit(wire::Exit::Builder out, const ExitInfo& exit);
+
+}  // namespace berth::shim

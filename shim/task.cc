@@ -1,0 +1,373 @@
+#include "shim/task.h"
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+namespace berth::shim {
+
+uint32_t contractExitStatus(int waitStatus) {
+  if (WIFEXITED(waitStatus)) return WEXITSTATUS(waitStatus);
+  if (WIFSIGNALED(waitStatus)) return 128 + WTERMSIG(waitStatus);
+  return 255;
+}
+
+Task::Task(asio::io_context& io, Reaper& reaper, TaskConfig config)
+    : io_(io), reaper_(reaper), config_(std::move(config)),
+      runc_(reaper, config_.runtime, config_.runcRoot, config_.stateDir + "/runc.log.json"),
+      events_(config_.ns), oom_(io, [this] {
+        events_.emit([this](auto p) { p.initOom().setContainerId(config_.id); });
+      }) {}
+
+Task::Process& Task::find(const std::string& execId) {
+  return const_cast<Process&>(static_cast<const Task*>(this)->find(execId));
+}
+
+const Task::Process& Task::find(const std::string& execId) const {
+  if (execId.empty()) {
+    if (!init_) throw notFound("task " + config_.id + " is not created");
+    return *init_;
+  }
+  auto it = execs_.find(execId);
+  if (it == execs_.end()) {
+    throw notFound("process " + execId + " does not exist in task " + config_.id);
+  }
+  return *it->second;
+}
+
+ProcessView Task::view(const Process& p) const {
+  return {p.execId, p.status, p.pid, p.exit, p.paths};
+}
+
+ProcessView Task::state(const std::string& execId) const { return view(find(execId)); }
+
+void Task::setStatus(Process& p, Action action) { p.status = transitionOrThrow(p.status, action); }
+
+uint32_t Task::readPidFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) throw internal("runc wrote no pid file at " + path);
+  try {
+    return static_cast<uint32_t>(std::stoul(*text));
+  } catch (...) {
+    throw internal("pid file " + path + " holds \"" + *text + "\", not a pid");
+  }
+}
+
+asio::awaitable<uint32_t> Task::create(IoPaths paths) {
+  if (init_) throw alreadyExists("task " + config_.id + " is already created");
+  if (!pathExists(config_.bundle + "/config.json")) {
+    throw invalidArgument("bundle " + config_.bundle + " has no config.json");
+  }
+  auto p = std::make_unique<Process>();
+  p->paths = paths;
+  p->io = ProcessIO::open(io_, paths);
+  std::string pidFile = config_.stateDir + "/init.pid";
+  init_ = std::move(p);  // claims the task against a second create
+  try {
+    co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio());
+  } catch (Error& e) {
+    init_.reset();
+    // runc's own words; a bundle it cannot use is the caller's to fix.
+    throw invalidArgument(e.message());
+  }
+  init_->io.releaseProcessSide();
+  init_->pid = readPidFile(pidFile);
+  // The init is our child now (runc exited, we are its subreaper); if it
+  // already died the reaper kept its exit and hands it over here.
+  Process* self = init_.get();
+  reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
+  oom_.arm(static_cast<int>(init_->pid));
+  uint32_t pid = init_->pid;
+  events_.emit([&](auto e) {
+    auto c = e.initCreate();
+    c.setContainerId(config_.id);
+    c.setBundle(config_.bundle);
+    c.setPid(pid);
+    auto io = c.initIo();
+    io.setStdin(paths.stdin);
+    io.setStdout(paths.stdout);
+    io.setStderr(paths.stderr);
+    io.setTerminal(paths.terminal);
+  });
+  co_return pid;
+}
+
+void Task::exec(const std::string& execId, const std::string& partialSpec, IoPaths paths) {
+  if (!init_) throw notFound("task " + config_.id + " is not created");
+  Status ignored;
+  if (init_->exit || !transition(init_->status, Action::Exec, ignored)) {
+    throw failedPrecondition("cannot exec in a " + std::string(statusName(init_->status)) +
+                             " task");
+  }
+  if (execs_.count(execId)) {
+    throw alreadyExists("exec process " + execId + " already exists in task " + config_.id);
+  }
+  // The exec's spec: the task's process with the client's fields laid over it.
+  nlohmann::json process;
+  try {
+    auto config = nlohmann::json::parse(readFile(config_.bundle + "/config.json").value_or("{}"));
+    process = config.value("process", nlohmann::json::object());
+    if (!partialSpec.empty()) {
+      auto overlay = nlohmann::json::parse(partialSpec);
+      if (!overlay.is_object()) throw invalidArgument("exec spec is not a JSON object");
+      for (auto& [k, v] : overlay.items()) process[k] = v;
+    }
+  } catch (nlohmann::json::exception& e) {
+    throw invalidArgument("exec spec: " + std::string(e.what()));
+  }
+  if (!process.contains("args") || !process["args"].is_array() || process["args"].empty()) {
+    throw invalidArgument("exec spec has no args");
+  }
+  process["terminal"] = paths.terminal;
+  auto p = std::make_unique<Process>();
+  p->execId = execId;
+  p->paths = paths;
+  p->specFile = config_.stateDir + "/exec-" + execId + ".json";
+  atomicWrite(p->specFile, process.dump(), 0600);
+  execs_[execId] = std::move(p);
+  events_.emit([&](auto e) {
+    auto a = e.initExecAdded();
+    a.setContainerId(config_.id);
+    a.setExecId(execId);
+  });
+}
+
+asio::awaitable<uint32_t> Task::start(std::string execId) {
+  Process& p = find(execId);
+  if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);
+  if (execId.empty()) {
+    initStarting_ = true;
+    try {
+      co_await runc_.start(config_.id);
+    } catch (...) {
+      initStarting_ = false;
+      maybeFinishInit();
+      throw;
+    }
+    initStarting_ = false;
+    // The init may have exited (and been reaped) while runc start ran.
+    if (p.status == Status::Created) p.status = Status::Running;
+    uint32_t pid = p.pid;
+    events_.emit([&](auto e) {
+      auto s = e.initStart();
+      s.setContainerId(config_.id);
+      s.setPid(pid);
+    });
+    // Publish an exit that was reaped during start only now, after start.
+    maybeFinishInit();
+    co_return pid;
+  }
+  if (init_->exit || (init_->status != Status::Running && init_->status != Status::Created)) {
+    throw failedPrecondition("cannot start an exec process in a " +
+                             std::string(statusName(init_->status)) + " task");
+  }
+  p.status = Status::Running;  // claims it against a second start
+  std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
+  try {
+    p.io = ProcessIO::open(io_, p.paths);
+    co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio());
+  } catch (...) {
+    p.status = Status::Created;
+    throw;
+  }
+  p.io.releaseProcessSide();
+  p.pid = readPidFile(pidFile);
+  uint32_t pid = p.pid;
+  events_.emit([&](auto e) {
+    auto s = e.initExecStarted();
+    s.setContainerId(config_.id);
+    s.setExecId(execId);
+    s.setPid(pid);
+  });
+  Process* self = &p;
+  reaper_.watch(static_cast<pid_t>(pid), [this, self](int st) { onExit(*self, st); });
+  co_return pid;
+}
+
+void Task::onExit(Process& p, int waitStatus) {
+  p.exit = ExitInfo{p.pid, waitStatus, nowNs()};
+  writeExitFile(p);
+  BERTH_LOG(info) << "process " << (p.execId.empty() ? config_.id : p.execId) << " (pid "
+                  << p.pid << ") " << describeWaitStatus(waitStatus);
+  p.io.closeStdin();
+  if (p.execId.empty()) {
+    initExitPending_ = true;
+    // The init is gone: exec processes that outlive it (host pid namespace)
+    // are killed, and the init's exit waits until theirs are published.
+    for (auto& [id, e] : execs_) {
+      if (e->pid && !e->exit) ::kill(static_cast<pid_t>(e->pid), SIGKILL);
+    }
+    maybeFinishInit();
+    return;
+  }
+  publishExit(p);
+  if (initExitPending_) maybeFinishInit();
+}
+
+void Task::maybeFinishInit() {
+  if (!initExitPending_ || !init_) return;
+  for (auto& [id, e] : execs_) {
+    if (e->pid && !e->exit) return;  // still running: the init's exit comes last
+  }
+  // An exit reaped while `runc start` was still running is published after
+  // the start event (start() calls back here).
+  if (initStarting_) return;
+  initExitPending_ = false;
+  oom_.check();  // an OOM kill is published before the exit it caused
+  publishExit(*init_);
+}
+
+void Task::publishExit(Process& p) {
+  if (p.status != Status::Stopped) p.status = Status::Stopped;
+  ExitInfo x = *p.exit;
+  events_.emit([&](auto e) {
+    auto ex = e.initExit();
+    ex.setContainerId(config_.id);
+    ex.setId(p.execId.empty() ? config_.id : p.execId);
+    ex.setPid(x.pid);
+    auto st = ex.initStatus();
+    if (WIFEXITED(x.waitStatus)) {
+      st.setExited(static_cast<uint8_t>(WEXITSTATUS(x.waitStatus)));
+    } else {
+      st.setSignaled(static_cast<uint8_t>(WTERMSIG(x.waitStatus)));
+    }
+    ex.setExitedAtNs(x.exitedAtNs);
+  });
+  auto waiters = std::move(p.waiters);
+  for (auto& w : waiters) w();
+}
+
+void Task::writeExitFile(const Process& p) {
+  std::string dir = config_.stateDir + "/exit";
+  try {
+    makeDirs(dir, 0700);
+    atomicWrite(dir + "/" + (p.execId.empty() ? std::string("init") : p.execId),
+                std::to_string(p.exit->pid) + " " + std::to_string(p.exit->waitStatus) + " " +
+                    std::to_string(p.exit->exitedAtNs) + "\n",
+                0600);
+  } catch (std::exception& e) {
+    BERTH_LOG(error) << "writing the exit file: " << e.what();
+  }
+}
+
+asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
+  Process& p = find(execId);
+  if (p.exit && !all) {
+    throw notFound("process " + (execId.empty() ? config_.id : execId) + " has already exited");
+  }
+  if (execId.empty()) {
+    // runc kill works in created, running and paused states; a paused
+    // container is frozen, so runc thaws nothing: kill --all reaches it anyway
+    // and SIGKILL is delivered by the kernel even to frozen tasks on resume.
+    co_await runc_.kill(config_.id, signal, all || p.status == Status::Paused);
+    co_return;
+  }
+  if (p.pid == 0) throw failedPrecondition("cannot kill exec process " + execId + ": not started");
+  // Our unreaped child: its pid cannot have been reused.
+  if (::kill(static_cast<pid_t>(p.pid), signal) != 0) {
+    throw systemError("kill exec " + execId, errno);
+  }
+  co_return;
+}
+
+asio::awaitable<ExitInfo> Task::wait(std::string execId) {
+  Process& p = find(execId);
+  if (p.status == Status::Stopped || p.status == Status::Deleted) co_return *p.exit;
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&p, this](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        p.waiters.push_back([h, this]() { asio::post(io_, [h]() { (*h)(); }); });
+      },
+      asio::use_awaitable);
+  co_return *find(execId).exit;
+}
+
+asio::awaitable<ExitInfo> Task::remove(std::string execId) {
+  Process& p = find(execId);
+  Status next = transitionOrThrow(p.status, Action::Delete);
+  ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});
+  if (!execId.empty()) {
+    if (!p.specFile.empty()) ::unlink(p.specFile.c_str());
+    execs_.erase(execId);
+    co_return exit;
+  }
+  co_await runc_.remove(config_.id, /*force=*/p.status == Status::Created);
+  p.status = next;
+  events_.emit([&](auto e) {
+    auto d = e.initDelete();
+    d.setContainerId(config_.id);
+    d.setId(config_.id);
+    d.setPid(exit.pid);
+    auto st = d.initStatus();
+    if (exit.exitedAtNs == 0) {
+      st.setNone();
+    } else if (WIFEXITED(exit.waitStatus)) {
+      st.setExited(static_cast<uint8_t>(WEXITSTATUS(exit.waitStatus)));
+    } else {
+      st.setSignaled(static_cast<uint8_t>(WTERMSIG(exit.waitStatus)));
+    }
+    d.setExitedAtNs(exit.exitedAtNs);
+  });
+  co_return exit;
+}
+
+asio::awaitable<std::vector<PidInfo>> Task::pids() {
+  if (!init_) throw notFound("task " + config_.id + " is not created");
+  auto pids = co_await runc_.ps(config_.id);
+  std::vector<PidInfo> out;
+  for (int pid : pids) {
+    std::string info;
+    if (static_cast<uint32_t>(pid) == init_->pid) info = "init";
+    for (auto& [id, e] : execs_) {
+      if (e->pid == static_cast<uint32_t>(pid)) info = id;
+    }
+    out.push_back({static_cast<uint32_t>(pid), info});
+  }
+  co_return out;
+}
+
+asio::awaitable<void> Task::pause() {
+  Process& p = find("");
+  setStatus(p, Action::Pause);
+  try {
+    co_await runc_.pause(config_.id);
+  } catch (...) {
+    if (p.status == Status::Pausing) p.status = Status::Running;
+    throw;
+  }
+  if (p.status == Status::Pausing) p.status = Status::Paused;
+  events_.emit([&](auto e) { e.initPaused().setContainerId(config_.id); });
+}
+
+asio::awaitable<void> Task::resume() {
+  Process& p = find("");
+  if (p.status != Status::Paused) {
+    throw failedPrecondition("cannot resume a " + std::string(statusName(p.status)) + " process");
+  }
+  co_await runc_.resume(config_.id);
+  if (p.status == Status::Paused) p.status = Status::Running;
+  events_.emit([&](auto e) { e.initResumed().setContainerId(config_.id); });
+}
+
+asio::awaitable<void> Task::update(std::string resourcesJson) {
+  Process& p = find("");
+  transitionOrThrow(p.status, Action::Update);
+  try {
+    (void)nlohmann::json::parse(resourcesJson);
+  } catch (std::exception& e) {
+    throw invalidArgument("resources are not JSON: " + std::string(e.what()));
+  }
+  std::string file = config_.stateDir + "/resources.json";
+  atomicWrite(file, resourcesJson, 0600);
+  co_await runc_.update(config_.id, file);
+}
+
+void Task::closeIO(const std::string& execId) { find(execId).io.closeStdin(); }
+
+}  // namespace berth::shim

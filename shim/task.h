@@ -1,0 +1,106 @@
+// One task: the container's init process and its exec processes, driven
+// through runc. All of it runs on the shim's one loop; sequential steps are
+// coroutines. Plain C++ types only: shim/service.cc translates to the wire.
+#pragma once
+
+#include "common/asio.h"
+#include "common/reaper.h"
+#include "shim/event_journal.h"
+#include "shim/oom_watch.h"
+#include "shim/process_io.h"
+#include "shim/runc.h"
+#include "shim/status.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::shim {
+
+struct TaskConfig {
+  std::string ns, id, bundle, stateDir, runtime, runcRoot;
+};
+
+struct ExitInfo {
+  uint32_t pid = 0;
+  int waitStatus = 0;
+  int64_t exitedAtNs = 0;
+};
+
+struct ProcessView {
+  std::string execId;
+  Status status = Status::Created;
+  uint32_t pid = 0;
+  std::optional<ExitInfo> exit;
+  IoPaths io;
+};
+
+struct PidInfo {
+  uint32_t pid;
+  std::string info;
+};
+
+class Task {
+ public:
+  Task(asio::io_context& io, Reaper& reaper, TaskConfig config);
+
+  asio::awaitable<uint32_t> create(IoPaths io);
+  asio::awaitable<uint32_t> start(std::string execId);
+  ProcessView state(const std::string& execId) const;
+  asio::awaitable<void> kill(std::string execId, int signal, bool all);
+  asio::awaitable<ExitInfo> wait(std::string execId);
+  asio::awaitable<ExitInfo> remove(std::string execId);
+  void exec(const std::string& execId, const std::string& partialSpec, IoPaths io);
+  asio::awaitable<std::vector<PidInfo>> pids();
+  asio::awaitable<void> pause();
+  asio::awaitable<void> resume();
+  asio::awaitable<void> update(std::string resourcesJson);
+  void closeIO(const std::string& execId);
+
+  EventJournal& events() { return events_; }
+  uint32_t initPid() const { return init_ ? init_->pid : 0; }
+  bool deleted() const { return !init_ || init_->status == Status::Deleted; }
+  bool created() const { return init_ != nullptr; }
+  const TaskConfig& config() const { return config_; }
+
+ private:
+  struct Process {
+    std::string execId;  // empty: the init
+    Status status = Status::Created;
+    uint32_t pid = 0;
+    std::optional<ExitInfo> exit;
+    IoPaths paths;
+    ProcessIO io;
+    std::string specFile;  // exec: the process.json handed to runc exec
+    std::vector<std::function<void()>> waiters;
+  };
+
+  Process& find(const std::string& execId);
+  const Process& find(const std::string& execId) const;
+  ProcessView view(const Process& p) const;
+  void setStatus(Process& p, Action action);
+  // Reaper callbacks.
+  void onExit(Process& p, int waitStatus);
+  void publishExit(Process& p);
+  void maybeFinishInit();
+  void writeExitFile(const Process& p);
+  uint32_t readPidFile(const std::string& path);
+
+  asio::io_context& io_;
+  Reaper& reaper_;
+  TaskConfig config_;
+  Runc runc_;
+  EventJournal events_;
+  OomWatch oom_;
+  std::unique_ptr<Process> init_;
+  std::map<std::string, std::unique_ptr<Process>> execs_;
+  bool initExitPending_ = false;  // init reaped, its exit waits for the execs'
+  bool initStarting_ = false;     // runc start under way: the exit waits for the start event
+};
+
+// Exit status at the contract edge: code, or 128+signal.
+uint32_t contractExitStatus(int waitStatus);
+
+}  // namespace berth::shim
