@@ -11,6 +11,7 @@
 #include "common/timeutil.h"
 #include "common/unix_socket.h"
 #include "shim/daemonize.h"
+#include "shim/rootfs_mounts.h"
 #include "shim/service.h"
 #include "shim/task.h"
 
@@ -116,6 +117,11 @@ int cleanup(const Args& args) {
   if (at == "0") at = std::to_string(nowNs());
   std::printf("{\"pid\":%s,\"wait_status\":%s,\"exited_at_ns\":%s,\"runc_deleted\":%s}\n",
               pid.c_str(), status.c_str(), at.c_str(), deleted ? "true" : "false");
+  try {
+    unmountRootfs(config.stateDir + "/rootfs-mounts");
+  } catch (std::exception& e) {
+    std::fprintf(stderr, "berth-shim: unmounting the rootfs of %s: %s\n", config.id.c_str(), e.what());
+  }
   removeTree(config.stateDir);
   return 0;
 }

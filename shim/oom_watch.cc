@@ -26,19 +26,9 @@ OomWatch::OomWatch(asio::io_context& io, std::function<void()> onOom)
 
 OomWatch::~OomWatch() { *alive_ = false; }
 
-void OomWatch::arm(int pid) {
-  auto cgroups = readFile("/proc/" + std::to_string(pid) + "/cgroup");
-  if (!cgroups) return;
-  std::istringstream in(*cgroups);
-  std::string line, v1, v2;
-  while (std::getline(in, line)) {
-    // "ID:CONTROLLERS:PATH"
-    auto a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-    if ((',' + controllers + ',').find(",memory,") != std::string::npos) v1 = path;
-    if (line.compare(0, 3, "0::") == 0) v2 = path;
-  }
+void OomWatch::arm(const CgroupPaths& paths) {
+  std::string v1 = paths.hasV1("memory") ? paths.v1.at("memory") : "";
+  std::string v2 = paths.unified.value_or("");
   if (!v1.empty()) {
     std::string dir = "/sys/fs/cgroup/memory" + v1;
     counterFile_ = dir + "/memory.oom_control";

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "shim/cgroup_paths.h"
 
 #include <functional>
 #include <memory>
@@ -21,8 +22,8 @@ class OomWatch {
   OomWatch(asio::io_context& io, std::function<void()> onOom);
   ~OomWatch();
 
-  // Finds the memory cgroup of `pid` and takes the baseline.
-  void arm(int pid);
+  // Takes the baseline of the task's memory cgroup and starts watching.
+  void arm(const CgroupPaths& paths);
   // Re-reads the counter; calls onOom if it went up since the last look.
   void check();
 

@@ -50,13 +50,16 @@ kj::Promise<void> ShimService::create(CreateContext ctx) {
       throw invalidArgument("this shim serves task " + task_.config().id + ", not " +
                             std::string(req.getId().cStr()));
     }
-    if (req.getOpts().getRootfs().size() > 0) {
-      throw invalidArgument("rootfs mounts are not supported by this shim yet");
+    std::vector<MountSpec> rootfs;
+    for (auto m : req.getOpts().getRootfs()) {
+      MountSpec spec{m.getType(), m.getSource(), m.getTarget(), {}};
+      for (auto o : m.getOptions()) spec.options.emplace_back(o.cStr());
+      rootfs.push_back(std::move(spec));
     }
     if (req.getOpts().getCheckpoint().size() > 0) {
       throw invalidArgument("restore from a checkpoint is not supported by this shim yet");
     }
-    return spawnKj(task_.create(ioFrom(req.getOpts().getIo())))
+    return spawnKj(task_.create(ioFrom(req.getOpts().getIo()), std::move(rootfs)))
         .then([ctx](uint32_t pid) mutable { ctx.getResults().setPid(pid); });
   });
 }
@@ -165,9 +168,30 @@ kj::Promise<void> ShimService::closeIO(CloseIOContext ctx) {
   });
 }
 
-kj::Promise<void> ShimService::stats(StatsContext) {
-  return guarded([]() -> kj::Promise<void> {
-    throw failedPrecondition("metrics are not supported by this shim yet");
+kj::Promise<void> ShimService::stats(StatsContext ctx) {
+  return guarded([&] {
+    TaskMetrics m = task_.stats();
+    auto out = ctx.getResults().initMetrics();
+    auto mem = out.initMemory();
+    mem.setUsage(m.memory.usage);
+    mem.setLimit(m.memory.limit);
+    mem.setMaxUsage(m.memory.maxUsage);
+    mem.setOomKills(m.memory.oomKills);
+    mem.setCache(m.memory.cache);
+    mem.setRss(m.memory.rss);
+    mem.setMappedFile(m.memory.mappedFile);
+    mem.setPgfault(m.memory.pgfault);
+    mem.setPgmajfault(m.memory.pgmajfault);
+    auto cpu = out.initCpu();
+    cpu.setUsageNs(m.cpu.usageNs);
+    cpu.setUserNs(m.cpu.userNs);
+    cpu.setSystemNs(m.cpu.systemNs);
+    cpu.setThrottledPeriods(m.cpu.throttledPeriods);
+    cpu.setThrottledTimeNs(m.cpu.throttledTimeNs);
+    auto pids = out.initPids();
+    pids.setCurrent(m.pids.current);
+    pids.setLimit(m.pids.limit);
+    return kj::Promise<void>(kj::READY_NOW);
   });
 }
 

@@ -59,7 +59,7 @@ uint32_t Task::readPidFile(const std::string& path) {
   }
 }
 
-asio::awaitable<uint32_t> Task::create(IoPaths paths) {
+asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> rootfs) {
   if (init_) throw alreadyExists("task " + config_.id + " is already created");
   if (!pathExists(config_.bundle + "/config.json")) {
     throw invalidArgument("bundle " + config_.bundle + " has no config.json");
@@ -70,9 +70,16 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths) {
   std::string pidFile = config_.stateDir + "/init.pid";
   init_ = std::move(p);  // claims the task against a second create
   try {
+    mountRootfs(rootfs, config_.bundle + "/rootfs", mountRecord());
+  } catch (...) {
+    init_.reset();
+    throw;
+  }
+  try {
     co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio());
   } catch (Error& e) {
     init_.reset();
+    unmountRootfs(mountRecord());
     // runc's own words; a bundle it cannot use is the caller's to fix.
     throw invalidArgument(e.message());
   }
@@ -82,7 +89,8 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths) {
   // already died the reaper kept its exit and hands it over here.
   Process* self = init_.get();
   reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
-  oom_.arm(static_cast<int>(init_->pid));
+  cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
+  oom_.arm(cgroups_);
   uint32_t pid = init_->pid;
   events_.emit([&](auto e) {
     auto c = e.initCreate();
@@ -298,6 +306,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     co_return exit;
   }
   co_await runc_.remove(config_.id, /*force=*/p.status == Status::Created);
+  unmountRootfs(mountRecord());
   p.status = next;
   events_.emit([&](auto e) {
     auto d = e.initDelete();
@@ -359,7 +368,8 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
   Process& p = find("");
   transitionOrThrow(p.status, Action::Update);
   try {
-    (void)nlohmann::json::parse(resourcesJson);
+    auto parsed = nlohmann::json::parse(resourcesJson);
+    if (!parsed.is_object()) throw invalidArgument("resources must be a JSON object");
   } catch (std::exception& e) {
     throw invalidArgument("resources are not JSON: " + std::string(e.what()));
   }
@@ -369,5 +379,11 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
 }
 
 void Task::closeIO(const std::string& execId) { find(execId).io.closeStdin(); }
+
+TaskMetrics Task::stats() const {
+  const Process& p = find("");
+  if (p.status == Status::Deleted) throw failedPrecondition("cannot read metrics of a deleted task");
+  return readMetrics(cgroups_);
+}
 
 }  // namespace berth::shim

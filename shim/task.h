@@ -5,9 +5,12 @@
 
 #include "common/asio.h"
 #include "common/reaper.h"
+#include "shim/cgroup_paths.h"
 #include "shim/event_journal.h"
+#include "shim/metrics.h"
 #include "shim/oom_watch.h"
 #include "shim/process_io.h"
+#include "shim/rootfs_mounts.h"
 #include "shim/runc.h"
 #include "shim/status.h"
 
@@ -46,7 +49,7 @@ class Task {
  public:
   Task(asio::io_context& io, Reaper& reaper, TaskConfig config);
 
-  asio::awaitable<uint32_t> create(IoPaths io);
+  asio::awaitable<uint32_t> create(IoPaths io, std::vector<MountSpec> rootfs);
   asio::awaitable<uint32_t> start(std::string execId);
   ProcessView state(const std::string& execId) const;
   asio::awaitable<void> kill(std::string execId, int signal, bool all);
@@ -58,6 +61,7 @@ class Task {
   asio::awaitable<void> resume();
   asio::awaitable<void> update(std::string resourcesJson);
   void closeIO(const std::string& execId);
+  TaskMetrics stats() const;
 
   EventJournal& events() { return events_; }
   uint32_t initPid() const { return init_ ? init_->pid : 0; }
@@ -87,6 +91,7 @@ class Task {
   void maybeFinishInit();
   void writeExitFile(const Process& p);
   uint32_t readPidFile(const std::string& path);
+  std::string mountRecord() const { return config_.stateDir + "/rootfs-mounts"; }
 
   asio::io_context& io_;
   Reaper& reaper_;
@@ -94,6 +99,7 @@ class Task {
   Runc runc_;
   EventJournal events_;
   OomWatch oom_;
+  CgroupPaths cgroups_;  // found at create, kept after the init is gone
   std::unique_ptr<Process> init_;
   std::map<std::string, std::unique_ptr<Process>> execs_;
   bool initExitPending_ = false;  // init reaped, its exit waits for the execs'

@@ -12,6 +12,9 @@
 //   shim_driver SOCK pids                                -> PID:INFO ...
 //   shim_driver SOCK closeio [EID]
 //   shim_driver SOCK pause | resume | connect | shutdown [now]
+//   shim_driver SOCK stats                               -> key=value ...
+//   shim_driver SOCK update RESOURCES_JSON
+//   shim_driver SOCK bench-state COUNT                   -> COUNT state calls on one connection
 //   shim_driver SOCK events AFTER COUNT TIMEOUT_MS       -> one line per event
 #include "common/asio.h"
 #include "common/errors.h"
@@ -157,6 +160,24 @@ int main(int argc, char** argv) {
       shim.pauseRequest().send().wait(ws);
     } else if (cmd == "resume") {
       shim.resumeRequest().send().wait(ws);
+    } else if (cmd == "stats") {
+      auto m = shim.statsRequest().send().wait(ws).getMetrics();
+      std::printf("memory.usage=%llu memory.limit=%llu memory.max_usage=%llu memory.oom_kills=%llu "
+                  "cpu.usage_ns=%llu pids.current=%llu pids.limit=%llu\n",
+                  (unsigned long long)m.getMemory().getUsage(), (unsigned long long)m.getMemory().getLimit(),
+                  (unsigned long long)m.getMemory().getMaxUsage(), (unsigned long long)m.getMemory().getOomKills(),
+                  (unsigned long long)m.getCpu().getUsageNs(), (unsigned long long)m.getPids().getCurrent(),
+                  (unsigned long long)m.getPids().getLimit());
+    } else if (cmd == "update") {
+      auto req = shim.updateRequest();
+      auto text = arg(a, 2);
+      req.setResources(kj::arrayPtr(reinterpret_cast<const kj::byte*>(text.data()), text.size()));
+      req.send().wait(ws);
+    } else if (cmd == "bench-state") {
+      // COUNT state calls on one connection (bench/shim-memory's 10,000 RPCs).
+      int count = std::stoi(arg(a, 2));
+      for (int i = 0; i < count; ++i) shim.stateRequest().send().wait(ws);
+      std::printf("%d\n", count);
     } else if (cmd == "connect") {
       auto r = shim.connectRequest().send().wait(ws);
       std::printf("%u %u %s %llu\n", r.getShimPid(), r.getTaskPid(), r.getVersion().cStr(),
