@@ -72,11 +72,27 @@ class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
   asio::posix::stream_descriptor fifo_, pipe_;
 };
 
-ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths) {
-  if (paths.terminal) {
-    throw invalidArgument("terminal IO is not supported by this shim yet");
-  }
+ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
+                          const std::string& consoleSocket) {
   ProcessIO p;
+  if (paths.terminal) {
+    // stderr goes to the same pty; stdout's target receives both.
+    try {
+      p.consoleOut_ = openOutput(paths.stdout);
+      if (!paths.stdin.empty()) {
+        p.consoleIn_ = ::open(paths.stdin.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (p.consoleIn_ < 0) {
+          throw invalidArgument("cannot open " + paths.stdin + ": " + strerror(errno));
+        }
+      }
+      p.socket_ = std::make_unique<ConsoleSocket>(io, consoleSocket);
+    } catch (...) {
+      closeFd(p.consoleOut_);
+      closeFd(p.consoleIn_);
+      throw;
+    }
+    return p;
+  }
   try {
     p.stdio_.out = openOutput(paths.stdout);
     p.stdio_.err = openOutput(paths.stderr);
@@ -111,6 +127,21 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths) {
   return p;
 }
 
+asio::awaitable<void> ProcessIO::attachConsole() {
+  if (!socket_) co_return;
+  int master = co_await socket_->receiveMaster();
+  socket_.reset();
+  auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+  console_ = std::make_shared<Console>(io, master, std::exchange(consoleOut_, -1),
+                                       std::exchange(consoleIn_, -1));
+  console_->start();
+}
+
+void ProcessIO::resize(unsigned width, unsigned height) {
+  if (!console_) throw failedPrecondition("process has no terminal to resize");
+  console_->resize(width, height);
+}
+
 void ProcessIO::releaseProcessSide() {
   closeFd(stdio_.in);
   closeFd(stdio_.out);
@@ -118,6 +149,7 @@ void ProcessIO::releaseProcessSide() {
 }
 
 void ProcessIO::closeStdin() {
+  if (console_) console_->closeStdin();
   if (copier_) {
     copier_->close();
     copier_.reset();
@@ -125,21 +157,31 @@ void ProcessIO::closeStdin() {
 }
 
 ProcessIO::ProcessIO(ProcessIO&& o) noexcept
-    : stdio_(std::exchange(o.stdio_, {})), copier_(std::move(o.copier_)) {}
+    : stdio_(std::exchange(o.stdio_, {})), copier_(std::move(o.copier_)),
+      socket_(std::move(o.socket_)), consoleOut_(std::exchange(o.consoleOut_, -1)),
+      consoleIn_(std::exchange(o.consoleIn_, -1)), console_(std::move(o.console_)) {}
 
 ProcessIO& ProcessIO::operator=(ProcessIO&& o) noexcept {
   if (this != &o) {
     releaseProcessSide();
     closeStdin();
+    closeFd(consoleOut_);
+    closeFd(consoleIn_);
     stdio_ = std::exchange(o.stdio_, {});
     copier_ = std::move(o.copier_);
+    socket_ = std::move(o.socket_);
+    consoleOut_ = std::exchange(o.consoleOut_, -1);
+    consoleIn_ = std::exchange(o.consoleIn_, -1);
+    console_ = std::move(o.console_);
   }
   return *this;
 }
 
 ProcessIO::~ProcessIO() {
   releaseProcessSide();
-  closeStdin();
+  if (copier_) copier_->close();
+  closeFd(consoleOut_);
+  closeFd(consoleIn_);
 }
 
 }  // namespace berth::shim

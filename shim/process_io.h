@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "shim/console.h"
 #include "shim/runc.h"
 
 #include <memory>
@@ -30,10 +31,18 @@ class ProcessIO {
   ProcessIO& operator=(ProcessIO&& o) noexcept;
   ~ProcessIO();
 
-  static ProcessIO open(asio::io_context& io, const IoPaths& paths);
+  // With paths.terminal, listens on `consoleSocket` for runc's pty master.
+  static ProcessIO open(asio::io_context& io, const IoPaths& paths,
+                        const std::string& consoleSocket);
 
   // The fds runc hands to the process.
   ProcessStdio stdio() const { return stdio_; }
+  // The console socket path for runc, empty without a terminal.
+  std::string consoleSocketPath() const { return socket_ ? socket_->path() : ""; }
+  // After runc create/exec: takes the pty master and starts copying.
+  asio::awaitable<void> attachConsole();
+  std::shared_ptr<Console> console() const { return console_; }
+  void resize(unsigned width, unsigned height);
   // Drops the shim's copies once runc has passed them on.
   void releaseProcessSide();
   // Gives the process EOF on stdin.
@@ -42,6 +51,11 @@ class ProcessIO {
  private:
   ProcessStdio stdio_;
   std::shared_ptr<StdinCopier> copier_;
+  // Terminal mode: the socket runc sends the master on, the targets the
+  // console copies to/from until attachConsole(), then the console.
+  std::unique_ptr<ConsoleSocket> socket_;
+  int consoleOut_ = -1, consoleIn_ = -1;
+  std::shared_ptr<Console> console_;
 };
 
 }  // namespace berth::shim

@@ -63,8 +63,14 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
 }
 
 asio::awaitable<void> Runc::create(const std::string& id, const std::string& bundle,
-                                   const std::string& pidFile, ProcessStdio io) {
-  std::vector<std::string> args{"create", "--bundle", bundle, "--pid-file", pidFile, id};
+                                   const std::string& pidFile, ProcessStdio io,
+                                   const std::string& consoleSocket) {
+  std::vector<std::string> args{"create", "--bundle", bundle, "--pid-file", pidFile};
+  if (!consoleSocket.empty()) {
+    args.push_back("--console-socket");
+    args.push_back(consoleSocket);
+  }
+  args.push_back(id);
   std::string what = "create";
   co_await run(std::move(args), io, kLongCall, false, std::move(what));
 }
@@ -76,11 +82,16 @@ asio::awaitable<void> Runc::start(const std::string& id) {
 }
 
 asio::awaitable<void> Runc::exec(const std::string& id, const std::string& processJson,
-                                 const std::string& pidFile, ProcessStdio io) {
-  std::vector<std::string> args{"exec", "--detach", "--process", processJson, "--pid-file", pidFile, id};
+                                 const std::string& pidFile, ProcessStdio io,
+                                 const std::string& consoleSocket) {
+  std::vector<std::string> args{"exec", "--detach", "--process", processJson, "--pid-file", pidFile};
+  if (!consoleSocket.empty()) {
+    args.push_back("--console-socket");
+    args.push_back(consoleSocket);
+  }
+  args.push_back(id);
   std::string what = "exec";
-  co_await run(std::move(args), io,
-               kLongCall, false, std::move(what));
+  co_await run(std::move(args), io, kLongCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::kill(const std::string& id, int signal, bool all) {

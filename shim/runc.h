@@ -22,11 +22,14 @@ class Runc {
  public:
   Runc(Reaper& reaper, std::string binary, std::string root, std::string logFile);
 
+  // `consoleSocket` non-empty: runc allocates a pty and sends its master there.
   asio::awaitable<void> create(const std::string& id, const std::string& bundle,
-                               const std::string& pidFile, ProcessStdio io);
+                               const std::string& pidFile, ProcessStdio io,
+                               const std::string& consoleSocket);
   asio::awaitable<void> start(const std::string& id);
   asio::awaitable<void> exec(const std::string& id, const std::string& processJson,
-                             const std::string& pidFile, ProcessStdio io);
+                             const std::string& pidFile, ProcessStdio io,
+                             const std::string& consoleSocket);
   asio::awaitable<void> kill(const std::string& id, int signal, bool all);
   asio::awaitable<void> remove(const std::string& id, bool force);
   asio::awaitable<void> pause(const std::string& id);

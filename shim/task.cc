@@ -64,9 +64,10 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
   if (!pathExists(config_.bundle + "/config.json")) {
     throw invalidArgument("bundle " + config_.bundle + " has no config.json");
   }
+  checkTerminalMatchesBundle(paths.terminal);
   auto p = std::make_unique<Process>();
   p->paths = paths;
-  p->io = ProcessIO::open(io_, paths);
+  p->io = ProcessIO::open(io_, paths, config_.stateDir + "/console-init.sock");
   std::string pidFile = config_.stateDir + "/init.pid";
   init_ = std::move(p);  // claims the task against a second create
   try {
@@ -76,7 +77,9 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     throw;
   }
   try {
-    co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio());
+    co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio(),
+                          init_->io.consoleSocketPath());
+    co_await init_->io.attachConsole();
   } catch (Error& e) {
     init_.reset();
     unmountRootfs(mountRecord());
@@ -178,8 +181,9 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   p.status = Status::Running;  // claims it against a second start
   std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
   try {
-    p.io = ProcessIO::open(io_, p.paths);
-    co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio());
+    p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/console-" + execId + ".sock");
+    co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
+    co_await p.io.attachConsole();
   } catch (...) {
     p.status = Status::Created;
     throw;
@@ -203,7 +207,25 @@ void Task::onExit(Process& p, int waitStatus) {
   writeExitFile(p);
   BERTH_LOG(info) << "process " << (p.execId.empty() ? config_.id : p.execId) << " (pid "
                   << p.pid << ") " << describeWaitStatus(waitStatus);
-  p.io.closeStdin();
+  auto console = p.io.console();
+  if (!console || console->drained()) return afterOutputDrained(p);
+  // A terminal's output is copied by us: report the exit once the pty is
+  // drained (a client sees all of it), or after a bounded wait if the
+  // output's reader is stuck.
+  auto done = std::make_shared<bool>(false);
+  Process* self = &p;
+  auto finish = [this, self, done]() {
+    if (*done) return;
+    *done = true;
+    afterOutputDrained(*self);
+  };
+  console->whenDrained(finish);
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+  timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
+}
+
+void Task::afterOutputDrained(Process& p) {
+  if (!p.io.console()) p.io.closeStdin();
   if (p.execId.empty()) {
     initExitPending_ = true;
     // The init is gone: exec processes that outlive it (host pid namespace)
@@ -379,6 +401,27 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
 }
 
 void Task::closeIO(const std::string& execId) { find(execId).io.closeStdin(); }
+
+void Task::resize(const std::string& execId, unsigned width, unsigned height) {
+  find(execId).io.resize(width, height);
+}
+
+void Task::checkTerminalMatchesBundle(bool terminal) const {
+  bool specTerminal = false;
+  try {
+    auto config = nlohmann::json::parse(readFile(config_.bundle + "/config.json").value_or("{}"));
+    specTerminal = config.value("process", nlohmann::json::object()).value("terminal", false);
+  } catch (nlohmann::json::exception&) {
+    return;  // runc reports a broken config.json in its own words
+  }
+  if (terminal && !specTerminal) {
+    throw invalidArgument("a terminal was asked for, but the bundle's process.terminal is false "
+                          "(make the bundle with tools/mkbundle --tty)");
+  }
+  if (!terminal && specTerminal) {
+    throw invalidArgument("the bundle's process.terminal is true: create it with --tty");
+  }
+}
 
 TaskMetrics Task::stats() const {
   const Process& p = find("");

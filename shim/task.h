@@ -61,6 +61,7 @@ class Task {
   asio::awaitable<void> resume();
   asio::awaitable<void> update(std::string resourcesJson);
   void closeIO(const std::string& execId);
+  void resize(const std::string& execId, unsigned width, unsigned height);
   TaskMetrics stats() const;
 
   EventJournal& events() { return events_; }
@@ -87,6 +88,8 @@ class Task {
   void setStatus(Process& p, Action action);
   // Reaper callbacks.
   void onExit(Process& p, int waitStatus);
+  void afterOutputDrained(Process& p);
+  void checkTerminalMatchesBundle(bool terminal) const;
   void publishExit(Process& p);
   void maybeFinishInit();
   void writeExitFile(const Process& p);

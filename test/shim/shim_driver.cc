@@ -2,13 +2,14 @@
 // socket and prints the answer on one line, so shell tests can drive a shim
 // without berthd. Errors: "error: CODE: message" on stderr, exit 1.
 //
-//   shim_driver SOCK create ID [STDIN STDOUT STDERR]     -> pid
+//   shim_driver SOCK create ID [STDIN STDOUT STDERR [tty]] -> pid
 //   shim_driver SOCK start [EID]                         -> pid
 //   shim_driver SOCK state [EID]                         -> STATUS PID EXIT_STATUS
 //   shim_driver SOCK kill SIG [EID] [all]
 //   shim_driver SOCK wait [EID]                          -> EXIT_STATUS
 //   shim_driver SOCK delete [EID]                        -> EXIT_STATUS
-//   shim_driver SOCK exec EID SPECJSON [STDIN STDOUT STDERR]
+//   shim_driver SOCK exec EID SPECJSON [STDIN STDOUT STDERR [tty]]
+//   shim_driver SOCK resize W H [EID]
 //   shim_driver SOCK pids                                -> PID:INFO ...
 //   shim_driver SOCK closeio [EID]
 //   shim_driver SOCK pause | resume | connect | shutdown [now]
@@ -87,12 +88,14 @@ class PrintingSink final : public wire::EventSink::Server {
   int& count_;
 };
 
+// STDIN STDOUT STDERR [tty] from position `from`.
 void setIo(wire::IO::Builder io, const std::vector<std::string>& a, size_t from) {
   if (a.size() > from + 2) {
     io.setStdin(a[from]);
     io.setStdout(a[from + 1]);
     io.setStderr(a[from + 2]);
   }
+  io.setTerminal(a.size() > from + 3 && a[from + 3] == "tty");
 }
 
 std::string arg(const std::vector<std::string>& a, size_t i) { return i < a.size() ? a[i] : ""; }
@@ -160,6 +163,12 @@ int main(int argc, char** argv) {
       shim.pauseRequest().send().wait(ws);
     } else if (cmd == "resume") {
       shim.resumeRequest().send().wait(ws);
+    } else if (cmd == "resize") {
+      auto req = shim.resizePtyRequest();
+      req.getSize().setWidth(static_cast<uint32_t>(std::stoul(arg(a, 2))));
+      req.getSize().setHeight(static_cast<uint32_t>(std::stoul(arg(a, 3))));
+      req.setExecId(arg(a, 4));
+      req.send().wait(ws);
     } else if (cmd == "stats") {
       auto m = shim.statsRequest().send().wait(ws).getMetrics();
       std::printf("memory.usage=%llu memory.limit=%llu memory.max_usage=%llu memory.oom_kills=%llu "

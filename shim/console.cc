@@ -1,0 +1,134 @@
+#include "shim/console.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/unix_socket.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace berth::shim {
+
+ConsoleSocket::ConsoleSocket(asio::io_context& io, std::string path)
+    : path_(std::move(path)), acceptor_(listenUnix(io, path_)) {}
+
+ConsoleSocket::~ConsoleSocket() { ::unlink(path_.c_str()); }
+
+asio::awaitable<int> ConsoleSocket::receiveMaster() {
+  auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
+  co_await socket.async_wait(asio::socket_base::wait_read, asio::use_awaitable);
+  // runc sends the pty's name as data and the master as SCM_RIGHTS.
+  char name[256];
+  iovec iov{name, sizeof(name)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket.native_handle(), &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw systemError("recvmsg on console socket " + path_, errno);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+      co_return fd;
+    }
+  }
+  throw internal("runc sent no pty master on " + path_);
+}
+
+Console::Console(asio::io_context& io, int master, int out, int stdinFifo)
+    : master_(io, master) {
+  if (out >= 0) {
+    // Non-blocking: a FIFO nobody reads must stall this copy, never the loop.
+    ::fcntl(out, F_SETFL, ::fcntl(out, F_GETFL) | O_NONBLOCK);
+    out_ = std::make_unique<asio::posix::stream_descriptor>(io, out);
+  }
+  if (stdinFifo >= 0) stdin_ = std::make_unique<asio::posix::stream_descriptor>(io, stdinFifo);
+}
+
+Console::~Console() = default;
+
+void Console::start() {
+  asio::co_spawn(master_.get_executor(), copyOut(shared_from_this()), asio::detached);
+  if (stdin_) asio::co_spawn(master_.get_executor(), copyIn(shared_from_this()), asio::detached);
+}
+
+asio::awaitable<void> Console::copyOut(std::shared_ptr<Console> self) {
+  std::array<char, 32 * 1024> buf;
+  for (;;) {
+    boost::system::error_code ec;
+    size_t n = co_await self->master_.async_read_some(asio::buffer(buf),
+                                                      asio::redirect_error(asio::use_awaitable, ec));
+    // EIO: every slave side is closed — the process and its children are gone.
+    if (ec) break;
+    if (!self->out_) continue;
+    co_await asio::async_write(*self->out_, asio::buffer(buf.data(), n),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) self->out_.reset();  // the target is gone: keep draining the pty
+  }
+  self->markDrained();
+}
+
+asio::awaitable<void> Console::copyIn(std::shared_ptr<Console> self) {
+  std::array<char, 4096> buf;
+  for (;;) {
+    boost::system::error_code ec;
+    size_t n = co_await self->stdin_->async_read_some(asio::buffer(buf),
+                                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || self->drained_) break;
+    co_await asio::async_write(self->master_, asio::buffer(buf.data(), n),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+}
+
+void Console::resize(unsigned width, unsigned height) {
+  winsize ws{};
+  ws.ws_col = static_cast<unsigned short>(width);
+  ws.ws_row = static_cast<unsigned short>(height);
+  if (::ioctl(master_.native_handle(), TIOCSWINSZ, &ws) != 0) {
+    throw systemError("ioctl(TIOCSWINSZ)", errno);
+  }
+}
+
+void Console::closeStdin() {
+  if (stdinClosed_) return;
+  stdinClosed_ = true;
+  if (stdin_) {
+    boost::system::error_code ignored;
+    stdin_->close(ignored);
+  }
+  // A pty has no half-close: the line discipline's EOF character is it.
+  termios t{};
+  char eof = 4;  // ^D
+  if (::tcgetattr(master_.native_handle(), &t) == 0) eof = static_cast<char>(t.c_cc[VEOF]);
+  (void)!::write(master_.native_handle(), &eof, 1);
+}
+
+void Console::whenDrained(std::function<void()> fn) {
+  if (drained_) {
+    fn();
+    return;
+  }
+  drainWaiters_.push_back(std::move(fn));
+}
+
+void Console::markDrained() {
+  drained_ = true;
+  auto waiters = std::move(drainWaiters_);
+  for (auto& w : waiters) w();
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,58 @@
+// Terminals: runc allocates the pty and sends its master to us over a unix
+// socket (--console-socket, SCM_RIGHTS); we copy the master's output to the
+// process's stdout target and the stdin FIFO into the master, set its window
+// size, and tell when the output is drained (the exit is reported after).
+#pragma once
+
+#include "common/asio.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace berth::shim {
+
+// A listening socket runc connects to once, to hand over the pty master.
+class ConsoleSocket {
+ public:
+  ConsoleSocket(asio::io_context& io, std::string path);
+  ~ConsoleSocket();
+  const std::string& path() const { return path_; }
+  // Accepts runc's connection and receives the master fd (it arrives while
+  // `runc create/exec` runs; start this before and await it after).
+  asio::awaitable<int> receiveMaster();
+
+ private:
+  std::string path_;
+  asio::local::stream_protocol::acceptor acceptor_;
+};
+
+class Console : public std::enable_shared_from_this<Console> {
+ public:
+  // Takes ownership of `master`, `out` and `stdinFifo` (-1: none).
+  Console(asio::io_context& io, int master, int out, int stdinFifo);
+  ~Console();
+
+  void start();
+  void resize(unsigned width, unsigned height);
+  // EOF for the process: the terminal's end-of-file character.
+  void closeStdin();
+  bool drained() const { return drained_; }
+  // Calls `fn` once the output copy has ended (at once if it has).
+  void whenDrained(std::function<void()> fn);
+
+ private:
+  static asio::awaitable<void> copyOut(std::shared_ptr<Console> self);
+  static asio::awaitable<void> copyIn(std::shared_ptr<Console> self);
+  void markDrained();
+
+  asio::posix::stream_descriptor master_;
+  std::unique_ptr<asio::posix::stream_descriptor> out_;  // a file or a FIFO
+  std::unique_ptr<asio::posix::stream_descriptor> stdin_;
+  bool drained_ = false;
+  bool stdinClosed_ = false;
+  std::vector<std::function<void()>> drainWaiters_;
+};
+
+}  // namespace berth::shim
