@@ -42,7 +42,7 @@ struct Fd {
   int src[64];
   src[0] = o.stdinFd >= 0 ? o.stdinFd : devnull;
   src[1] = o.stdoutFd >= 0 ? o.stdoutFd : devnull;
-  src[2] = o.stderrFd >= 0 ? o.stderrFd : devnull;
+  src[2] = o.stderrFd >= 0 ? o.stderrFd : (o.stderrFd == kStderrToStdout && o.stdoutFd >= 0 ? o.stdoutFd : devnull);
   for (size_t i = 0; i < o.extraFds.size() && i + 3 < 64; ++i) src[i + 3] = o.extraFds[i];
   int base = 1000;
   for (int i = 0; i < n; ++i) {
@@ -122,6 +122,7 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
     outWrite.fd = p[1];
     options.stdoutFd = p[1];
   }
+  if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   pid_t pid = spawnProcess(options);
   ::close(std::exchange(outWrite.fd, -1));
   auto timedOut = std::make_shared<bool>(false);

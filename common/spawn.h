@@ -11,6 +11,9 @@
 
 namespace berth {
 
+// As SpawnOptions::stderrFd: the same as stdout (2>&1).
+constexpr int kStderrToStdout = -2;
+
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH if it has no '/'
   int stdinFd = -1;               // -1: /dev/null

@@ -156,3 +156,46 @@ asio::awaitable<std::vector<int>> Runc::ps(const std::string& id) {
 }
 
 }  // namespace berth::shim
+
+namespace berth::shim {
+
+asio::awaitable<void> Runc::restore(const std::string& id, const std::string& bundle,
+                                    const std::string& imagePath, const std::string& workPath,
+                                    const std::string& pidFile, ProcessStdio io,
+                                    const std::string& consoleSocket) {
+  std::vector<std::string> args{"restore", "--detach", "--bundle", bundle, "--image-path",
+                                imagePath, "--work-path", workPath, "--pid-file", pidFile};
+  if (!consoleSocket.empty()) {
+    args.push_back("--console-socket");
+    args.push_back(consoleSocket);
+  }
+  args.push_back(id);
+  std::string what = "restore";
+  co_await run(std::move(args), io, kLongCall, false, std::move(what));
+}
+
+asio::awaitable<std::string> Runc::criuProblem() {
+  SpawnOptions o;
+  o.argv = {"criu", "check"};
+  o.stderrFd = kStderrToStdout;
+  CommandResult r;
+  try {
+    r = co_await runCommand(reaper_, std::move(o), kShortCall, true);
+  } catch (Error& e) {
+    co_return "criu is not installed: " + e.message();
+  }
+  if (r.ok()) co_return "";
+  // criu's "Error (file:line): why" lines are its reasons.
+  std::istringstream in(r.out);
+  std::string line, reasons;
+  while (std::getline(in, line)) {
+    if (line.find("Error") == std::string::npos) continue;
+    auto colon = line.find("): ");
+    reasons += (reasons.empty() ? "" : "; ") +
+               (colon == std::string::npos ? line : line.substr(colon + 3));
+  }
+  if (reasons.empty()) reasons = r.out;
+  co_return "criu check failed (" + describeWaitStatus(r.waitStatus) + "): " + reasons;
+}
+
+}  // namespace berth::shim

@@ -38,6 +38,13 @@ class Runc {
   asio::awaitable<void> checkpoint(const std::string& id, const std::string& imagePath,
                                    const std::string& workPath, bool leaveRunning);
   asio::awaitable<std::vector<int>> ps(const std::string& id);
+  // Restores a checkpoint as the container's running init.
+  asio::awaitable<void> restore(const std::string& id, const std::string& bundle,
+                                const std::string& imagePath, const std::string& workPath,
+                                const std::string& pidFile, ProcessStdio io,
+                                const std::string& consoleSocket);
+  // `criu check`: empty when criu can work on this kernel, else criu's words.
+  asio::awaitable<std::string> criuProblem();
 
   const std::string& binary() const { return binary_; }
 

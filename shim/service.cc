@@ -56,10 +56,8 @@ kj::Promise<void> ShimService::create(CreateContext ctx) {
       for (auto o : m.getOptions()) spec.options.emplace_back(o.cStr());
       rootfs.push_back(std::move(spec));
     }
-    if (req.getOpts().getCheckpoint().size() > 0) {
-      throw invalidArgument("restore from a checkpoint is not supported by this shim yet");
-    }
-    return spawnKj(task_.create(ioFrom(req.getOpts().getIo()), std::move(rootfs)))
+    return spawnKj(task_.create(ioFrom(req.getOpts().getIo()), std::move(rootfs),
+                                req.getOpts().getCheckpoint()))
         .then([ctx](uint32_t pid) mutable { ctx.getResults().setPid(pid); });
   });
 }
@@ -147,9 +145,10 @@ kj::Promise<void> ShimService::update(UpdateContext ctx) {
   });
 }
 
-kj::Promise<void> ShimService::checkpoint(CheckpointContext) {
-  return guarded([]() -> kj::Promise<void> {
-    throw failedPrecondition("checkpoint is not supported by this shim yet");
+kj::Promise<void> ShimService::checkpoint(CheckpointContext ctx) {
+  return guarded([&] {
+    auto r = ctx.getParams();
+    return spawnKj(task_.checkpoint(r.getImagePath(), r.getExit()));
   });
 }
 

@@ -59,7 +59,8 @@ uint32_t Task::readPidFile(const std::string& path) {
   }
 }
 
-asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> rootfs) {
+asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> rootfs,
+                                       std::string checkpoint) {
   if (init_) throw alreadyExists("task " + config_.id + " is already created");
   if (!pathExists(config_.bundle + "/config.json")) {
     throw invalidArgument("bundle " + config_.bundle + " has no config.json");
@@ -76,30 +77,36 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     init_.reset();
     throw;
   }
-  try {
-    co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio(),
-                          init_->io.consoleSocketPath());
-    co_await init_->io.attachConsole();
-  } catch (Error& e) {
-    init_.reset();
-    unmountRootfs(mountRecord());
-    // runc's own words; a bundle it cannot use is the caller's to fix.
-    throw invalidArgument(e.message());
+  if (!checkpoint.empty()) {
+    // Restored at start, as containerd does: nothing runs until then.
+    if (!pathExists(checkpoint)) {
+      init_.reset();
+      unmountRootfs(mountRecord());
+      throw invalidArgument("checkpoint " + checkpoint + " does not exist");
+    }
+    restoreFrom_ = checkpoint;
+  } else {
+    try {
+      co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio(),
+                            init_->io.consoleSocketPath());
+      co_await init_->io.attachConsole();
+    } catch (Error& e) {
+      init_.reset();
+      unmountRootfs(mountRecord());
+      // runc's own words; a bundle it cannot use is the caller's to fix.
+      throw invalidArgument(e.message());
+    }
+    init_->io.releaseProcessSide();
+    init_->pid = readPidFile(pidFile);
+    adoptInit();
   }
-  init_->io.releaseProcessSide();
-  init_->pid = readPidFile(pidFile);
-  // The init is our child now (runc exited, we are its subreaper); if it
-  // already died the reaper kept its exit and hands it over here.
-  Process* self = init_.get();
-  reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
-  cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
-  oom_.arm(cgroups_);
   uint32_t pid = init_->pid;
   events_.emit([&](auto e) {
     auto c = e.initCreate();
     c.setContainerId(config_.id);
     c.setBundle(config_.bundle);
     c.setPid(pid);
+    c.setCheckpoint(checkpoint);
     auto io = c.initIo();
     io.setStdin(paths.stdin);
     io.setStdout(paths.stdout);
@@ -107,6 +114,15 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     io.setTerminal(paths.terminal);
   });
   co_return pid;
+}
+
+void Task::adoptInit() {
+  // The init is our child now (runc exited, we are its subreaper); if it
+  // already died the reaper kept its exit and hands it over here.
+  Process* self = init_.get();
+  reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
+  cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
+  oom_.arm(cgroups_);
 }
 
 void Task::exec(const std::string& execId, const std::string& partialSpec, IoPaths paths) {
@@ -155,7 +171,21 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   if (execId.empty()) {
     initStarting_ = true;
     try {
-      co_await runc_.start(config_.id);
+      if (restoreFrom_.empty()) {
+        co_await runc_.start(config_.id);
+      } else {
+        std::string problem = co_await runc_.criuProblem();
+        if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);
+        std::string pidFile = config_.stateDir + "/init.pid";
+        co_await runc_.restore(config_.id, config_.bundle, restoreFrom_,
+                               config_.stateDir + "/criu-restore", pidFile, p.io.stdio(),
+                               p.io.consoleSocketPath());
+        co_await p.io.attachConsole();
+        p.io.releaseProcessSide();
+        p.pid = readPidFile(pidFile);
+        restoreFrom_.clear();
+        adoptInit();
+      }
     } catch (...) {
       initStarting_ = false;
       maybeFinishInit();
@@ -398,6 +428,23 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
   std::string file = config_.stateDir + "/resources.json";
   atomicWrite(file, resourcesJson, 0600);
   co_await runc_.update(config_.id, file);
+}
+
+asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
+  Process& p = find("");
+  transitionOrThrow(p.status, Action::Checkpoint);
+  if (imagePath.empty() || imagePath[0] != '/') {
+    throw invalidArgument("checkpoint image path must be absolute: \"" + imagePath + "\"");
+  }
+  std::string problem = co_await runc_.criuProblem();
+  if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
+  makeDirs(imagePath, 0700);
+  co_await runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit);
+  events_.emit([&](auto e) {
+    auto c = e.initCheckpointed();
+    c.setContainerId(config_.id);
+    c.setCheckpoint(imagePath);
+  });
 }
 
 void Task::closeIO(const std::string& execId) { find(execId).io.closeStdin(); }

@@ -49,7 +49,10 @@ class Task {
  public:
   Task(asio::io_context& io, Reaper& reaper, TaskConfig config);
 
-  asio::awaitable<uint32_t> create(IoPaths io, std::vector<MountSpec> rootfs);
+  // With a checkpoint dir, the init is restored from it at start.
+  asio::awaitable<uint32_t> create(IoPaths io, std::vector<MountSpec> rootfs,
+                                   std::string checkpoint);
+  asio::awaitable<void> checkpoint(std::string imagePath, bool exit);
   asio::awaitable<uint32_t> start(std::string execId);
   ProcessView state(const std::string& execId) const;
   asio::awaitable<void> kill(std::string execId, int signal, bool all);
@@ -94,6 +97,8 @@ class Task {
   void maybeFinishInit();
   void writeExitFile(const Process& p);
   uint32_t readPidFile(const std::string& path);
+  // After runc created or restored the init: watch it, find its cgroups.
+  void adoptInit();
   std::string mountRecord() const { return config_.stateDir + "/rootfs-mounts"; }
 
   asio::io_context& io_;
@@ -106,6 +111,7 @@ class Task {
   std::unique_ptr<Process> init_;
   std::map<std::string, std::unique_ptr<Process>> execs_;
   bool initExitPending_ = false;  // init reaped, its exit waits for the execs'
+  std::string restoreFrom_;       // checkpoint image dir: start restores it
   bool initStarting_ = false;     // runc start under way: the exit waits for the start event
 };
 

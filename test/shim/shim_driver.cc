@@ -10,6 +10,7 @@
 //   shim_driver SOCK delete [EID]                        -> EXIT_STATUS
 //   shim_driver SOCK exec EID SPECJSON [STDIN STDOUT STDERR [tty]]
 //   shim_driver SOCK resize W H [EID]
+//   shim_driver SOCK checkpoint IMAGE_DIR [exit]
 //   shim_driver SOCK pids                                -> PID:INFO ...
 //   shim_driver SOCK closeio [EID]
 //   shim_driver SOCK pause | resume | connect | shutdown [now]
@@ -168,6 +169,11 @@ int main(int argc, char** argv) {
       req.getSize().setWidth(static_cast<uint32_t>(std::stoul(arg(a, 2))));
       req.getSize().setHeight(static_cast<uint32_t>(std::stoul(arg(a, 3))));
       req.setExecId(arg(a, 4));
+      req.send().wait(ws);
+    } else if (cmd == "checkpoint") {
+      auto req = shim.checkpointRequest();
+      req.setImagePath(arg(a, 2));
+      req.setExit(arg(a, 3) == "exit");
       req.send().wait(ws);
     } else if (cmd == "stats") {
       auto m = shim.statsRequest().send().wait(ws).getMetrics();
