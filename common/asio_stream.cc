@@ -13,7 +13,9 @@
 namespace berth {
 
 namespace {
-constexpr size_t kReadBuffer = 64 * 1024;
+// Enough for a burst of small RPC messages per recv(); larger messages are
+// read through it in pieces.
+constexpr size_t kReadBuffer = 16 * 1024;
 constexpr size_t kMaxIov = 64;
 
 // Registers `fn` to run when the socket is ready for `what`, unless the
@@ -150,7 +152,7 @@ class AsioStream::WriteOp {
 AsioStream::AsioStream(asio::local::stream_protocol::socket socket)
     : socket_(std::move(socket)), fd_(socket_.native_handle()) {
   socket_.non_blocking(true);
-  buffer_.resize(kReadBuffer);
+  buffer_.reset(new kj::byte[kReadBuffer]);
 }
 
 AsioStream::~AsioStream() noexcept(false) {
@@ -161,7 +163,7 @@ AsioStream::~AsioStream() noexcept(false) {
 size_t AsioStream::takeBuffered(kj::byte* out, size_t max) {
   size_t n = std::min(max, end_ - begin_);
   if (n > 0) {
-    memcpy(out, buffer_.data() + begin_, n);
+    memcpy(out, buffer_.get() + begin_, n);
     begin_ += n;
     if (begin_ == end_) begin_ = end_ = 0;
   }
@@ -172,7 +174,7 @@ ssize_t AsioStream::fill() {
   if (eof_) return 0;
   if (begin_ == end_) begin_ = end_ = 0;
   for (;;) {
-    ssize_t n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, MSG_DONTWAIT);
+    ssize_t n = ::recv(fd_, buffer_.get() + end_, kReadBuffer - end_, MSG_DONTWAIT);
     if (n > 0) {
       end_ += static_cast<size_t>(n);
       return n;

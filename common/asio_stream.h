@@ -44,7 +44,8 @@ class AsioStream final : public kj::AsyncIoStream {
 
   asio::local::stream_protocol::socket socket_;
   int fd_;
-  std::vector<kj::byte> buffer_;
+  // Not zero-filled: pages the reads never reach are never touched (shim RSS).
+  std::unique_ptr<kj::byte[]> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
   bool eof_ = false;

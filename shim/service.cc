@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "common/kj_await.h"
 
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +43,23 @@ void fillExit(wire::Exit::Builder out, const ExitInfo& exit) {
 
 ShimService::ShimService(Task& task, std::function<void()> requestExit)
     : task_(task), requestExit_(std::move(requestExit)) {}
+
+capnp::Capability::Server::DispatchCallResult ShimService::dispatchCall(
+    uint64_t interfaceId, uint16_t methodId,
+    capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) {
+  auto result = wire::Shim::Server::dispatchCall(interfaceId, methodId, context);
+  result.promise = result.promise.attach(kj::defer([this]() { trimSoon(); }));
+  return result;
+}
+
+void ShimService::trimSoon() {
+  if (trimPosted_) return;
+  trimPosted_ = true;
+  asio::post(KjLoop::current().io(), [this]() {
+    trimPosted_ = false;
+    ::malloc_trim(0);
+  });
+}
 
 kj::Promise<void> ShimService::create(CreateContext ctx) {
   return guarded([&] {

@@ -33,9 +33,19 @@ class ShimService final : public wire::Shim::Server {
   kj::Promise<void> shutdown(ShutdownContext ctx) override;
   kj::Promise<void> subscribe(SubscribeContext ctx) override;
 
+  // Every call passes through here (capnp's dispatch), so one place trims.
+  DispatchCallResult dispatchCall(uint64_t interfaceId, uint16_t methodId,
+                                  capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context)
+      override;
+
  private:
+  // Gives freed heap pages back once a call is done: an idle shim's memory
+  // is what it holds, not its peak (create/start's runc and JSON work).
+  void trimSoon();
+
   Task& task_;
   std::function<void()> requestExit_;
+  bool trimPosted_ = false;
 };
 
 void fillExit(wire::Exit::Builder out, const ExitInfo& exit);

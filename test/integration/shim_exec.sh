@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# berth-shim exec processes: own exit codes, events (exec-added,
+# exec-started, exit with the exec id) in order, duplicate ids, signals,
+# delete of an exec, and no exec once the init has exited.
+set -euo pipefail
+source "$(dirname "$0")/shim_lib.sh"
+shim_test_init shim-exec
+
+b=$(mkbundle sleeper -- sleep 100)
+S=$(shim_start t1 "$b")
+spid=$(shim_pid t1)
+ipid=$(drv "$S" create t1 "" "$T/init.out" "$T/init.err")
+drv "$S" start >/dev/null
+
+step "exec x1: exit 3"
+drv_fails not-found "$S" state x1
+drv "$S" exec x1 '{"args":["sh","-c","echo out-x1; echo err-x1 >&2; exit 3"]}' \
+    "" "$T/x1.out" "$T/x1.err" >/dev/null
+assert_eq "created 0 0" "$(drv "$S" state x1)" "x1 after exec"
+drv_fails already-exists "$S" exec x1 '{"args":["true"]}'
+p1=$(drv "$S" start x1)
+[[ $p1 =~ ^[1-9][0-9]*$ && $p1 != "$ipid" ]] || fail "start x1 printed '$p1'"
+assert_eq 3 "$(drv "$S" wait x1)" "wait x1"
+assert_eq "stopped $p1 3" "$(drv "$S" state x1)" "x1 after its exit"
+assert_eq "running $ipid 0" "$(drv "$S" state)" "the init still runs"
+assert_eq out-x1 "$(cat "$T/x1.out")" "x1 stdout"
+assert_eq err-x1 "$(cat "$T/x1.err")" "x1 stderr"
+read -r xpid xst _ <"$T/state/default/t1/exit/x1" || fail "no exit file for x1"
+assert_eq "$p1 $((3 << 8))" "$xpid $xst" "exit file of x1"
+drv_fails already-exists "$S" exec x1 '{"args":["true"]}'
+drv_fails failed-precondition "$S" start x1
+assert_eq "1 create
+2 start
+3 exec-added id=x1
+4 exec-started id=x1
+5 exit id=x1 status=3" "$(drv_events "$S" 0 5 2000)" "events of x1"
+
+step "exec x2: SIGKILL; x3: SIGTERM (not a namespace init)"
+drv "$S" exec x2 '{"args":["sleep","100"]}' "" "$T/x2.out" "$T/x2.err" >/dev/null
+p2=$(drv "$S" start x2)
+assert_eq "running $p2 0" "$(drv "$S" state x2)" "x2 runs"
+drv_fails failed-precondition "$S" delete x2
+drv "$S" kill 9 x2 >/dev/null
+assert_eq 137 "$(drv "$S" wait x2)" "wait x2 after SIGKILL"
+assert_eq "stopped $p2 137" "$(drv "$S" state x2)" "x2 after SIGKILL"
+drv "$S" exec x3 '{"args":["sleep","100"]}' "" "$T/x3.out" "$T/x3.err" >/dev/null
+p3=$(drv "$S" start x3)
+assert_eq "running $p3 0" "$(drv "$S" state x3)" "x3 runs"
+drv "$S" kill 15 x3 >/dev/null
+assert_eq 143 "$(drv "$S" wait x3)" "wait x3 after SIGTERM"
+assert_eq "6 exec-added id=x2
+7 exec-started id=x2
+8 exit id=x2 status=137
+9 exec-added id=x3
+10 exec-started id=x3
+11 exit id=x3 status=143" "$(drv_events "$S" 5 6 2000)" "events of x2 and x3"
+
+step "exec spec errors"
+drv_fails invalid-argument "$S" exec bad1 'not json'
+drv_fails invalid-argument "$S" exec bad2 '{"args":[]}'
+drv_fails invalid-argument "$S" exec bad3 '["sh"]'
+drv_fails not-found "$S" state bad1
+
+step "delete of the execs"
+assert_eq 3 "$(drv "$S" delete x1)" "delete x1"
+drv_fails not-found "$S" state x1
+drv_fails not-found "$S" wait x1
+assert_eq 137 "$(drv "$S" delete x2)" "delete x2"
+drv_fails not-found "$S" state x2
+drv_fails not-found "$S" delete x2
+# an exec id can be used again once deleted
+drv "$S" exec x1 '{"args":["sh","-c","exit 5"]}' "" "$T/x1b.out" "$T/x1b.err" >/dev/null
+drv "$S" start x1 >/dev/null
+assert_eq 5 "$(drv "$S" wait x1)" "the second x1"
+assert_eq 5 "$(drv "$S" delete x1)" "delete the second x1"
+assert_eq "running $ipid 0" "$(drv "$S" state)" "the init still runs after the execs"
+
+step "exec after the init exited"
+drv "$S" exec late '{"args":["sleep","100"]}' "" "$T/late.out" "$T/late.err" >/dev/null
+drv "$S" kill 9 >/dev/null
+assert_eq 137 "$(drv "$S" wait)" "init after SIGKILL"
+drv_fails failed-precondition "$S" exec x9 '{"args":["true"]}'
+drv_fails failed-precondition "$S" start late
+assert_eq "created 0 0" "$(drv "$S" state late)" "the unstarted exec"
+assert_eq "12 exec-added id=x1
+13 exec-started id=x1
+14 exit id=x1 status=5
+15 exec-added id=late
+16 exit id=t1 status=137" "$(drv_events "$S" 11 5 2000)" "events after the execs"
+assert_eq 143 "$(drv "$S" delete x3)" "delete x3 after the init exited"
+assert_eq 137 "$(drv "$S" delete)" "delete the task"
+assert_eq "17 delete status=137" "$(drv_events "$S" 16 1 2000)" "delete event"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "a running exec when the init dies: its exit comes first"
+b=$(mkbundle sleeper2 -- sleep 100)
+S=$(shim_start t2 "$b")
+spid=$(shim_pid t2)
+drv "$S" create t2 "" "$T/t2.out" "$T/t2.err" >/dev/null
+drv "$S" start >/dev/null
+drv "$S" exec x1 '{"args":["sleep","100"]}' "" "$T/t2x1.out" "$T/t2x1.err" >/dev/null
+drv "$S" start x1 >/dev/null
+drv "$S" kill 9 >/dev/null
+assert_eq 137 "$(drv "$S" wait)" "init of t2"
+assert_eq 137 "$(drv "$S" wait x1)" "exec of t2 dies with its pid namespace"
+assert_eq "1 create
+2 start
+3 exec-added id=x1
+4 exec-started id=x1
+5 exit id=x1 status=137
+6 exit id=t2 status=137" "$(drv_events "$S" 0 6 2000)" "t2 events: exec exit before init exit"
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+berth_leaks_check
+echo PASS

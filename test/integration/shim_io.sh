@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# berth-shim IO: stdout/stderr into regular files (appended) and into FIFOs
+# (every byte there once the exit is reported and the readers reach EOF), and
+# stdin from a FIFO fed through the shim, ended by closeIO.
+set -euo pipefail
+source "$(dirname "$0")/shim_lib.sh"
+shim_test_init shim-io
+
+# wait_reader PID NAME — a background reader must reach EOF and exit 0.
+wait_reader() {
+    WAIT_FOR_TIMEOUT=10 poll_for _pid_gone "$1" || fail "$2: reader still running (no EOF)"
+    wait "$1" || fail "$2: reader failed"
+}
+
+step "stdout/stderr to regular files"
+b=$(mkbundle files -- sh -c 'seq 1 20000; seq 1 5000 >&2')
+echo "already here" >"$T/f.out"
+S=$(shim_start f1 "$b")
+spid=$(shim_pid f1)
+drv "$S" create f1 "" "$T/f.out" "$T/f.err" >/dev/null
+drv "$S" start >/dev/null
+assert_eq 0 "$(drv "$S" wait)" "writer exit"
+assert_eq 20001 "$(wc -l <"$T/f.out")" "stdout lines (appended to one line)"
+assert_eq "already here" "$(head -n1 "$T/f.out")" "the file was appended to"
+tail -n +2 "$T/f.out" | cmp -s - <(seq 1 20000) || fail "stdout differs from seq 1 20000"
+assert_eq 5000 "$(wc -l <"$T/f.err")" "stderr lines"
+cmp -s "$T/f.err" <(seq 1 5000) || fail "stderr differs from seq 1 5000"
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "exec output to regular files"
+b=$(mkbundle files2 -- sleep 100)
+S=$(shim_start f2 "$b")
+spid=$(shim_pid f2)
+drv "$S" create f2 "" "" "" >/dev/null
+drv "$S" start >/dev/null
+drv "$S" exec x1 '{"args":["sh","-c","seq 1 30000; echo done >&2"]}' "" "$T/x1.out" "$T/x1.err" >/dev/null
+drv "$S" start x1 >/dev/null
+assert_eq 0 "$(drv "$S" wait x1)" "exec writer exit"
+cmp -s "$T/x1.out" <(seq 1 30000) || fail "exec stdout differs from seq 1 30000 ($(wc -l <"$T/x1.out") lines)"
+assert_eq 'done' "$(cat "$T/x1.err")" "exec stderr"
+drv "$S" kill 9 >/dev/null
+drv "$S" wait >/dev/null
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "stdout/stderr to FIFOs (more than a pipe buffer)"
+b=$(mkbundle fifos -- sh -c 'seq 1 100000; seq 1 20000 >&2')
+mkfifo "$T/o.fifo" "$T/e.fifo"
+cat "$T/o.fifo" >"$T/o.txt" &
+rout=$!
+cat "$T/e.fifo" >"$T/e.txt" &
+rerr=$!
+S=$(shim_start p1 "$b")
+spid=$(shim_pid p1)
+drv "$S" create p1 "" "$T/o.fifo" "$T/e.fifo" >/dev/null
+drv "$S" start >/dev/null
+assert_eq 0 "$(drv "$S" wait)" "writer exit (FIFOs)"
+wait_reader "$rout" "stdout FIFO"
+wait_reader "$rerr" "stderr FIFO"
+cmp -s "$T/o.txt" <(seq 1 100000) || fail "FIFO stdout differs from seq 1 100000 ($(wc -l <"$T/o.txt") lines)"
+cmp -s "$T/e.txt" <(seq 1 20000) || fail "FIFO stderr differs from seq 1 20000 ($(wc -l <"$T/e.txt") lines)"
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "stdin from a FIFO, closeIO ends it (init)"
+b=$(mkbundle catter -- cat)
+mkfifo "$T/i.fifo"
+S=$(shim_start c1 "$b")
+spid=$(shim_pid c1)
+drv "$S" create c1 "$T/i.fifo" "$T/c.out" "$T/c.err" >/dev/null
+drv "$S" start >/dev/null
+printf 'hello\nworld\n' >"$T/i.fifo"
+# cat only ends on EOF, and only closeIO gives it one
+sleep 0.3
+assert_eq running "$(drv "$S" state | cut -d' ' -f1)" "cat waits for more input"
+printf 'third line\n' >"$T/i.fifo"
+drv "$S" closeio >/dev/null
+assert_eq 0 "$(drv "$S" wait)" "cat exits 0 after closeIO"
+assert_eq "hello
+world
+third line" "$(cat "$T/c.out")" "cat's output"
+assert_eq "" "$(cat "$T/c.err")" "cat's stderr"
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "stdin from a FIFO, a large write, closeIO right after it (exec)"
+b=$(mkbundle catter2 -- sleep 100)
+mkfifo "$T/xi.fifo" "$T/yi.fifo"
+seq 1 50000 >"$T/big.in"            # 288894 bytes: more than FIFO + pipe hold
+head -c 100000 "$T/big.in" >"$T/mid.in" # 100000 bytes: fits in FIFO + pipe
+S=$(shim_start c2 "$b")
+spid=$(shim_pid c2)
+drv "$S" create c2 "" "" "" >/dev/null
+drv "$S" start >/dev/null
+# xc reads at once; the writer's last bytes may still be in the FIFO when
+# closeIO arrives.
+drv "$S" exec xc '{"args":["cat"]}' "$T/xi.fifo" "$T/xc.out" "$T/xc.err" >/dev/null
+drv "$S" start xc >/dev/null
+cat "$T/big.in" >"$T/xi.fifo"
+drv "$S" closeio xc >/dev/null
+assert_eq 0 "$(drv "$S" wait xc)" "exec cat exits 0 after closeIO"
+cmp -s "$T/xc.out" "$T/big.in" ||
+    fail "xc: cat's output differs from what was written before closeIO ($(wc -c <"$T/xc.out") of $(wc -c <"$T/big.in") bytes)"
+# yc starts reading 1 s late: everything written sits in the FIFO and the
+# stdin pipe when closeIO arrives, and must still reach cat before its EOF.
+drv "$S" exec yc '{"args":["sh","-c","sleep 1; exec cat"]}' "$T/yi.fifo" "$T/yc.out" "$T/yc.err" >/dev/null
+drv "$S" start yc >/dev/null
+cat "$T/mid.in" >"$T/yi.fifo"
+drv "$S" closeio yc >/dev/null
+assert_eq 0 "$(drv "$S" wait yc)" "slow exec cat exits 0 after closeIO"
+cmp -s "$T/yc.out" "$T/mid.in" ||
+    fail "yc: cat's output differs from what was written before closeIO ($(wc -c <"$T/yc.out") of $(wc -c <"$T/mid.in") bytes)"
+drv "$S" kill 9 >/dev/null
+drv "$S" wait >/dev/null
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+berth_leaks_check
+echo PASS

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# berth-shim lifecycle: every status of the init (created → running → stopped
+# → deleted), the refusals of the status machine, exit codes (exit, SIGTERM,
+# SIGKILL), an init that exits right after start (wait and event order), and
+# shutdown (refused before delete; afterwards the shim is gone).
+set -euo pipefail
+source "$(dirname "$0")/shim_lib.sh"
+shim_test_init shim-lifecycle
+
+# ------------------------------------------------- statuses, refusals, SIGTERM
+step "statuses and refusals (sleep 100, SIGTERM)"
+# The init of a pid namespace ignores SIGTERM when it has no handler (even
+# from the host), so this bundle shares the host's pid namespace: SIGTERM
+# really ends `sleep`.
+b=$(mkbundle sleeper -- sleep 100)
+host_pidns "$b"
+S=$(shim_start t1 "$b")
+spid=$(shim_pid t1)
+drv_fails not-found "$S" state
+drv_fails not-found "$S" start
+drv_fails invalid-argument "$S" create other-id
+pid=$(drv "$S" create t1 "" "$T/t1.out" "$T/t1.err")
+[[ $pid =~ ^[1-9][0-9]*$ ]] || fail "create printed '$pid', not a pid"
+kill -0 "$pid" 2>/dev/null || fail "init pid $pid is not alive after create"
+assert_eq "created $pid 0" "$(drv "$S" state)" "state after create"
+assert_eq "$pid" "$(tr -d '\n' <"$T/state/default/t1/init.pid")" "init.pid"
+drv_fails already-exists "$S" create t1
+assert_eq "$pid" "$(drv "$S" start)" "start returns the init pid"
+assert_eq "running $pid 0" "$(drv "$S" state)" "state after start"
+drv_fails failed-precondition "$S" start
+drv_fails failed-precondition "$S" delete
+drv_fails failed-precondition "$S" shutdown
+assert_eq "running $pid 0" "$(drv "$S" state)" "state after the refusals"
+drv "$S" kill 15 >/dev/null
+assert_eq 143 "$(drv "$S" wait)" "wait after SIGTERM"
+assert_eq "stopped $pid 143" "$(drv "$S" state)" "state after the exit"
+# exit file: PID WAIT_STATUS EXITED_AT_NS (killed by signal 15: status 15)
+read -r xpid xst xat <"$T/state/default/t1/exit/init" || fail "no exit file"
+assert_eq "$pid 15" "$xpid $xst" "exit file pid and wait status"
+[[ $xat =~ ^[1-9][0-9]{15,}$ ]] || fail "exit file time '$xat' is not in ns"
+assert_eq 143 "$(drv "$S" wait)" "a second wait"
+drv_fails failed-precondition "$S" start
+drv_fails not-found "$S" kill 9
+drv_fails failed-precondition "$S" shutdown
+assert_eq 143 "$(drv "$S" delete)" "delete returns the exit status"
+assert_eq "deleted $pid 143" "$(drv "$S" state)" "state after delete"
+drv_fails failed-precondition "$S" delete
+expected="1 create
+2 start
+3 exit id=t1 status=143
+4 delete status=143"
+assert_eq "$expected" "$(drv_events "$S" 0 4 2000)" "events of t1"
+# Acknowledged events are dropped; nothing comes after the delete.
+assert_eq "" "$(drv_events "$S" 4 1 300)" "no fifth event for t1"
+"$BERTH_RUNC" --root "$T/state/runc/default" state t1 >/dev/null 2>&1 &&
+    fail "runc still knows t1 after delete"
+kill -0 "$spid" 2>/dev/null || fail "the shim died before shutdown"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+[[ ! -e $T/state/default/t1/shim.pid ]] || fail "shim.pid left after shutdown"
+drv_err "$S" connect >/dev/null
+
+# ---------------------------------------------------------------- exit 7
+step "exit 7"
+b=$(mkbundle seven -- sh -c 'exit 7')
+S=$(shim_start t2 "$b")
+spid=$(shim_pid t2)
+pid=$(drv "$S" create t2 "" "$T/t2.out" "$T/t2.err")
+drv "$S" start >/dev/null
+assert_eq 7 "$(drv "$S" wait)" "wait for exit 7"
+assert_eq "stopped $pid 7" "$(drv "$S" state)" "state after exit 7"
+read -r xpid xst xat <"$T/state/default/t2/exit/init" || fail "no exit file"
+assert_eq "$pid $((7 << 8))" "$xpid $xst" "exit file of exit 7"
+assert_eq 7 "$(drv "$S" delete)" "delete after exit 7"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+# ------------------------------------------------------------- SIGKILL
+step "SIGKILL (pid-namespace init)"
+b=$(mkbundle killed -- sleep 100)
+S=$(shim_start t3 "$b")
+spid=$(shim_pid t3)
+pid=$(drv "$S" create t3 "" "$T/t3.out" "$T/t3.err")
+drv "$S" start >/dev/null
+assert_eq "running $pid 0" "$(drv "$S" state)" "t3 runs"
+drv "$S" kill 9 >/dev/null
+assert_eq 137 "$(drv "$S" wait)" "wait after SIGKILL"
+assert_eq "stopped $pid 137" "$(drv "$S" state)" "state after SIGKILL"
+assert_eq 137 "$(drv "$S" delete)" "delete after SIGKILL"
+assert_eq "1 create
+2 start
+3 exit id=t3 status=137
+4 delete status=137" "$(drv_events "$S" 0 4 2000)" "events of t3"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+# ------------------------------------------ delete of a created task, no start
+step "delete a created (never started) task"
+b=$(mkbundle unstarted -- sleep 100)
+S=$(shim_start t4 "$b")
+spid=$(shim_pid t4)
+pid=$(drv "$S" create t4 "" "$T/t4.out" "$T/t4.err")
+drv_fails failed-precondition "$S" shutdown
+drv "$S" delete >/dev/null
+assert_eq deleted "$(drv "$S" state | cut -d' ' -f1)" "created → deleted"
+"$BERTH_RUNC" --root "$T/state/runc/default" state t4 >/dev/null 2>&1 &&
+    fail "runc still knows t4 after delete"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+# ------------------------------------------------- early exit right after start
+step "early exit (true), several rounds"
+b=$(mkbundle early -- true)
+for i in 1 2 3 4 5; do
+    id=e$i
+    S=$(shim_start "$id" "$b")
+    spid=$(shim_pid "$id")
+    drv "$S" create "$id" "" "$T/$id.out" "$T/$id.err" >/dev/null
+    drv "$S" start >/dev/null
+    assert_eq 0 "$(drv "$S" wait)" "$id: wait for true"
+    assert_eq stopped "$(drv "$S" state | cut -d' ' -f1)" "$id: stopped"
+    assert_eq 0 "$(drv "$S" delete)" "$id: delete"
+    assert_eq "1 create
+2 start
+3 exit id=$id status=0
+4 delete status=0" "$(drv_events "$S" 0 4 2000)" "$id: events create, start, exit, delete"
+    assert_eq "" "$(drv_events "$S" 4 1 300)" "$id: no fifth event"
+    drv "$S" shutdown >/dev/null
+    shim_wait_gone "$spid"
+done
+
+berth_leaks_check
+echo PASS
