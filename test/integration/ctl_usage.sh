@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# berthctl without a daemon: every command answers --help (exit 0); usage
+# errors exit 2 with the help text; every command against a socket nobody
+# listens on exits 1 with exactly one stderr line "berthctl: unavailable: …";
+# bad ids, namespaces, signals, mounts, bundles and resource files are
+# "berthctl: invalid-argument: …" (exit 1) before any connection is tried.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+berth_test_init ctl-usage
+[[ -x $BERTHCTL ]] || fail "no berthctl at $BERTHCTL (build first, or set BERTH_BUILD)"
+SOCK=$T/berthd.sock # nobody listens here
+checks=0
+
+# run_ctl ARGS... — sets $OUT, $ERR, $RC
+run_ctl() {
+    RC=0
+    "$BERTHCTL" "$@" >"$T/out" 2>"$T/err" || RC=$?
+    OUT=$(<"$T/out")
+    ERR=$(<"$T/err")
+}
+
+# expect_error RC CODE ARGS... — exit RC and exactly one stderr line
+# "berthctl: CODE: …", nothing on stdout.
+expect_error() {
+    local rc=$1 code=$2
+    shift 2
+    run_ctl "$@"
+    assert_eq "$rc" "$RC" "exit status of: berthctl $* (stderr: $ERR)"
+    assert_eq 1 "$(wc -l <"$T/err")" "stderr lines of: berthctl $* (stderr: $ERR)"
+    [[ $ERR == "berthctl: $code: "* ]] || fail "berthctl $*: stderr is not 'berthctl: $code: …': $ERR"
+    assert_eq "" "$OUT" "stdout of: berthctl $*"
+    checks=$((checks + 1))
+}
+
+# expect_usage ARGS... — exit 2, something on stderr, the help text included
+expect_usage() {
+    run_ctl "$@"
+    assert_eq 2 "$RC" "exit status of usage error: berthctl $* (stderr: $ERR)"
+    assert_contains "$ERR" "Usage:" "help text of usage error: berthctl $*"
+    [[ $ERR == berthctl:* ]] || fail "berthctl $*: usage error does not start with 'berthctl:': $ERR"
+    checks=$((checks + 1))
+}
+
+echo '{"memory":{"limit":1048576}}' >"$T/resources.json"
+echo '{"memory":' >"$T/bad.json"
+mkdir -p "$T/bundle"
+
+# -------------------------------------------------------------- --help
+commands=(create start run exec state list ls kill wait delete pause resume pids
+    update metrics checkpoint resize close-stdin events version)
+run_ctl --help
+assert_eq 0 "$RC" "berthctl --help"
+assert_contains "$OUT" "Usage:" "berthctl --help"
+for c in "${commands[@]}"; do
+    run_ctl "$c" --help
+    assert_eq 0 "$RC" "berthctl $c --help exit status (stderr: $ERR)"
+    assert_contains "$OUT" "Usage:" "berthctl $c --help"
+    run_ctl "$c" -h
+    assert_eq 0 "$RC" "berthctl $c -h exit status"
+    checks=$((checks + 1))
+done
+
+# -------------------------------------------------------------- usage errors
+expect_usage
+expect_usage no-such-command
+expect_usage --no-such-flag list
+expect_usage state
+expect_usage state a b
+expect_usage create t1
+expect_usage run t1
+expect_usage run --rm -d --bundle "$T/bundle" t1
+expect_usage exec t1 -- true
+expect_usage exec --exec-id e1 t1
+expect_usage kill --no-such-flag t1
+expect_usage resize --width x --height 10 t1
+expect_usage update t1
+expect_usage checkpoint t1
+expect_usage events --since notanumber
+expect_usage list --json extra
+
+# -------------------------------------------------------------- no daemon
+unavail=(
+    "create --bundle $T/bundle t1"
+    "create --bundle $T/bundle --stdout out --mount type=bind,src=/a,dst=/b,options=rbind:ro t1"
+    "start t1"
+    "start --exec-id e1 t1"
+    "run --bundle $T/bundle t1"
+    "run -d --bundle $T/bundle t1"
+    "run --rm --tty --bundle $T/bundle t1"
+    "exec --exec-id e1 t1 -- sh -c true"
+    "exec -d --exec-id e1 --cwd / --env A=1 t1 -- true"
+    "state t1"
+    "state --exec-id e1 t1"
+    "list"
+    "ls --json"
+    "kill t1"
+    "kill --signal KILL --all t1"
+    "kill -s 9 --exec-id e1 t1"
+    "wait t1"
+    "delete t1"
+    "pause t1"
+    "resume t1"
+    "pids t1"
+    "update --resources $T/resources.json t1"
+    "metrics t1"
+    "checkpoint --image-path $T/cp --exit t1"
+    "resize --width 80 --height 24 t1"
+    "close-stdin t1"
+    "events"
+    "events --topic /tasks/exit --since 5"
+    "version"
+)
+for args in "${unavail[@]}"; do
+    # shellcheck disable=SC2086
+    expect_error 1 unavailable --address "$SOCK" $args
+    assert_contains "$ERR" "$SOCK" "the socket is named: berthctl $args"
+done
+# the address from the environment; global options after the command
+BERTH_ADDRESS=$T/env.sock expect_error 1 unavailable list
+assert_contains "$ERR" "$T/env.sock" "BERTH_ADDRESS is used"
+expect_error 1 unavailable list --address "$T/late.sock"
+assert_contains "$ERR" "$T/late.sock" "--address after the command"
+# no FIFO directory is left behind by a failed run or exec
+mkdir -p "$T/tmp"
+TMPDIR=$T/tmp expect_error 1 unavailable --address "$SOCK" run --bundle "$T/bundle" t1
+TMPDIR=$T/tmp expect_error 1 unavailable --address "$SOCK" exec --exec-id e1 t1 -- true
+[[ -z $(ls -A "$T/tmp") ]] || fail "a berthctl-* directory was left behind: $(ls -A "$T/tmp")"
+
+# -------------------------------------------------------------- invalid arguments
+expect_error 1 invalid-argument --address "$SOCK" state 'bad/id'
+expect_error 1 invalid-argument --address "$SOCK" state .hidden
+expect_error 1 invalid-argument --address "$SOCK" state -- -dash
+expect_error 1 invalid-argument --address "$SOCK" delete "$(printf 'x%.0s' {1..80})"
+expect_error 1 invalid-argument --address "$SOCK" kill 'a b'
+expect_error 1 invalid-argument --address "$SOCK" state --exec-id 'e/1' t1
+expect_error 1 invalid-argument --address "$SOCK" -n 'bad/ns' list
+expect_error 1 invalid-argument --address "$SOCK" --namespace '' state t1
+BERTH_NAMESPACE='no/pe' expect_error 1 invalid-argument --address "$SOCK" list
+expect_error 1 invalid-argument --address "$SOCK" kill --signal SIGNOPE t1
+expect_error 1 invalid-argument --address "$SOCK" kill --signal 0 t1
+expect_error 1 invalid-argument --address "$SOCK" kill --signal 65 t1
+expect_error 1 invalid-argument --address "$SOCK" create --bundle "$T/no-such-bundle" t1
+expect_error 1 invalid-argument --address "$SOCK" run --bundle "$T/no-such-bundle" t1
+expect_error 1 invalid-argument --address "$SOCK" create --bundle "$T/bundle" --mount nonsense t1
+expect_error 1 invalid-argument --address "$SOCK" create --bundle "$T/bundle" --mount type=bind,bogus=1 t1
+expect_error 1 invalid-argument --address "$SOCK" update --resources "$T/bad.json" t1
+expect_error 1 invalid-argument --address "$SOCK" update --resources "$T/missing.json" t1
+expect_error 1 invalid-argument --address "$SOCK" exec --exec-id 'e 1' t1 -- true
+expect_error 1 invalid-argument --address "$SOCK" run --bundle "$T/bundle" 'x/y'
+
+echo "ctl-usage: $checks checks passed"

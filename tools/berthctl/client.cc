@@ -1,0 +1,69 @@
+#include "tools/berthctl/client.h"
+
+#include "common/ids.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace berthctl {
+
+Client::Client(const Globals& globals) : globals_(globals), loop_(io_) {
+  conn_ = berth::connectRpc(io_, globals_.address);
+  api_ = std::make_unique<berth::wire::Berth::Client>(conn_->peer<berth::wire::Berth>());
+}
+
+Client::~Client() {
+  // Capabilities before the connection, the connection before the loop.
+  api_.reset();
+  conn_.reset();
+}
+
+void Client::setTask(berth::wire::TaskRef::Builder ref, const std::string& id) const {
+  ref.setNamespace(globals_.ns);
+  ref.setId(id);
+}
+
+std::string statusName(berth::wire::Status status) {
+  using S = berth::wire::Status;
+  switch (status) {
+    case S::CREATED: return "created";
+    case S::RUNNING: return "running";
+    case S::STOPPED: return "stopped";
+    case S::DELETED: return "deleted";
+    case S::PAUSED: return "paused";
+    case S::PAUSING: return "pausing";
+    default: return "unknown";
+  }
+}
+
+int exitStatusCode(berth::wire::ExitStatus::Reader status) {
+  switch (status.which()) {
+    case berth::wire::ExitStatus::EXITED: return status.getExited();
+    case berth::wire::ExitStatus::SIGNALED: return 128 + status.getSignaled();
+    default: return 0;
+  }
+}
+
+std::string absolutePath(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  if (ec) throw berth::invalidArgument("cannot make \"" + path + "\" absolute: " + ec.message());
+  return abs.lexically_normal().string();
+}
+
+std::string resolvePath(const std::string& what, const std::string& path) {
+  char buf[PATH_MAX];
+  if (path.empty()) throw berth::invalidArgument(what + " must not be empty");
+  if (::realpath(path.c_str(), buf) == nullptr) {
+    int err = errno;
+    throw berth::invalidArgument(what + " \"" + path + "\": " + std::strerror(err));
+  }
+  return buf;
+}
+
+}  // namespace berthctl

@@ -1,0 +1,79 @@
+// berthctl's connection to berthd: one Asio io_context hosting the KJ loop,
+// one Cap'n Proto connection, and the helpers every command shares.
+#pragma once
+
+#include "common/asio.h"
+#include "common/errors.h"
+#include "common/kj_loop.h"
+#include "common/rpc.h"
+
+#include "berth.capnp.h"
+#include "types.capnp.h"
+
+#include <memory>
+#include <string>
+
+namespace berthctl {
+
+// The global options.
+struct Globals {
+  std::string address;
+  std::string ns;
+};
+
+class Client {
+ public:
+  // Connects at once: unavailable if berthd does not answer on the socket.
+  explicit Client(const Globals& globals);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  asio::io_context& io() { return io_; }
+  berth::KjLoop& loop() { return loop_; }
+  kj::WaitScope& waitScope() { return loop_.waitScope(); }
+  berth::RpcConnection& connection() { return *conn_; }
+  berth::wire::Berth::Client& api() { return *api_; }
+  const Globals& globals() const { return globals_; }
+
+  // Waits for an RPC's result on the loop; a failure becomes a berth::Error.
+  template <typename T>
+  T wait(kj::Promise<T>&& promise) {
+    try {
+      return promise.wait(waitScope());
+    } catch (const kj::Exception& e) {
+      throw berth::fromKjException(e);
+    }
+  }
+  void wait(kj::Promise<void>&& promise) {
+    try {
+      promise.wait(waitScope());
+    } catch (const kj::Exception& e) {
+      throw berth::fromKjException(e);
+    }
+  }
+
+  // Fills a TaskRef with the global namespace and ID.
+  void setTask(berth::wire::TaskRef::Builder ref, const std::string& id) const;
+
+ private:
+  Globals globals_;
+  asio::io_context io_;
+  berth::KjLoop loop_;
+  std::unique_ptr<berth::RpcConnection> conn_;
+  std::unique_ptr<berth::wire::Berth::Client> api_;
+};
+
+// "created", "running", ... ("unknown" for anything else).
+std::string statusName(berth::wire::Status status);
+
+// The contract's exit status: exited c -> c, signaled s -> 128+s, none -> 0.
+int exitStatusCode(berth::wire::ExitStatus::Reader status);
+
+// PATH made absolute against the current directory (not resolved; may not exist).
+std::string absolutePath(const std::string& path);
+
+// realpath(3) of an existing PATH; invalid-argument "WHAT \"PATH\": strerror" otherwise.
+std::string resolvePath(const std::string& what, const std::string& path);
+
+}  // namespace berthctl

@@ -1,0 +1,28 @@
+// The JSON that berthctl prints (contract/CLI.md).
+#pragma once
+
+#include "types.capnp.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace berthctl {
+
+// {"id","pid","status","exit_status","exited_at","stdin","stdout","stderr","terminal"}
+// (+ "exec_id" for an exec process).
+nlohmann::ordered_json stateJson(berth::wire::ProcessState::Reader state);
+
+// {"id","pid","status"}: one row of `list --json`.
+nlohmann::ordered_json listEntryJson(berth::wire::ProcessState::Reader state);
+
+// {"exit_status","exited_at"} (wait); with withPid also "pid" first (delete).
+nlohmann::ordered_json exitJson(berth::wire::Exit::Reader exit, bool withPid);
+
+// {"memory":{…},"cpu":{…},"pids":{…}}
+nlohmann::ordered_json metricsJson(berth::wire::Metrics::Reader metrics);
+
+// Writes one compact JSON document and a newline to stdout, then flushes.
+void printJson(const nlohmann::ordered_json& value);
+
+}  // namespace berthctl

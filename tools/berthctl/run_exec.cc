@@ -1,0 +1,439 @@
+// `run` and `exec`: create/add the process with IO on private FIFOs, start it,
+// forward its output (and, with --tty, our stdin and window size) until it
+// exits, and exit with its status. Everything runs on the one Asio loop.
+#include "tools/berthctl/commands.h"
+
+#include "tools/berthctl/tty.h"
+
+#include "common/ids.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+namespace berthctl {
+
+namespace {
+
+// After the process exited, give up waiting for the FIFOs' EOF once no data
+// came for this long (a writer that never closes must not hang us).
+constexpr auto kDrainQuiet = std::chrono::seconds(2);
+
+int openOrThrow(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) throw berth::systemError("open " + path, errno);
+  return fd;
+}
+
+// Writes all of DATA to FD (blocking, also when FD was made non-blocking by
+// someone else). False once the reader went away: the rest is dropped.
+bool writeAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n > 0) {
+      data += n;
+      size -= static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A private directory (0700) holding one process's FIFOs (0600).
+class FifoDir {
+ public:
+  FifoDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/berthctl-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw berth::systemError("mkdtemp " + tmpl, errno);
+    dir_ = tmpl;
+  }
+  ~FifoDir() {
+    for (const auto& p : fifos_) ::unlink(p.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  FifoDir(const FifoDir&) = delete;
+  FifoDir& operator=(const FifoDir&) = delete;
+
+  std::string make(const std::string& name) {
+    std::string path = dir_ + "/" + name;
+    if (::mkfifo(path.c_str(), 0600) != 0) throw berth::systemError("mkfifo " + path, errno);
+    fifos_.push_back(path);
+    return path;
+  }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> fifos_;
+};
+
+// The IO of one attached process and everything forwarded while it runs.
+class Attached {
+ public:
+  Attached(Client& c, std::string id, std::string execId, bool tty)
+      : c_(c),
+        id_(std::move(id)),
+        execId_(std::move(execId)),
+        tty_(tty),
+        stdinGuard_(0),
+        signals_(c.io()),
+        winch_(c.io()),
+        quiet_(c.io()) {
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    drained_ = kj::mv(paf.promise);
+    drainedFulfiller_ = kj::mv(paf.fulfiller);
+    // Caught from now on: a signal during create/start must not kill us and
+    // leave the task behind; it is forwarded once the process runs.
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.add(SIGHUP);
+    waitSignal();
+
+    // Read ends first (non-blocking: no writer yet), then a writer of our own
+    // so the read ends see no EOF before the process's writers arrive.
+    stdoutPath_ = dir_.make("stdout");
+    addPump(stdoutPath_, 1);
+    if (!tty_) {
+      stderrPath_ = dir_.make("stderr");
+      addPump(stderrPath_, 2);
+    } else {
+      stdinPath_ = dir_.make("stdin");
+      // O_RDWR never blocks on a FIFO; the shim opens the read end at create.
+      stdinFifo_.emplace(c_.io(), openOrThrow(stdinPath_, O_RDWR | O_NONBLOCK));
+    }
+  }
+
+  ~Attached() {
+    *alive_ = false;
+    raw_.reset();
+  }
+
+  void fillIo(berth::wire::IO::Builder io) const {
+    io.setStdin(stdinPath_);
+    io.setStdout(stdoutPath_);
+    io.setStderr(stderrPath_);
+    io.setTerminal(tty_);
+  }
+
+  // After a successful start: forward signals (one that came before the
+  // start is sent now), and with --tty our terminal.
+  void attach() {
+    started_ = true;
+    if (pendingSignal_ != 0) forwardSignal(pendingSignal_);
+    if (tty_) {
+      raw_ = std::make_unique<RawMode>(0);
+      sendResize();
+      winch_.add(SIGWINCH);
+      waitWinch();
+      int fd = ::dup(0);
+      if (fd >= 0) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        stdinIn_.emplace(c_.io(), fd);
+        readStdin();
+      } else {
+        closeStdin();
+      }
+    }
+  }
+
+  // Waits for the exit, then for the output to drain; returns the exit status.
+  int waitExit() {
+    auto req = c_.api().waitRequest();
+    c_.setTask(req.initTask(), id_);
+    req.setExecId(execId_);
+    auto resp = c_.wait(req.send());
+    int code = exitStatusCode(resp.getExit().getStatus());
+    exited_ = true;
+    holds_.clear();  // our own writers: now the process's writers alone decide EOF
+    if (allEof()) {
+      finishDrain();
+    } else {
+      armQuiet();
+    }
+    c_.wait(kj::mv(drained_));
+    raw_.reset();
+    return code;
+  }
+
+ private:
+  struct Pump {
+    Pump(asio::io_context& io, int fd, int out) : in(io, fd), out(out) {}
+    asio::posix::stream_descriptor in;
+    int out;
+    std::array<char, 65536> buf{};
+    bool eof = false;
+    bool broken = false;
+  };
+
+  struct Fd {
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int fd;
+  };
+
+  void addPump(const std::string& path, int out) {
+    int rfd = openOrThrow(path, O_RDONLY | O_NONBLOCK);
+    pumps_.push_back(std::make_unique<Pump>(c_.io(), rfd, out));
+    holds_.push_back(std::make_unique<Fd>(openOrThrow(path, O_WRONLY | O_NONBLOCK)));
+    readPump(*pumps_.back());
+  }
+
+  void readPump(Pump& p) {
+    p.in.async_read_some(asio::buffer(p.buf), [this, &p, alive = alive_](const boost::system::error_code& ec,
+                                                                            size_t n) {
+      if (!*alive) return;
+      if (n > 0) {
+        dataSeen_ = true;
+        if (!p.broken && !writeAll(p.out, p.buf.data(), n)) p.broken = true;
+      }
+      if (ec) {
+        p.eof = true;
+        if (exited_ && allEof()) finishDrain();
+        return;
+      }
+      readPump(p);
+    });
+  }
+
+  bool allEof() const {
+    for (const auto& p : pumps_)
+      if (!p->eof) return false;
+    return true;
+  }
+
+  void finishDrain() {
+    if (drainedFulfiller_ && drainedFulfiller_->isWaiting()) drainedFulfiller_->fulfill();
+  }
+
+  void armQuiet() {
+    dataSeen_ = false;
+    quiet_.expires_after(kDrainQuiet);
+    quiet_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;
+      if (dataSeen_) return armQuiet();
+      finishDrain();
+    });
+  }
+
+  void waitSignal() {
+    signals_.async_wait([this, alive = alive_](const boost::system::error_code& ec, int sig) {
+      if (ec || !*alive) return;
+      if (exited_) {
+        finishDrain();  // a signal while draining: stop waiting for EOF
+        return;
+      }
+      if (started_) {
+        forwardSignal(sig);
+      } else {
+        pendingSignal_ = sig;
+      }
+      waitSignal();
+    });
+  }
+
+  void forwardSignal(int sig) {
+    auto req = c_.api().killRequest();
+    c_.setTask(req.initTask(), id_);
+    req.setExecId(execId_);
+    req.setSignal(static_cast<uint32_t>(sig));
+    c_.loop().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}), "forward signal");
+  }
+
+  void sendResize() {
+    auto size = windowSize(0);
+    if (!size) size = windowSize(1);
+    if (!size) return;
+    auto req = c_.api().resizePtyRequest();
+    c_.setTask(req.initTask(), id_);
+    req.setExecId(execId_);
+    req.initSize().setWidth(size->first);
+    req.getSize().setHeight(size->second);
+    c_.loop().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}), "resize");
+  }
+
+  void waitWinch() {
+    winch_.async_wait([this, alive = alive_](const boost::system::error_code& ec, int) {
+      if (ec || !*alive) return;
+      sendResize();
+      waitWinch();
+    });
+  }
+
+  void readStdin() {
+    stdinIn_->async_read_some(asio::buffer(stdinBuf_), [this, alive = alive_](const boost::system::error_code& ec,
+                                                                             size_t n) {
+      if (!*alive) return;
+      if (ec || n == 0 || !stdinFifo_) return closeStdin();
+      asio::async_write(*stdinFifo_, asio::buffer(stdinBuf_.data(), n),
+                        [this, alive](const boost::system::error_code& wec, size_t) {
+                          if (!*alive) return;
+                          if (wec) return closeStdin();
+                          readStdin();
+                        });
+    });
+  }
+
+  void closeStdin() {
+    if (stdinClosed_) return;
+    stdinClosed_ = true;
+    boost::system::error_code ignored;
+    if (stdinFifo_) stdinFifo_->close(ignored);
+    if (stdinIn_) stdinIn_->close(ignored);
+    auto req = c_.api().closeIORequest();
+    c_.setTask(req.initTask(), id_);
+    req.setExecId(execId_);
+    c_.loop().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}), "close stdin");
+  }
+
+  Client& c_;
+  std::string id_, execId_;
+  bool tty_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  FifoDir dir_;
+  std::string stdinPath_, stdoutPath_, stderrPath_;
+  FdFlagsGuard stdinGuard_;
+  std::vector<std::unique_ptr<Pump>> pumps_;
+  std::vector<std::unique_ptr<Fd>> holds_;
+  std::optional<asio::posix::stream_descriptor> stdinIn_, stdinFifo_;
+  std::array<char, 16384> stdinBuf_{};
+  bool stdinClosed_ = false;
+  std::unique_ptr<RawMode> raw_;
+  asio::signal_set signals_, winch_;
+  asio::steady_timer quiet_;
+  bool started_ = false;
+  int pendingSignal_ = 0;
+  bool exited_ = false;
+  bool dataSeen_ = false;
+  kj::Promise<void> drained_ = nullptr;
+  kj::Own<kj::PromiseFulfiller<void>> drainedFulfiller_;
+};
+
+void startProcess(Client& c, const std::string& id, const std::string& execId) {
+  auto req = c.api().startRequest();
+  c.setTask(req.initTask(), id);
+  req.setExecId(execId);
+  c.wait(req.send());
+}
+
+// Best effort: a created process whose start failed is deleted again.
+void deleteQuietly(Client& c, const std::string& id, const std::string& execId) {
+  try {
+    auto req = c.api().deleteRequest();
+    c.setTask(req.initTask(), id);
+    req.setExecId(execId);
+    c.wait(req.send());
+  } catch (...) {
+  }
+}
+
+void startOrDelete(Client& c, const std::string& id, const std::string& execId) {
+  try {
+    startProcess(c, id, execId);
+  } catch (...) {
+    deleteQuietly(c, id, execId);
+    throw;
+  }
+}
+
+}  // namespace
+
+int cmdRun(const Globals& g, const RunArgs& a) {
+  checkTaskArgs(g, a.id);
+  std::string bundle = resolvePath("bundle", a.bundle);
+  ::signal(SIGPIPE, SIG_IGN);
+  Client c(g);
+  auto create = [&](const Attached* att) {
+    auto req = c.api().createRequest();
+    c.setTask(req.initTask(), a.id);
+    auto opts = req.initOpts();
+    opts.setBundle(bundle);
+    if (att) {
+      att->fillIo(opts.initIo());
+    } else {
+      opts.initIo().setTerminal(a.tty);
+    }
+    c.wait(req.send());
+  };
+  if (a.detach) {
+    create(nullptr);
+    startOrDelete(c, a.id, "");
+    return 0;
+  }
+  Attached att(c, a.id, "", a.tty);
+  create(&att);
+  startOrDelete(c, a.id, "");
+  att.attach();
+  int code = att.waitExit();
+  if (a.rm) {
+    auto req = c.api().deleteRequest();
+    c.setTask(req.initTask(), a.id);
+    c.wait(req.send());
+  }
+  return code;
+}
+
+int cmdExec(const Globals& g, const ExecArgs& a) {
+  checkTaskArgs(g, a.id, a.execId);
+  if (a.execId.empty()) throw berth::invalidArgument("--exec-id is required");
+  if (a.args.empty()) throw berth::invalidArgument("no command given");
+  // A partial OCI process spec: berthd/the shim merge it onto the task's own
+  // process (so args replace, everything not given is inherited).
+  nlohmann::ordered_json spec;
+  spec["args"] = a.args;
+  if (!a.cwd.empty()) spec["cwd"] = a.cwd;
+  if (!a.env.empty()) spec["env"] = a.env;
+  spec["terminal"] = a.tty;
+  std::string specText = spec.dump();
+  ::signal(SIGPIPE, SIG_IGN);
+  Client c(g);
+  auto exec = [&](const Attached* att) {
+    auto req = c.api().execRequest();
+    c.setTask(req.initTask(), a.id);
+    req.setExecId(a.execId);
+    auto opts = req.initOpts();
+    opts.setSpec(kj::arrayPtr(reinterpret_cast<const kj::byte*>(specText.data()), specText.size()));
+    if (att) {
+      att->fillIo(opts.initIo());
+    } else {
+      opts.initIo().setTerminal(a.tty);
+    }
+    c.wait(req.send());
+  };
+  if (a.detach) {
+    exec(nullptr);
+    startOrDelete(c, a.id, a.execId);
+    return 0;
+  }
+  Attached att(c, a.id, a.execId, a.tty);
+  exec(&att);
+  startOrDelete(c, a.id, a.execId);
+  att.attach();
+  int code = att.waitExit();
+  deleteQuietly(c, a.id, a.execId);
+  return code;
+}
+
+}  // namespace berthctl
