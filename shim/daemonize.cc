@@ -26,19 +26,34 @@ std::string pidWithStartTime(int pid) {
   return std::to_string(pid) + " " + start;
 }
 
-void daemonize(const std::string& address, const std::string& logFile, int keepFd) {
+int daemonize(const std::string& address, const std::string& logFile, int keepFd) {
   int log = ::open(logFile.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log < 0) throw systemError("open shim log " + logFile, errno);
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
   std::fflush(nullptr);
   // Fork before any loop or thread exists: the child owns nothing half-made.
   pid_t pid = ::fork();
   if (pid < 0) throw systemError("fork", errno);
   if (pid > 0) {
-    // The parent's only job: tell the caller where we listen, then go.
+    // The parent's only job: once the child is ready, tell the caller where
+    // we listen, then go.
+    ::close(ready[1]);
+    char byte;
+    ssize_t n;
+    do {
+      n = ::read(ready[0], &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+      std::fprintf(stderr, "berth-shim: internal: the shim exited before it was ready; see %s\n",
+                   logFile.c_str());
+      ::_exit(1);
+    }
     std::printf("%s\n", address.c_str());
     std::fflush(stdout);
     ::_exit(0);
   }
+  ::close(ready[0]);
   // A new session: no controlling terminal, and berthd's process group
   // signals (a Ctrl-C on a foreground berthd) do not reach us.
   ::setsid();
@@ -49,15 +64,28 @@ void daemonize(const std::string& address, const std::string& logFile, int keepF
   ::dup2(devnull, 0);
   ::dup2(log, 1);
   ::dup2(log, 2);
-  // Close whatever berthd let us inherit; keep stdio and the listener.
+  // Close whatever berthd let us inherit; keep stdio, the listener and the
+  // ready pipe (moved just above the listener).
   for (int fd : {devnull, log}) {
     if (fd > 2) ::close(fd);
   }
+  int readyFd = keepFd + 1;
+  if (ready[1] != readyFd) {
+    ::dup3(ready[1], readyFd, O_CLOEXEC);
+    ::close(ready[1]);
+  }
   if (keepFd > 3) ::close_range(3, static_cast<unsigned>(keepFd - 1), 0);
-  ::close_range(static_cast<unsigned>(keepFd + 1), ~0U, 0);
+  ::close_range(static_cast<unsigned>(readyFd + 1), ~0U, 0);
   // Every container process (init, execs and their orphans) reparents to
   // us, so we reap them and see their exits (runc create's child included).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  return readyFd;
+}
+
+void notifyReady(int readyFd) {
+  char byte = 1;
+  (void)!::write(readyFd, &byte, 1);
+  ::close(readyFd);
 }
 
 }  // namespace berth::shim

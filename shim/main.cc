@@ -46,13 +46,14 @@ TaskConfig configFrom(const Args& a) {
           a.stateDir + "/runc/" + a.ns};
 }
 
-int serve(const TaskConfig& config, int listenFd) {
+int serve(const TaskConfig& config, int listenFd, int readyFd) {
   asio::io_context io;
   KjLoop loop(io);
   Reaper reaper(io);
   Task task(io, reaper, config);
   std::string sock = config.stateDir + "/shim.sock";
   atomicWrite(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);
+  notifyReady(readyFd);
   bool exiting = false;
   auto requestExit = [&]() {
     if (exiting) return;
@@ -84,10 +85,10 @@ int start(const Args& args) {
   makeDirs(config.stateDir, 0700);
   makeDirs(config.runcRoot, 0700);
   int fd = listenUnixFd(sock);
-  daemonize(sock, config.stateDir + "/log", fd);
+  int readyFd = daemonize(sock, config.stateDir + "/log", fd);
   setLogName("berth-shim");
   try {
-    return serve(config, fd);
+    return serve(config, fd, readyFd);
   } catch (std::exception& e) {
     BERTH_LOG(error) << "shim failed: " << e.what();
     return 1;

@@ -62,8 +62,22 @@ void OomWatch::waitEvent() {
                          uint64_t count;
                          (void)!::read(eventfd_->native_handle(), &count, sizeof(count));
                          check();
+                         // v1 notifies when the OOM starts, before oom_kill
+                         // counts the kill: look again shortly.
+                         recheck(0);
                          if (*alive && eventfd_) waitEvent();
                        });
+}
+
+void OomWatch::recheck(int attempt) {
+  static constexpr int kDelaysMs[] = {5, 25, 100, 400};
+  if (attempt >= 4) return;
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(kDelaysMs[attempt]));
+  timer->async_wait([this, alive = alive_, timer, attempt](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    check();
+    recheck(attempt + 1);
+  });
 }
 
 void OomWatch::check() {

@@ -29,6 +29,7 @@ class OomWatch {
 
  private:
   void waitEvent();
+  void recheck(int attempt);
 
   asio::io_context& io_;
   std::function<void()> onOom_;

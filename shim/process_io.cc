@@ -48,6 +48,14 @@ class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
   void start() {
     asio::co_spawn(fifo_.get_executor(), copy(shared_from_this()), asio::detached);
   }
+  // EOF for the process once what was written into the FIFO so far has been
+  // passed on (closeIO right after a write must not lose the write).
+  void finish() {
+    finishing_ = true;
+    boost::system::error_code ignored;
+    fifo_.cancel(ignored);  // wakes a copy waiting for more input
+  }
+  // Stops at once (the process is gone).
   void close() {
     boost::system::error_code ignored;
     pipe_.close(ignored);
@@ -57,17 +65,28 @@ class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
  private:
   static asio::awaitable<void> copy(std::shared_ptr<StdinCopier> self) {
     std::array<char, 32 * 1024> buf;
-    for (;;) {
-      boost::system::error_code ec;
+    boost::system::error_code ec;
+    while (!self->finishing_) {
       size_t n = co_await self->fifo_.async_read_some(
           asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted && self->finishing_) break;
       if (ec) break;
       co_await asio::async_write(self->pipe_, asio::buffer(buf.data(), n),
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;  // the process closed its stdin or exited
     }
+    // Finishing: pass on what is already in the FIFO, then close the pipe.
+    while (self->finishing_ && !ec && self->fifo_.is_open()) {
+      ssize_t n = ::read(self->fifo_.native_handle(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // EAGAIN: drained
+      co_await asio::async_write(self->pipe_, asio::buffer(buf.data(), static_cast<size_t>(n)),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
     self->close();
   }
+
+  bool finishing_ = false;
 
   asio::posix::stream_descriptor fifo_, pipe_;
 };
@@ -150,6 +169,13 @@ void ProcessIO::releaseProcessSide() {
 
 void ProcessIO::closeStdin() {
   if (console_) console_->closeStdin();
+  if (copier_) {
+    copier_->finish();
+    copier_.reset();
+  }
+}
+
+void ProcessIO::stopStdin() {
   if (copier_) {
     copier_->close();
     copier_.reset();

@@ -45,8 +45,10 @@ class ProcessIO {
   void resize(unsigned width, unsigned height);
   // Drops the shim's copies once runc has passed them on.
   void releaseProcessSide();
-  // Gives the process EOF on stdin.
+  // Gives the process EOF on stdin, after what was already written reaches it.
   void closeStdin();
+  // Stops feeding stdin at once (the process has exited).
+  void stopStdin();
 
  private:
   ProcessStdio stdio_;

@@ -57,7 +57,9 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   if (!result.ok()) {
     std::string msg = lastLogError();
     if (msg.empty()) msg = describeWaitStatus(result.waitStatus);
-    throw internal(std::string("runc ") + what + " failed: " + msg);
+    // runc's fatal line already reads "runc create failed: ..."; say it once.
+    std::string prefix = "runc " + what + " failed: ";
+    throw internal(msg.rfind(prefix, 0) == 0 ? msg : prefix + msg);
   }
   co_return result.out;
 }

@@ -12,6 +12,22 @@
 
 namespace berth::shim {
 
+nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay) {
+  // KEY=VALUE entries: the overlay's win, the task's others are kept (PATH).
+  nlohmann::json out = nlohmann::json::array();
+  auto key = [](const nlohmann::json& e) {
+    auto s = e.is_string() ? e.get<std::string>() : std::string();
+    return s.substr(0, s.find('='));
+  };
+  for (const auto& e : base) {
+    bool replaced = false;
+    for (const auto& o : overlay) replaced = replaced || key(o) == key(e);
+    if (!replaced) out.push_back(e);
+  }
+  for (const auto& o : overlay) out.push_back(o);
+  return out;
+}
+
 uint32_t contractExitStatus(int waitStatus) {
   if (WIFEXITED(waitStatus)) return WEXITSTATUS(waitStatus);
   if (WIFSIGNALED(waitStatus)) return 128 + WTERMSIG(waitStatus);
@@ -62,17 +78,15 @@ uint32_t Task::readPidFile(const std::string& path) {
 asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> rootfs,
                                        std::string checkpoint) {
   if (init_) throw alreadyExists("task " + config_.id + " is already created");
-  if (!pathExists(config_.bundle + "/config.json")) {
-    throw invalidArgument("bundle " + config_.bundle + " has no config.json");
-  }
-  checkTerminalMatchesBundle(paths.terminal);
+  bundle_ = prepareBundle(config_.bundle, config_.stateDir, config_.ns, config_.id,
+                          paths.terminal);
   auto p = std::make_unique<Process>();
   p->paths = paths;
   p->io = ProcessIO::open(io_, paths, config_.stateDir + "/console-init.sock");
   std::string pidFile = config_.stateDir + "/init.pid";
   init_ = std::move(p);  // claims the task against a second create
   try {
-    mountRootfs(rootfs, config_.bundle + "/rootfs", mountRecord());
+    mountRootfs(rootfs, bundle_.rootfs, mountRecord());
   } catch (...) {
     init_.reset();
     throw;
@@ -87,7 +101,7 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     restoreFrom_ = checkpoint;
   } else {
     try {
-      co_await runc_.create(config_.id, config_.bundle, pidFile, init_->io.stdio(),
+      co_await runc_.create(config_.id, bundle_.dir, pidFile, init_->io.stdio(),
                             init_->io.consoleSocketPath());
       co_await init_->io.attachConsole();
     } catch (Error& e) {
@@ -138,12 +152,17 @@ void Task::exec(const std::string& execId, const std::string& partialSpec, IoPat
   // The exec's spec: the task's process with the client's fields laid over it.
   nlohmann::json process;
   try {
-    auto config = nlohmann::json::parse(readFile(config_.bundle + "/config.json").value_or("{}"));
-    process = config.value("process", nlohmann::json::object());
+    process = bundleProcess(bundle_.dir);
     if (!partialSpec.empty()) {
       auto overlay = nlohmann::json::parse(partialSpec);
       if (!overlay.is_object()) throw invalidArgument("exec spec is not a JSON object");
-      for (auto& [k, v] : overlay.items()) process[k] = v;
+      for (auto& [k, v] : overlay.items()) {
+        if (k == "env" && v.is_array() && process["env"].is_array()) {
+          process["env"] = mergeEnv(process["env"], v);
+        } else {
+          process[k] = v;
+        }
+      }
     }
   } catch (nlohmann::json::exception& e) {
     throw invalidArgument("exec spec: " + std::string(e.what()));
@@ -177,7 +196,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         std::string problem = co_await runc_.criuProblem();
         if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);
         std::string pidFile = config_.stateDir + "/init.pid";
-        co_await runc_.restore(config_.id, config_.bundle, restoreFrom_,
+        co_await runc_.restore(config_.id, bundle_.dir, restoreFrom_,
                                config_.stateDir + "/criu-restore", pidFile, p.io.stdio(),
                                p.io.consoleSocketPath());
         co_await p.io.attachConsole();
@@ -255,7 +274,7 @@ void Task::onExit(Process& p, int waitStatus) {
 }
 
 void Task::afterOutputDrained(Process& p) {
-  if (!p.io.console()) p.io.closeStdin();
+  p.io.stopStdin();
   if (p.execId.empty()) {
     initExitPending_ = true;
     // The init is gone: exec processes that outlive it (host pid namespace)
@@ -266,6 +285,7 @@ void Task::afterOutputDrained(Process& p) {
     maybeFinishInit();
     return;
   }
+  oom_.check();  // an OOM kill is published before the exit it caused
   publishExit(p);
   if (initExitPending_) maybeFinishInit();
 }
@@ -453,22 +473,6 @@ void Task::resize(const std::string& execId, unsigned width, unsigned height) {
   find(execId).io.resize(width, height);
 }
 
-void Task::checkTerminalMatchesBundle(bool terminal) const {
-  bool specTerminal = false;
-  try {
-    auto config = nlohmann::json::parse(readFile(config_.bundle + "/config.json").value_or("{}"));
-    specTerminal = config.value("process", nlohmann::json::object()).value("terminal", false);
-  } catch (nlohmann::json::exception&) {
-    return;  // runc reports a broken config.json in its own words
-  }
-  if (terminal && !specTerminal) {
-    throw invalidArgument("a terminal was asked for, but the bundle's process.terminal is false "
-                          "(make the bundle with tools/mkbundle --tty)");
-  }
-  if (!terminal && specTerminal) {
-    throw invalidArgument("the bundle's process.terminal is true: create it with --tty");
-  }
-}
 
 TaskMetrics Task::stats() const {
   const Process& p = find("");

@@ -5,6 +5,7 @@
 
 #include "common/asio.h"
 #include "common/reaper.h"
+#include "shim/bundle.h"
 #include "shim/cgroup_paths.h"
 #include "shim/event_journal.h"
 #include "shim/metrics.h"
@@ -92,7 +93,6 @@ class Task {
   // Reaper callbacks.
   void onExit(Process& p, int waitStatus);
   void afterOutputDrained(Process& p);
-  void checkTerminalMatchesBundle(bool terminal) const;
   void publishExit(Process& p);
   void maybeFinishInit();
   void writeExitFile(const Process& p);
@@ -107,6 +107,7 @@ class Task {
   Runc runc_;
   EventJournal events_;
   OomWatch oom_;
+  PreparedBundle bundle_;  // what runc runs (see shim/bundle.h)
   CgroupPaths cgroups_;  // found at create, kept after the init is gone
   std::unique_ptr<Process> init_;
   std::map<std::string, std::unique_ptr<Process>> execs_;
@@ -114,6 +115,9 @@ class Task {
   std::string restoreFrom_;       // checkpoint image dir: start restores it
   bool initStarting_ = false;     // runc start under way: the exit waits for the start event
 };
+
+// Exec env: the overlay's KEY=VALUE entries replace the task's same keys.
+nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay);
 
 // Exit status at the contract edge: code, or 128+signal.
 uint32_t contractExitStatus(int waitStatus);

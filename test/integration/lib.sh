@@ -122,7 +122,7 @@ _json_ws() {
 }
 
 _json_string() { # at '"'; sets _J_STR, i after the closing quote
-    local out= c run
+    local out='' c run
     i=$((i + 1))
     while ((i < n)); do
         run=${s:i}
@@ -343,6 +343,7 @@ berth_cleanup() {
     for f in "$T"/state/*/*/shim.pid; do
         [[ -f $f ]] || continue
         pid=$(<"$f")
+        pid=${pid%% *}  # "PID STARTTIME"
         [[ $pid =~ ^[0-9]+$ ]] || continue
         c=$(_berth_cmdline "$pid") || continue
         [[ $c == *berth-shim* ]] && kill -s KILL "$pid" 2>/dev/null
