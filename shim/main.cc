@@ -108,7 +108,8 @@ int cleanup(const Args& args) {
     o.argv = {config.runtime, "--root", config.runcRoot, "delete", "--force", config.id};
     auto r = co_await runCommand(reaper, o, std::chrono::seconds(15));
     deleted = r.ok();
-  }, asio::detached);
+    io.stop();  // the reaper's SIGCHLD wait would keep run() going
+  }, [&io](std::exception_ptr) { io.stop(); });
   io.run();
   std::string pid = "0", status = "9", at = "0";
   if (auto text = readFile(config.stateDir + "/exit/init")) {

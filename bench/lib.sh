@@ -1,0 +1,386 @@
+# shellcheck shell=bash
+# Shared code of the shim benchmarks (bench/shim-memory, bench/shim-idle):
+# start N tasks, each with its own long-lived shim process, under one of
+#
+#   berth       build/berth-shim start + shim_driver create/start (no berthd)
+#   conmon      conmon (daemonizes; runc create) + runc start
+#   containerd  a private containerd on $T + `ctr run -d --null-io --rootfs`
+#               (one containerd-shim-runc-v2 per task)
+#
+# and measure the shim processes. Every task runs /bin/sleep 100000 from one
+# shared busybox rootfs ($T/rootfs); each task has its own bundle dir.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   bench_init shim-memory          # $T, EXIT trap, $RUNTIMES (installed ones)
+#   rt_setup berth; rt_up berth s1  # sets $SHIM_PID; rt_pids berth -> all pids
+#   rt_down berth                   # graceful teardown; the trap cleans the rest
+#
+# Each runtime's shim binary is copied to $T/bin, so a shim's text pages are
+# not shared with shims other people run from the same file (berth's build dir
+# is used by tests concurrently); the "first shim" figure then really is alone.
+#
+# Environment: BERTH_BUILD (default build), RUNTIMES (default: every installed
+# one of "berth conmon containerd"), SETTLE (seconds to wait after starting
+# tasks before measuring, default 2), BENCH_KEEP=1 (keep $T; processes are
+# still ended).
+
+BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BERTH_BUILD:-$BENCH_SRC/build}
+[[ $BUILD == /* ]] || BUILD=$BENCH_SRC/$BUILD
+DRIVER=$BUILD/test/shim/shim_driver
+RUNC=$(command -v runc || true)
+NS=bench
+T=
+SHIM_PID=
+BG_PIDS=()          # background loops started by a bench script
+CTD_PID=            # the private containerd
+CTD_ADDR=
+_BENCH_MAIN_PID=
+_RUN_CONTAINERD_EXISTED=1
+declare -A PIDS=()  # runtime -> "pid pid ..." of its shims
+declare -A IDS=()   # runtime -> "id id ..." of its tasks
+
+bench_now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# nap SECONDS — sleep in the background and wait for it, so a TERM/INT trap
+# runs at once instead of after the sleep.
+nap() {
+    sleep "$1" &
+    local p=$!
+    BG_PIDS+=("$p")
+    wait "$p"
+    local q keep=()
+    for q in "${BG_PIDS[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
+    BG_PIDS=("${keep[@]}")
+}
+
+# poll SECONDS CMD... — run CMD every 20 ms until it succeeds or time runs out.
+poll() {
+    local deadline=$(($(bench_now_us) + $1 * 1000000))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        (($(bench_now_us) < deadline)) || return 1
+        sleep 0.02
+    done
+}
+
+alive() { # pid exists and is not a zombie
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    s=${s##*) }
+    [[ ${s:0:1} != Z ]]
+}
+
+cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }
+
+# kill_if PID PATTERN — SIGKILL PID only if its command line matches *PATTERN*.
+kill_if() {
+    local c
+    c=$(cmdline "$1") || return 0
+    [[ $c == *"$2"* ]] && kill -s KILL "$1" 2>/dev/null
+    return 0
+}
+
+# bench_init NAME — temp dir, trap, shared rootfs, private binaries.
+bench_init() {
+    local name=$1 rt
+    [[ $(id -u) == 0 ]] || { echo "$name: must run as root (runc)" >&2; exit 1; }
+    [[ -n $RUNC ]] || { echo "$name: runc not found" >&2; exit 1; }
+    T=$(mktemp -d "/tmp/berth-bench-$name.XXXXXX")
+    _BENCH_MAIN_PID=$BASHPID
+    trap '_bench_exit_trap' EXIT
+    trap 'exit 143' TERM
+    trap 'exit 130' INT
+    [[ -d /run/containerd ]] || _RUN_CONTAINERD_EXISTED=0
+    mkdir -p "$T/bin"
+    local want=${RUNTIMES:-berth conmon containerd}
+    RUNTIMES=
+    for rt in $want; do
+        case $rt in
+            berth)
+                if [[ -x $BUILD/berth-shim && -x $DRIVER ]]; then
+                    cp "$(readlink -f "$BUILD/berth-shim")" "$T/bin/berth-shim"
+                    RUNTIMES+=" berth"
+                else
+                    echo "$name: skipping berth: no $BUILD/berth-shim or $DRIVER (the lead builds them)" >&2
+                fi ;;
+            conmon)
+                if command -v conmon >/dev/null; then
+                    cp "$(command -v conmon)" "$T/bin/conmon"
+                    RUNTIMES+=" conmon"
+                else
+                    echo "$name: skipping conmon: not installed" >&2
+                fi ;;
+            containerd)
+                if command -v containerd >/dev/null && command -v ctr >/dev/null &&
+                    command -v containerd-shim-runc-v2 >/dev/null; then
+                    cp "$(command -v containerd-shim-runc-v2)" "$T/bin/containerd-shim-runc-v2"
+                    RUNTIMES+=" containerd"
+                else
+                    echo "$name: skipping containerd: containerd, ctr or containerd-shim-runc-v2 missing" >&2
+                fi ;;
+            *) echo "$name: unknown runtime $rt" >&2; exit 2 ;;
+        esac
+    done
+    RUNTIMES=${RUNTIMES# }
+    [[ -n $RUNTIMES ]] || { echo "$name: no runtime to measure" >&2; exit 1; }
+    "$BENCH_SRC/tools/mkbundle" "$T/base" -- /bin/sleep 100000 >/dev/null
+    mv "$T/base/rootfs" "$T/rootfs"
+}
+
+# bundle DIR — a bundle whose root is the shared rootfs (absolute path).
+bundle() {
+    mkdir -p "$1"
+    sed "s|\"path\": \"rootfs\"|\"path\": \"$T/rootfs\"|" "$T/base/config.json" >"$1/config.json"
+}
+
+rt_pids() { echo "${PIDS[$1]:-}"; }
+
+# ------------------------------------------------------------------ setup/up
+
+rt_setup() {
+    case $1 in
+        berth) mkdir -p "$T/berth/state" ;;
+        conmon) mkdir -p "$T/conmon/runc" "$T/conmon/exit" "$T/conmon/sock" "$T/conmon/run" ;;
+        containerd) _ctd_start ;;
+    esac
+}
+
+# rt_up RUNTIME ID — one running task; sets SHIM_PID and records it.
+rt_up() {
+    local rt=$1 id=$2
+    "_${rt}_up" "$id"
+    [[ $SHIM_PID =~ ^[0-9]+$ ]] && alive "$SHIM_PID" || { echo "$rt $id: no shim pid" >&2; exit 1; }
+    PIDS[$rt]+=" $SHIM_PID"
+    IDS[$rt]+=" $id"
+}
+
+_berth_up() {
+    local id=$1 sock b=$T/berth/bundles/$1
+    bundle "$b"
+    sock=$("$T/bin/berth-shim" start --namespace "$NS" --id "$id" --bundle "$b" \
+        --state-dir "$T/berth/state" --runtime "$RUNC")
+    "$DRIVER" "$sock" create "$id" >/dev/null
+    "$DRIVER" "$sock" start >/dev/null
+    SHIM_PID=$(cut -d' ' -f1 "$T/berth/state/$NS/$id/shim.pid")
+}
+
+berth_sock() { echo "$T/berth/state/$NS/$1/shim.sock"; }
+
+_conmon_up() {
+    local id=$1 b=$T/conmon/bundles/$1 r=$T/conmon/run
+    bundle "$b" # conmon also puts its ctl/winsz FIFOs and attach socket here
+    "$T/bin/conmon" -c "$id" -u "$id" -n "$id" -r "$RUNC" \
+        --runtime-arg --root --runtime-arg "$T/conmon/runc" \
+        -b "$b" -p "$r/$id.pid" -P "$r/$id.conmon.pid" -l "k8s-file:$r/$id.log" \
+        --exit-dir "$T/conmon/exit" --socket-dir-path "$T/conmon/sock" \
+        </dev/null >>"$T/conmon/conmon.out" 2>&1
+    # The conmon parent returns before runc create is done: wait for its pid file.
+    poll 10 test -s "$r/$id.pid" || { echo "conmon $id: container not created" >&2; exit 1; }
+    "$RUNC" --root "$T/conmon/runc" start "$id"
+    SHIM_PID=$(<"$r/$id.conmon.pid")
+}
+
+ctr_() { ctr --address "$CTD_ADDR" --namespace "$NS" "$@"; }
+
+_ctd_start() {
+    local d=$T/ctd
+    mkdir -p "$d/fifo" "$d/runc"
+    CTD_ADDR=$d/containerd.sock
+    cat >"$d/config.toml" <<EOF
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+[grpc]
+  address = "$CTD_ADDR"
+[ttrpc]
+  address = "$CTD_ADDR.ttrpc"
+[debug]
+  level = "warn"
+EOF
+    # $T/bin first in PATH: containerd looks the shim binary up by name.
+    PATH=$T/bin:$PATH containerd --config "$d/config.toml" </dev/null >"$d/containerd.log" 2>&1 &
+    CTD_PID=$!
+    if ! poll 10 ctr --address "$CTD_ADDR" version; then
+        echo "containerd did not come up; $d/containerd.log:" >&2
+        tail -20 "$d/containerd.log" >&2
+        exit 1
+    fi
+}
+
+_containerd_up() {
+    local id=$1 tpid
+    # --null-io: no IO to copy, like the berth shims here (shim_driver create
+    # without IO). /bin/sleep, not sleep: ctr's spec with --rootfs fails the
+    # PATH lookup ("exec: sleep: executable file not found in $PATH").
+    ctr_ run -d --null-io --fifo-dir "$T/ctd/fifo" --runc-root "$T/ctd/runc" \
+        --rootfs "$T/rootfs" "$id" /bin/sleep 100000 >/dev/null
+    tpid=$(<"$T/ctd/state/io.containerd.runtime.v2.task/$NS/$id/init.pid")
+    SHIM_PID=$(awk '{ print $4 }' "/proc/$tpid/stat") # the task's parent: its shim
+}
+
+# ------------------------------------------------------------------ teardown
+
+# rt_down RUNTIME — stop its tasks and shims the way their manager would.
+rt_down() {
+    local rt=$1 id pid
+    case $rt in
+        berth)
+            for id in ${IDS[berth]:-}; do
+                local s
+                s=$(berth_sock "$id")
+                [[ -S $s ]] || continue
+                "$DRIVER" "$s" kill 9 >/dev/null 2>&1 || true
+                "$DRIVER" "$s" wait >/dev/null 2>&1 || true
+                "$DRIVER" "$s" delete >/dev/null 2>&1 || true
+                "$DRIVER" "$s" shutdown >/dev/null 2>&1 || true
+            done ;;
+        conmon)
+            for id in ${IDS[conmon]:-}; do
+                "$RUNC" --root "$T/conmon/runc" kill "$id" KILL >/dev/null 2>&1 || true
+            done
+            for pid in ${PIDS[conmon]:-}; do poll 5 bash -c "! kill -0 $pid || grep -q '^[^)]*) Z' /proc/$pid/stat" || true; done
+            for id in ${IDS[conmon]:-}; do
+                "$RUNC" --root "$T/conmon/runc" delete --force "$id" >/dev/null 2>&1 || true
+            done ;;
+        containerd)
+            [[ -n $CTD_PID ]] || return 0
+            for id in ${IDS[containerd]:-}; do
+                ctr_ task kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+            done
+            for id in ${IDS[containerd]:-}; do
+                poll 5 bash -c "ctr --address '$CTD_ADDR' -n $NS task ls | grep -qE '^$id +[0-9]+ +STOPPED'" || true
+                ctr_ task delete --force "$id" >/dev/null 2>&1 || true
+                ctr_ container delete "$id" >/dev/null 2>&1 || true
+            done
+            kill -s TERM "$CTD_PID" 2>/dev/null || true
+            poll 5 bash -c "! kill -0 $CTD_PID" || kill -s KILL "$CTD_PID" 2>/dev/null || true
+            wait "$CTD_PID" 2>/dev/null || true
+            CTD_PID= ;;
+    esac
+    # Shims that exit reparent to init, which reaps them; wait up to 5 s each.
+    for pid in ${PIDS[$rt]:-}; do
+        poll 5 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^[^)]*) Z' /proc/$pid/stat" ||
+            echo "$rt: shim $pid still running after teardown (the EXIT trap kills it)" >&2
+    done
+}
+
+# ------------------------------------------------------------------ cleanup
+
+_bench_exit_trap() {
+    local rc=$?
+    [[ $BASHPID == "$_BENCH_MAIN_PID" ]] || return 0
+    bench_cleanup
+    exit "$rc"
+}
+
+_pids_mentioning_T() {
+    local p c
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [[ $p == "$$" || $p == "$BASHPID" || $p == "$_BENCH_MAIN_PID" ]] && continue
+        c=$(cmdline "$p") || continue
+        [[ $c == *"$T"* ]] && printf '%s\n' "$p"
+    done
+}
+
+_mounts_under_T() {
+    local _a _b _c _d mp _rest
+    while read -r _a _b _c _d mp _rest; do
+        [[ $mp == "$T" || $mp == "$T"/* ]] && printf '%d %s\n' "${#mp}" "$mp"
+    done </proc/self/mountinfo | sort -rn -k1,1 | cut -d' ' -f2-
+}
+
+# bench_cleanup — end everything started under $T, by pid: background loops,
+# shims, containerd, runc containers, any process naming $T; unmount; remove
+# containerd's shim sockets (always under /run/containerd/s in 1.6) and the
+# empty /run/containerd skeleton if this run created it; rm -rf $T.
+bench_cleanup() {
+    local -
+    set +e +u
+    [[ -n $T && -d $T ]] || return 0
+    local pid r id f a m
+    for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    for pid in ${PIDS[berth]:-}; do kill_if "$pid" berth-shim; done
+    for pid in ${PIDS[conmon]:-}; do kill_if "$pid" conmon; done
+    if [[ -n $CTD_PID ]]; then
+        kill -s KILL "$CTD_PID" 2>/dev/null
+        wait "$CTD_PID" 2>/dev/null
+    fi
+    for pid in ${PIDS[containerd]:-}; do kill_if "$pid" containerd-shim-runc-v2; done
+    # runc containers: berth's root is STATE/runc/NS, ctr's --runc-root gets NS appended
+    for r in "$T"/berth/state/runc/*/ "$T"/conmon/runc/ "$T"/ctd/runc/*/; do
+        [[ -d $r ]] || continue
+        while read -r id; do
+            [[ -n $id ]] && "$RUNC" --root "$r" delete --force "$id" >/dev/null 2>&1
+        done < <("$RUNC" --root "$r" list -q 2>/dev/null)
+    done
+    for _ in 1 2 3; do
+        local -a left=()
+        mapfile -t left < <(_pids_mentioning_T)
+        ((${#left[@]})) || break
+        kill -s KILL "${left[@]}" 2>/dev/null
+        sleep 0.05
+    done
+    for f in "$T"/ctd/state/io.containerd.runtime.v2.task/*/*/address; do
+        [[ -f $f ]] || continue
+        a=$(<"$f")
+        a=${a#unix://}
+        [[ $a == /run/containerd/s/* && -S $a ]] && rm -f "$a"
+    done
+    if ((_RUN_CONTAINERD_EXISTED == 0)); then
+        rmdir /run/containerd/runc/"$NS" /run/containerd/runc /run/containerd/s \
+            /run/containerd/fifo /run/containerd 2>/dev/null
+    fi
+    for _ in 1 2 3 4 5; do
+        local -a mounts=()
+        mapfile -t mounts < <(_mounts_under_T)
+        ((${#mounts[@]})) || break
+        for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null; done
+    done
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+        echo "kept $T" >&2
+    elif [[ $T == /tmp/berth-bench-* ]]; then
+        rm -rf "$T" 2>/dev/null || echo "could not remove all of $T" >&2
+    fi
+    T=
+}
+
+# ------------------------------------------------------------------ measures
+
+# uss PID / pss PID — KiB, from smaps_rollup (USS = Private_Clean + Private_Dirty)
+uss() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup"; }
+pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+
+# ctxsw PID — voluntary + nonvoluntary context switches summed over its threads
+ctxsw() {
+    cat /proc/"$1"/task/*/status 2>/dev/null |
+        awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
+
+# cputicks PID — utime + stime (clock ticks) of the whole process
+cputicks() {
+    local s
+    s=$(<"/proc/$1/stat")
+    s=${s##*) }
+    awk '{ print $12 + $13 }' <<<"$s"
+}
+
+nthreads() { ls "/proc/$1/task" | wc -l; }
+
+# sum F PID... — sum of F over the pids
+sum() {
+    local f=$1 p t=0
+    shift
+    for p in "$@"; do t=$((t + $("$f" "$p"))); done
+    echo "$t"
+}

@@ -1,0 +1,260 @@
+#include "manager/event_exchange.h"
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+#include "common/kj_loop.h"
+#include "common/log.h"
+#include "manager/task_record.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <sstream>
+
+namespace berth {
+
+struct EventExchange::Subscriber {
+  uint64_t id = 0;
+  wire::EventSink::Client sink;
+  std::string prefix;
+  // Retained events to replay first, then live ones; only `live` is bounded.
+  std::deque<std::shared_ptr<const TaskEvent>> replay;
+  std::deque<std::shared_ptr<const TaskEvent>> live;
+  bool inFlight = false;
+  bool closed = false;
+
+  explicit Subscriber(wire::EventSink::Client s) : sink(kj::mv(s)) {}
+  bool wants(const TaskEvent& ev) const { return ev.topic.compare(0, prefix.size(), prefix) == 0; }
+};
+
+// The EventSink a shim publishes to.
+class EventExchange::ShimSink final : public wire::EventSink::Server {
+ public:
+  ShimSink(EventExchange& exchange, std::weak_ptr<EventOrigin> origin, std::shared_ptr<bool> alive)
+      : exchange_(exchange), origin_(std::move(origin)), alive_(std::move(alive)) {}
+
+  kj::Promise<void> publish(PublishContext ctx) override {
+    if (!*alive_) return kj::READY_NOW;
+    TaskEvent ev = eventFromWire(ctx.getParams().getEvent());
+    auto origin = origin_.lock();
+    if (!origin) {
+      // The task is gone from berthd (deleted); nothing to record it against.
+      BERTH_LOG(debug) << "event " << ev.topic << " of a task berthd no longer has; acknowledged";
+      return kj::READY_NOW;
+    }
+    try {
+      exchange_.handleShimEvent(origin, std::move(ev));
+    } catch (const Error& e) {
+      throw toKjException(e);
+    }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> close(CloseContext ctx) override {
+    auto origin = origin_.lock();
+    BERTH_LOG(info) << "shim of " << (origin ? origin->originNamespace() + "/" + origin->originId() : "?")
+                    << " closed its event stream: " << ctx.getParams().getReason().cStr();
+    return kj::READY_NOW;
+  }
+
+ private:
+  EventExchange& exchange_;
+  std::weak_ptr<EventOrigin> origin_;
+  std::shared_ptr<bool> alive_;
+};
+
+EventExchange::EventExchange(std::string journalPath, size_t queueLimit)
+    : path_(std::move(journalPath)), queueLimit_(queueLimit == 0 ? kQueueLimit : queueLimit) {}
+
+EventExchange::~EventExchange() {
+  *alive_ = false;
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void EventExchange::load() {
+  auto text = readFile(path_);
+  if (text) {
+    std::istringstream in(*text);
+    std::string line;
+    size_t broken = 0;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      ++fileLines_;
+      try {
+        auto ev = std::make_shared<const TaskEvent>(fromJournalLine(line));
+        if (ev->seq > lastSeq_) lastSeq_ = ev->seq;
+        retained_.push_back(ev);
+      } catch (const std::exception&) {
+        ++broken;  // a torn last line from a crash; its event was never acked
+      }
+    }
+    while (retained_.size() > kRotateAt) retained_.pop_front();
+    if (broken) {
+      BERTH_LOG(warn) << path_ << ": skipped " << broken << " broken line(s)";
+    }
+  }
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd_ < 0) throw systemError("open " + path_, errno);
+  BERTH_LOG(info) << "event journal " << path_ << ": " << retained_.size()
+                  << " retained events, last seq " << lastSeq_;
+}
+
+wire::EventSink::Client EventExchange::sinkFor(std::weak_ptr<EventOrigin> origin) {
+  return kj::heap<ShimSink>(*this, std::move(origin), alive_);
+}
+
+void EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent ev) {
+  if (origin->discarded()) return;  // a create being undone
+  if (ev.shimSeq != 0 && ev.shimSeq <= origin->lastHandledSeq()) {
+    BERTH_LOG(debug) << "duplicate event " << ev.topic << " shim seq " << ev.shimSeq << " of "
+                     << origin->originNamespace() << "/" << origin->originId();
+    return;
+  }
+  ev.ns = origin->originNamespace();
+  if (ev.taskId.empty()) ev.taskId = origin->originId();
+  ev.seq = lastSeq_ + 1;
+  auto shared = std::make_shared<const TaskEvent>(std::move(ev));
+  append(shared);  // throws before the seq is taken if the journal cannot be written
+  lastSeq_ = shared->seq;
+  if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
+  origin->applyEvent(*shared);
+  fanOut(shared);
+}
+
+void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {
+  ev.seq = lastSeq_ + 1;
+  ev.shimSeq = 0;
+  auto shared = std::make_shared<const TaskEvent>(std::move(ev));
+  try {
+    append(shared);
+  } catch (const Error& e) {
+    BERTH_LOG(error) << "cannot journal " << shared->topic << ": " << e.what();
+  }
+  lastSeq_ = shared->seq;
+  if (origin) origin->applyEvent(*shared);
+  fanOut(shared);
+}
+
+void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
+  std::string line = toJournalLine(*ev) + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw systemError("write " + path_, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  BERTH_LOG(debug) << "event " << ev->seq << " " << ev->topic << " " << ev->ns << "/" << ev->taskId
+                   << " (shim seq " << ev->shimSeq << ")";
+  retained_.push_back(ev);
+  ++fileLines_;
+  if (fileLines_ > kRotateAt) rotate();
+}
+
+void EventExchange::rotate() {
+  while (retained_.size() > kRetained) retained_.pop_front();
+  std::string text;
+  for (const auto& ev : retained_) text += toJournalLine(*ev) + "\n";
+  try {
+    quickReplace(path_, text);
+  } catch (const Error& e) {
+    BERTH_LOG(warn) << "cannot rotate " << path_ << ": " << e.what();
+    return;
+  }
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    BERTH_LOG(error) << "reopen " << path_ << ": " << strerror(errno);
+    return;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  fileLines_ = retained_.size();
+  BERTH_LOG(debug) << "rotated " << path_ << " to " << fileLines_ << " events";
+}
+
+uint64_t EventExchange::subscribe(wire::EventSink::Client sink, std::string topicPrefix,
+                                  std::optional<uint64_t> since) {
+  auto sub = std::make_shared<Subscriber>(kj::mv(sink));
+  sub->id = nextSubscriberId_++;
+  sub->prefix = std::move(topicPrefix);
+  if (since) {
+    for (const auto& ev : retained_)
+      if (ev->seq > *since && sub->wants(*ev)) sub->replay.push_back(ev);
+  }
+  subscribers_.push_back(sub);
+  BERTH_LOG(debug) << "subscriber " << sub->id << " prefix \"" << sub->prefix << "\" replays "
+                   << sub->replay.size() << " events";
+  pump(sub);
+  return lastSeq_;
+}
+
+void EventExchange::fanOut(const std::shared_ptr<const TaskEvent>& ev) {
+  // Copy: drop() edits the list.
+  auto subs = subscribers_;
+  for (auto& sub : subs) {
+    if (sub->closed || !sub->wants(*ev)) continue;
+    if (sub->live.size() >= queueLimit_) {
+      drop(sub,
+           "subscriber too slow: dropped after " + std::to_string(sub->live.size()) + " queued events",
+           true);
+      continue;
+    }
+    sub->live.push_back(ev);
+    pump(sub);
+  }
+}
+
+void EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
+  if (sub->inFlight || sub->closed) return;
+  std::shared_ptr<const TaskEvent> next;
+  if (!sub->replay.empty()) {
+    next = sub->replay.front();
+    sub->replay.pop_front();
+  } else if (!sub->live.empty()) {
+    next = sub->live.front();
+    sub->live.pop_front();
+  } else {
+    return;
+  }
+  sub->inFlight = true;
+  auto req = sub->sink.publishRequest();
+  eventToWire(*next, req.initEvent());
+  KjLoop::current().detach(
+      req.send().then(
+          [this, sub, alive = alive_](auto&&) {
+            if (!*alive) return;
+            sub->inFlight = false;
+            pump(sub);
+          },
+          [this, sub, alive = alive_](kj::Exception&& e) {
+            if (!*alive) return;
+            drop(sub, std::string("publish failed: ") + e.getDescription().cStr(), false);
+          }),
+      "publish to subscriber");
+}
+
+void EventExchange::drop(const std::shared_ptr<Subscriber>& sub, const std::string& reason,
+                         bool tellIt) {
+  if (sub->closed) return;
+  sub->closed = true;
+  sub->replay.clear();
+  sub->live.clear();
+  subscribers_.remove(sub);
+  BERTH_LOG(info) << "subscriber " << sub->id << " dropped: " << reason;
+  if (tellIt) {
+    auto req = sub->sink.closeRequest();
+    req.setReason(reason);
+    KjLoop::current().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}),
+                             "close subscriber");
+  }
+}
+
+void EventExchange::closeAll(const std::string& reason) {
+  auto subs = subscribers_;
+  for (auto& sub : subs) drop(sub, reason, true);
+}
+
+}  // namespace berth

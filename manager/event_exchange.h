@@ -1,0 +1,104 @@
+// The event exchange: every shim's events in, berthd's numbered stream out.
+//
+// In: each shim gets an EventSink capability (sinkFor) at subscribe. For each
+// event it publishes: a shim seq at or below the task's last handled seq is a
+// replay berthd already handled and is only acknowledged; anything newer gets
+// berthd's next global seq, is appended to the journal ROOT/events.log, the
+// task's last handled seq is persisted in its record, and only then does
+// publish return (the ack: the shim drops the event from its queue). A crash of
+// berthd before the ack makes the shim replay the event, never lose it.
+//
+// Out: subscribers (berth.capnp subscribe) get the events in seq order, first
+// the retained ones after `since` (replay), then live ones. Each has a bounded
+// queue and at most one publish in flight; one that falls kQueueLimit events
+// behind is closed and dropped, so a stuck subscriber never slows berthd or a
+// shim.
+//
+// The journal is plain write(2) without fsync: berthd survives its own crashes;
+// a power loss kills the shims too. It keeps at least the last kRetained
+// events and is rewritten when it passes kRotateAt lines.
+#pragma once
+
+#include "manager/event_codec.h"
+#include "types.capnp.h"
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace berth {
+
+// The task side of an event stream (implemented by the task over a shim).
+class EventOrigin {
+ public:
+  virtual ~EventOrigin() = default;
+  virtual const std::string& originNamespace() const = 0;
+  virtual const std::string& originId() const = 0;
+  // The shim seq of the last event berthd handled for this task.
+  virtual uint64_t lastHandledSeq() const = 0;
+  // Persists it (task record); called before the ack.
+  virtual void recordHandledSeq(uint64_t shimSeq) = 0;
+  // Keeps the task's cached state current (e.g. stopped on the init's exit).
+  virtual void applyEvent(const TaskEvent& event) = 0;
+  // A task whose create failed and is being undone: its events are dropped.
+  virtual bool discarded() const = 0;
+};
+
+class EventExchange {
+ public:
+  static constexpr size_t kRetained = 10000;
+  static constexpr size_t kRotateAt = 20000;
+  static constexpr size_t kQueueLimit = 4096;
+
+  // queueLimit: live events a subscriber may fall behind before it is dropped.
+  explicit EventExchange(std::string journalPath, size_t queueLimit = kQueueLimit);
+  ~EventExchange();
+  EventExchange(const EventExchange&) = delete;
+  EventExchange& operator=(const EventExchange&) = delete;
+
+  // Reads the journal: the last seq and the retained events.
+  void load();
+
+  // The sink a shim publishes to; holds the origin weakly.
+  wire::EventSink::Client sinkFor(std::weak_ptr<EventOrigin> origin);
+
+  // One event from a shim (the sink's publish): see the header comment.
+  // Throws if it cannot be journaled (the shim keeps it and retries).
+  void handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent event);
+  // An event berthd makes itself (a lost shim's exit, its delete).
+  void publishLocal(TaskEvent event, const std::shared_ptr<EventOrigin>& origin = nullptr);
+
+  // Adds a subscriber; returns the seq of the newest event so far.
+  uint64_t subscribe(wire::EventSink::Client sink, std::string topicPrefix,
+                     std::optional<uint64_t> since);
+  uint64_t lastSeq() const { return lastSeq_; }
+  size_t subscriberCount() const { return subscribers_.size(); }
+
+  // Closes every subscriber (berthd stops).
+  void closeAll(const std::string& reason);
+
+ private:
+  struct Subscriber;
+  class ShimSink;
+
+  void append(const std::shared_ptr<const TaskEvent>& event);
+  void rotate();
+  void fanOut(const std::shared_ptr<const TaskEvent>& event);
+  void pump(const std::shared_ptr<Subscriber>& sub);
+  void drop(const std::shared_ptr<Subscriber>& sub, const std::string& reason, bool tellIt);
+
+  std::string path_;
+  size_t queueLimit_;
+  int fd_ = -1;
+  uint64_t lastSeq_ = 0;
+  size_t fileLines_ = 0;
+  std::deque<std::shared_ptr<const TaskEvent>> retained_;
+  std::list<std::shared_ptr<Subscriber>> subscribers_;
+  uint64_t nextSubscriberId_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace berth

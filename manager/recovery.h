@@ -1,0 +1,46 @@
+// Getting the tasks back after berthd (re)starts, and noticing shims that die.
+//
+// At start: walk ROOT/NS/ID/task; list every task at once (status from the
+// record: "unknown" while loading, so `list` never blocks) and reconnect them
+// all in parallel, each within kConnectDeadline: connect to its shim.sock,
+// `connect`, subscribe after the record's last seq. A shim that is gone (no
+// answer, or shim.pid names a dead process or another one with the same pid)
+// or that accepts but does not answer in time (SIGKILLed, pid from shim.pid
+// after checking its start time) is cleaned up: `berth-shim delete`, the task
+// becomes stopped with the exit from its exit file (137 only where there is
+// none), /tasks/exit is published, and the task stays listed until deleted.
+//
+// At runtime: when a shim connection drops, the same check and cleanup (or a
+// reconnect, if the shim is still there and answers).
+#pragma once
+
+#include "manager/shim_runtime.h"
+
+#include <chrono>
+#include <memory>
+
+namespace berth {
+
+class Recovery {
+ public:
+  static constexpr std::chrono::milliseconds kConnectDeadline{2000};
+
+  explicit Recovery(ShimRuntime& runtime);
+
+  // Lists the tasks found on disk and starts reconnecting them; returns at once.
+  void start();
+  // A Ready task's shim connection dropped.
+  void shimDisconnected(std::shared_ptr<ShimTask> task);
+  // Tasks still loading.
+  size_t pending() const { return pending_; }
+
+ private:
+  asio::awaitable<void> recover(std::shared_ptr<ShimTask> task);
+  asio::awaitable<void> recheck(std::shared_ptr<ShimTask> task);
+  asio::awaitable<void> reconnect(std::shared_ptr<ShimTask> task);
+
+  ShimRuntime& runtime_;
+  size_t pending_ = 0;
+};
+
+}  // namespace berth

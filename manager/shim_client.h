@@ -1,0 +1,109 @@
+// The connection to one berth-shim, and the two one-shot shim commands.
+//
+// Every call carries a deadline (kDefault, or kLong for the calls that run
+// runc create/start/delete; none for wait, which lasts as long as the process)
+// and a time-out reads "unavailable: shim for NS/ID did not answer within 10 s
+// (state)". Calls are KJ promises awaited from coroutines, so calls to
+// different shims (and several to one) run concurrently; the loop never blocks.
+// A dropped connection (the shim died, or was killed) is reported once through
+// the onDisconnect callback.
+#pragma once
+
+#include "common/asio.h"
+#include "common/reaper.h"
+#include "common/rpc.h"
+#include "manager/runtime.h"
+#include "shim.capnp.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace berth {
+
+// How berthd runs berth-shim (docs/wire.md).
+struct ShimCommand {
+  std::string shimPath;     // the berth-shim binary
+  std::string runtimePath;  // runc (or crun)
+  std::string stateRoot;    // --state: the shim uses STATE/NS/ID, runc STATE/runc/NS
+  std::string logLevel;
+};
+
+struct ShimHello {
+  uint32_t shimPid = 0;
+  uint32_t taskPid = 0;
+  std::string version;
+  uint64_t lastSeq = 0;
+};
+
+class ShimClient : public std::enable_shared_from_this<ShimClient> {
+ public:
+  using ms = std::chrono::milliseconds;
+  static constexpr ms kDefault{10000};
+  static constexpr ms kLong{30000};
+  static constexpr ms kCheckpoint{300000};
+
+  // `berth-shim start …`: daemonizes a shim; returns the socket path it prints.
+  static asio::awaitable<std::string> startShim(Reaper& reaper, const ShimCommand& cmd,
+                                                const std::string& ns, const std::string& id,
+                                                const std::string& bundle);
+  // `berth-shim delete …` after a dead shim: the init's exit from its exit
+  // file (SIGKILL now where there is none, or where the command failed).
+  static asio::awaitable<Exit> cleanupShim(Reaper& reaper, const ShimCommand& cmd,
+                                           const std::string& ns, const std::string& id,
+                                           const std::string& bundle);
+
+  // Connects to a shim's socket (unavailable if nobody listens). LABEL names it
+  // in errors ("shim for NS/ID").
+  static std::shared_ptr<ShimClient> connect(const std::string& socketPath, std::string label);
+
+  ~ShimClient();
+  ShimClient(const ShimClient&) = delete;
+  ShimClient& operator=(const ShimClient&) = delete;
+
+  // Called (from the loop, once) when the connection drops, unless disarmed.
+  void onDisconnect(std::function<void()> callback) { onDisconnect_ = std::move(callback); }
+  // We are about to make the shim exit: its disconnect is expected.
+  void disarm() { onDisconnect_ = nullptr; }
+  bool connected() const { return connected_; }
+  const std::string& label() const { return label_; }
+
+  asio::awaitable<ShimHello> hello(ms deadline = kDefault);
+  // Returns the shim's newest seq.
+  asio::awaitable<uint64_t> subscribe(wire::EventSink::Client sink, uint64_t afterSeq,
+                                      ms deadline = kDefault);
+  asio::awaitable<uint32_t> create(std::string id, CreateOpts opts);
+  asio::awaitable<uint32_t> start(std::string execId);
+  asio::awaitable<State> state(std::string execId, ms deadline = kDefault);
+  asio::awaitable<void> kill(std::string execId, uint32_t signal, bool all);
+  asio::awaitable<Exit> wait(std::string execId);
+  asio::awaitable<Exit> remove(std::string execId, ms deadline = kLong);
+  asio::awaitable<void> exec(std::string execId, ExecOpts opts);
+  asio::awaitable<std::vector<ProcessInfo>> pids();
+  asio::awaitable<void> pause();
+  asio::awaitable<void> resume();
+  asio::awaitable<void> update(std::string resources);
+  asio::awaitable<void> checkpoint(std::string imagePath, bool exit);
+  asio::awaitable<void> resizePty(std::string execId, ConsoleSize size);
+  asio::awaitable<void> closeIO(std::string execId);
+  asio::awaitable<Metrics> stats();
+  asio::awaitable<void> shutdown(bool now, ms deadline = ms{5000});
+
+ private:
+  ShimClient(std::unique_ptr<RpcConnection> connection, std::string label);
+
+  template <typename T>
+  asio::awaitable<T> finish(kj::Promise<T> promise, const char* what, ms deadline);
+  asio::awaitable<void> finishVoid(kj::Promise<void> promise, const char* what, ms deadline);
+  std::string timeoutMessage(const char* what, ms deadline) const;
+
+  std::unique_ptr<RpcConnection> connection_;
+  wire::Shim::Client shim_;
+  std::string label_;
+  bool connected_ = true;
+  std::function<void()> onDisconnect_;
+  kj::Promise<void> watch_ = nullptr;  // declared last: dropped first
+};
+
+}  // namespace berth

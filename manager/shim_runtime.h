@@ -1,0 +1,74 @@
+// The Runtime over shims: one berth-shim per task.
+//
+// create: validate (nothing touched on a bad request), reserve the id, write
+// the task record, start the shim, connect, subscribe, Shim.create. Any
+// failure undoes all of it (the shim's delete + shutdown, or `berth-shim
+// delete`, record and state dirs, the reservation) and returns the error with
+// its cause — the shim's error carries runc's own words.
+// delete: Shim.delete, wait for the task's last events, Shim.shutdown, remove
+// record and state dir, drop it from the list.
+#pragma once
+
+#include "common/reaper.h"
+#include "manager/event_exchange.h"
+#include "manager/monitor.h"
+#include "manager/runtime.h"
+#include "manager/shim_client.h"
+#include "manager/shim_task.h"
+#include "manager/task_list.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace berth {
+
+struct RuntimeConfig {
+  std::string root;   // --root: ROOT/NS/ID/task
+  std::string state;  // --state: STATE/NS/ID (the shim's), STATE/runc/NS (runc's)
+  ShimCommand shim;
+};
+
+class ShimRuntime final : public Runtime {
+ public:
+  ShimRuntime(RuntimeConfig config, Reaper& reaper, TaskList& tasks, EventExchange& events,
+              TaskMonitor& monitor);
+
+  const std::string& id() const override { return id_; }
+  asio::awaitable<std::shared_ptr<Task>> create(std::string ns, std::string id,
+                                                CreateOpts opts) override;
+  asio::awaitable<std::shared_ptr<Task>> get(std::string ns, std::string id) override;
+  asio::awaitable<std::vector<std::shared_ptr<Task>>> tasks(std::string ns) override;
+  asio::awaitable<Exit> remove(std::shared_ptr<Task> task) override;
+
+  // ---- for recovery
+  TaskPaths pathsFor(const std::string& ns, const std::string& id) const;
+  const RuntimeConfig& config() const { return config_; }
+  TaskList& taskList() { return tasks_; }
+  // Lists a task found on disk (Loading, or Lost if its record says so).
+  std::shared_ptr<ShimTask> adopt(const std::string& ns, const std::string& id, TaskRecord record);
+  // Connects to the task's shim, checks it (`connect`), subscribes after the
+  // record's last seq and watches the connection; each step within `deadline`.
+  asio::awaitable<void> connectShim(std::shared_ptr<ShimTask> task, std::chrono::milliseconds deadline);
+  // The shim is gone or wedged: kill it if it is still there, `berth-shim
+  // delete`, the task becomes stopped with the exit from its exit file (137
+  // where there is none) and /tasks/exit is published. It stays listed until deleted.
+  asio::awaitable<void> reapLostShim(std::shared_ptr<ShimTask> task, std::string why);
+
+  // Called when a Ready task's shim connection drops (set by recovery).
+  std::function<void(std::shared_ptr<ShimTask>)> onShimDisconnected;
+
+ private:
+  asio::awaitable<void> undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted);
+  void removeDirs(const TaskPaths& paths, const std::string& ns);
+
+  std::string id_ = "io.berth.runc.v1";
+  RuntimeConfig config_;
+  Reaper& reaper_;
+  TaskList& tasks_;
+  EventExchange& events_;
+  TaskMonitor& monitor_;
+};
+
+}  // namespace berth

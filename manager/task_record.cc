@@ -1,0 +1,97 @@
+#include "manager/task_record.h"
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+namespace berth {
+
+using nlohmann::json;
+
+std::string TaskRecord::toJson() const {
+  json j = {
+      {"bundle", bundle},
+      {"runtime", runtime},
+      {"io",
+       {{"stdin", io.stdinPath}, {"stdout", io.stdoutPath}, {"stderr", io.stderrPath},
+        {"terminal", io.terminal}}},
+      {"created_at", createdAtNs},
+      {"last_seq", lastSeq},
+  };
+  if (lostExit) {
+    j["lost_exit"] = {{"pid", lostExit->pid},
+                      {"wait_status", lostExit->status.waitStatus()},
+                      {"exited_at_ns", lostExit->exitedAtNs}};
+  }
+  return j.dump() + "\n";
+}
+
+TaskRecord TaskRecord::fromJson(const std::string& text, const std::string& path) {
+  try {
+    json j = json::parse(text);
+    TaskRecord r;
+    r.bundle = j.value("bundle", "");
+    r.runtime = j.value("runtime", "");
+    if (j.contains("io")) {
+      const json& io = j["io"];
+      r.io.stdinPath = io.value("stdin", "");
+      r.io.stdoutPath = io.value("stdout", "");
+      r.io.stderrPath = io.value("stderr", "");
+      r.io.terminal = io.value("terminal", false);
+    }
+    r.createdAtNs = j.value("created_at", int64_t{0});
+    r.lastSeq = j.value("last_seq", uint64_t{0});
+    if (j.contains("lost_exit")) {
+      const json& e = j["lost_exit"];
+      Exit exit;
+      exit.pid = e.value("pid", 0u);
+      exit.status = ExitStatus::fromWaitStatus(e.value("wait_status", 9));
+      exit.exitedAtNs = e.value("exited_at_ns", int64_t{0});
+      r.lostExit = exit;
+    }
+    return r;
+  } catch (const json::exception& e) {
+    throw invalidArgument("task record " + path + " is broken: " + e.what());
+  }
+}
+
+void TaskRecord::saveDurably(const std::string& path) const { atomicWrite(path, toJson(), 0600); }
+
+void TaskRecord::saveQuickly(const std::string& path) const { quickReplace(path, toJson()); }
+
+std::optional<TaskRecord> TaskRecord::load(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) return std::nullopt;
+  return fromJson(*text, path);
+}
+
+void quickReplace(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".quick";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw systemError("open " + tmp, errno);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw systemError("write " + tmp, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw systemError("rename " + tmp + " to " + path, err);
+  }
+}
+
+}  // namespace berth

@@ -1,0 +1,40 @@
+// The task record ROOT/NS/ID/task: what berthd must remember about a task
+// across its own restarts (JSON, one object).
+#pragma once
+
+#include "manager/runtime.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace berth {
+
+struct TaskRecord {
+  std::string bundle;
+  std::string runtime;
+  IO io;
+  int64_t createdAtNs = 0;
+  // The shim's seq of the last event berthd has handled (journaled and fanned out).
+  uint64_t lastSeq = 0;
+  // Set once the shim was found gone and cleaned up: the init's exit as the
+  // shim's exit file told it. Such a task only waits for its delete.
+  std::optional<Exit> lostExit;
+
+  std::string toJson() const;
+  // invalid-argument naming PATH if the JSON is broken.
+  static TaskRecord fromJson(const std::string& text, const std::string& path);
+
+  // Crash-safe (fsynced) write, for the record's first version.
+  void saveDurably(const std::string& path) const;
+  // temp + rename without fsync: survives a crash of berthd (not a power
+  // loss, which kills the shims as well) and keeps the event path fast.
+  void saveQuickly(const std::string& path) const;
+  // nullopt if PATH does not exist.
+  static std::optional<TaskRecord> load(const std::string& path);
+};
+
+// Replaces PATH with DATA through a temp file and rename(2), without fsync.
+void quickReplace(const std::string& path, const std::string& data);
+
+}  // namespace berth

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# berthd's errors and their contract codes.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require
+berth_test_init mgr-errors
+berth_start_daemon
+b=$(mkbundle_sleeper)
+
+echo "--- invalid ids and namespaces"
+expect_error invalid-argument ctl create --bundle "$b" 'bad/id' >/dev/null
+expect_error invalid-argument ctl create --bundle "$b" '.hidden' >/dev/null
+expect_error invalid-argument ctl -n 'bad ns' create --bundle "$b" t1 >/dev/null
+[[ -z $(ls -A "$T/root" | grep -v events.log) ]] || fail "a refused create touched $T/root"
+
+echo "--- missing bundle"
+msg=$(expect_error invalid-argument ctl create --bundle "$T/bundles/nope" t1)
+assert_contains "$msg" "$T/bundles/nope" "message names the bundle"
+mkdir -p "$T/bundles/empty"
+msg=$(expect_error invalid-argument ctl create --bundle "$T/bundles/empty" t1)
+assert_contains "$msg" "$T/bundles/empty" "message names the bundle"
+
+echo "--- broken config.json"
+bb=$(mkbundle broken -- true)
+echo '{ "ociVersion": ' >"$bb/config.json"
+st=0
+err=$(ctl create --bundle "$bb" t1 2>&1) || st=$?
+assert_eq 1 "$st" "create with a broken config.json ($err)"
+[[ $err == "berthctl: invalid-argument: "* || $err == "berthctl: failed-precondition: "* ]] ||
+    fail "broken config.json: $err"
+echo "  $err"
+bn=$(mkbundle nobinary -- /no/such/binary)
+st=0
+err=$(ctl create --bundle "$bn" t1 2>&1) || st=$?
+if ((st == 0)); then
+    # runc may accept it at create and fail at start instead
+    st=0
+    err=$(ctl start t1 2>&1) || st=$?
+    assert_eq 1 "$st" "start of a missing binary ($err)"
+    ctl delete t1 >/dev/null 2>&1 || true
+fi
+[[ $err == "berthctl: invalid-argument: "* || $err == "berthctl: failed-precondition: "* ]] ||
+    fail "missing binary: $err"
+assert_contains "$err" "/no/such/binary" "runc's own words name the binary"
+echo "  $err"
+expect_error not-found ctl state t1 >/dev/null
+
+echo "--- unknown task"
+for verb in state start kill wait delete pause resume pids metrics; do
+    expect_error not-found ctl "$verb" ghost >/dev/null
+done
+expect_error not-found ctl state --exec-id e1 ghost >/dev/null
+
+echo "--- duplicate id"
+ctl create --bundle "$b" t1
+msg=$(expect_error already-exists ctl create --bundle "$b" t1)
+assert_contains "$msg" "task already exists" "reference wording"
+assert_eq created "$(status_of t1)" "the first t1 is untouched"
+
+echo "--- delete of a running task"
+ctl start t1
+expect_error failed-precondition ctl delete t1 >/dev/null
+assert_eq running "$(status_of t1)" "still running after the refused delete"
+[[ -f $T/root/default/t1/task ]] || fail "refused delete removed the record"
+
+echo "--- exec id errors"
+expect_error not-found ctl state --exec-id nosuch t1 >/dev/null
+expect_error invalid-argument ctl state --exec-id 'bad/exec' t1 >/dev/null
+
+ctl kill --signal KILL t1
+assert_eq 137 "$(json_get "$(ctl wait t1)" exit_status)" "SIGKILL exit"
+ctl delete t1 >/dev/null
+berth_leaks_check
+echo "mgr-errors: ok"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A failed create leaves nothing behind: no record or state dir, no runc
+# container, no shim process, no mount — whether it fails in runc (broken
+# config.json, missing binary) or before any shim runs (a shim that fails).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require
+berth_test_init mgr-failed-create
+berth_start_daemon
+
+nothing_left() { # ID
+    [[ ! -e $T/root/default/$1 ]] || fail "$1: task record left: $(ls -la "$T/root/default/$1")"
+    [[ ! -e $T/state/default/$1 ]] || fail "$1: state dir left: $(ls -la "$T/state/default/$1")"
+    [[ -z $(runc_list default) ]] || fail "$1: runc containers left: $(runc_list default)"
+    [[ -z $(shim_pids) ]] || fail "$1: shims left: $(shim_pids)"
+    expect_error not-found ctl state "$1" >/dev/null
+    assert_eq "[]" "$(ctl list --json | tr -d ' \n')" "$1: nothing listed"
+    BERTH_LEAK_GRACE=5 berth_leaks_check
+}
+
+echo "--- broken config.json"
+bb=$(mkbundle broken -- true)
+echo '{ "ociVersion": ' >"$bb/config.json"
+ctl create --bundle "$bb" broken 2>/dev/null && fail "create with a broken config.json succeeded"
+nothing_left broken
+
+echo "--- runc fails to create (missing binary)"
+bn=$(mkbundle nobinary -- /no/such/binary)
+if ctl create --bundle "$bn" nobin 2>/dev/null; then
+    ctl delete nobin >/dev/null
+    echo "  (runc created it; only start would fail)"
+fi
+nothing_left nobin
+
+echo "--- the id is free again after a failed create"
+good=$(mkbundle_sleeper good)
+ctl create --bundle "$good" broken
+assert_eq created "$(status_of broken)" "create after a failed create of the same id"
+ctl delete broken >/dev/null
+nothing_left broken
+
+echo "--- a shim that cannot start"
+berth_kill_daemon TERM
+berth_start_daemon --shim /bin/false
+msg=$(expect_error internal ctl create --bundle "$good" noshim)
+assert_contains "$msg" "berth-shim start" "the error names the step"
+nothing_left noshim
+
+echo "--- a runtime that does not exist"
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$T/no-such-runtime"
+st=0
+err=$(ctl create --bundle "$good" noruntime 2>&1) || st=$?
+assert_eq 1 "$st" "create with a missing runtime ($err)"
+echo "  $err"
+nothing_left noruntime
+echo "mgr-failed-create: ok"

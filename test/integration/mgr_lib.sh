@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# Helpers shared by the berthd tests (mgr_*.sh); sourced after lib.sh.
+
+# mgr_require — skip (77) where the real binaries cannot run.
+mgr_require() {
+    if ((EUID != 0)); then echo "SKIP: needs root (runc)"; exit 77; fi
+    command -v "$BERTH_RUNC" >/dev/null || { echo "SKIP: no runc"; exit 77; }
+    [[ -x /bin/busybox ]] || { echo "SKIP: no busybox-static"; exit 77; }
+    local b
+    for b in "$BERTHD" "$BERTHCTL" "$BERTH_SHIM"; do
+        [[ -x $b ]] || fail "missing $b (build first, or set BERTH_BUILD)"
+    done
+}
+
+# expect_error CODE CMD... — CMD must exit 1 with "berthctl: CODE: ..." on
+# stderr; the message (after the code) goes to stdout for more checks.
+expect_error() {
+    local code=$1 st=0 err
+    shift
+    err=$("$@" 2>&1 >/dev/null) || st=$?
+    [[ $st == 1 ]] || fail "$*: exit $st, wanted 1 ($err)"
+    [[ $err == "berthctl: $code: "* ]] || fail "$*: wanted 'berthctl: $code: ...', got: $err"
+    printf '%s\n' "${err#"berthctl: $code: "}"
+}
+
+# status_of ID — the task's status word.
+status_of() {
+    json_get "$(ctl state "$1")" status
+}
+
+# a bundle whose init exits 143 on SIGTERM (a PID 1 ignores an unhandled TERM)
+mkbundle_sleeper() {
+    mkbundle "${1:-sleeper}" -- sh -c 'trap "exit 143" TERM; sleep 1000 & wait'
+}
+
+# now_ms — wall clock in milliseconds
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+# shim_pids — pids of berth-shim processes serving this test's state dir
+shim_pids() {
+    local f pid
+    for f in "$T"/state/*/*/shim.pid; do
+        [[ -f $f ]] || continue
+        read -r pid _ <"$f" || continue
+        [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    done
+}
+
+# runc_list NS — container ids runc knows in the namespace
+runc_list() {
+    "$BERTH_RUNC" --root "$T/state/runc/$1" list -q 2>/dev/null || true
+}

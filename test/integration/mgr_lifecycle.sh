@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# berthd lifecycle through berthctl: create, start, state running, kill, wait
+# 143, delete, state not-found; then the events of it in order.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require
+berth_test_init mgr-lifecycle
+berth_start_daemon
+
+b=$(mkbundle_sleeper)
+ctl events >"$T/events.out" 2>"$T/events.err" &
+events_pid=$!
+sleep 0.2
+
+ctl create --bundle "$b" t1
+assert_eq created "$(status_of t1)" "after create"
+pid=$(json_get "$(ctl state t1)" pid)
+[[ $pid =~ ^[0-9]+$ && $pid -gt 1 ]] || fail "created init has pid '$pid'"
+ctl start t1
+assert_eq running "$(status_of t1)" "after start"
+kill -0 "$pid" || fail "init $pid is not running"
+listed=$(ctl list --json)
+assert_contains "$listed" '"id":"t1"' "list shows t1"
+assert_contains "$listed" '"status":"running"' "list shows it running"
+
+ctl kill t1
+w=$(ctl wait t1)
+assert_eq 143 "$(json_get "$w" exit_status)" "wait after SIGTERM"
+st=$(ctl state t1)
+assert_eq stopped "$(json_get "$st" status)" "after exit"
+assert_eq 143 "$(json_get "$st" exit_status)" "state's exit_status"
+d=$(ctl delete t1)
+assert_eq 143 "$(json_get "$d" exit_status)" "delete's exit_status"
+expect_error not-found ctl state t1 >/dev/null
+[[ ! -e $T/root/default/t1 ]] || fail "task record left behind"
+[[ ! -e $T/state/default/t1 ]] || fail "state dir left behind"
+assert_eq "" "$(runc_list default)" "runc still knows the container"
+
+# events: create, start, exit, delete, with berthd's increasing seq
+wait_for grep -q '/tasks/delete' "$T/events.out"
+kill "$events_pid" 2>/dev/null || true
+wait "$events_pid" 2>/dev/null || true
+topics=$(grep -o '"topic":"[^"]*"' "$T/events.out" | cut -d'"' -f4 | tr '\n' ' ')
+assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$topics" "event order"
+prev=0
+while read -r line; do
+    s=$(json_get "$line" seq)
+    ((s > prev)) || fail "seq $s after $prev"
+    prev=$s
+    assert_eq t1 "$(json_get "$line" event.container_id)" "container_id"
+    assert_eq default "$(json_get "$line" namespace)" "namespace"
+done <"$T/events.out"
+exit_line=$(grep '/tasks/exit' "$T/events.out")
+assert_eq 143 "$(json_get "$exit_line" event.exit_status)" "exit event status"
+assert_eq "$pid" "$(json_get "$exit_line" event.pid)" "exit event pid"
+
+# replay with --since: the retained events after the first one
+since=$(json_get "$(head -1 "$T/events.out")" seq)
+replayed=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since "$since" || true)
+assert_eq 3 "$(grep -c '"topic"' <<<"$replayed")" "replay after seq $since"
+
+berth_kill_daemon TERM
+assert_eq 0 "$BERTH_DAEMON_STATUS" "berthd exits 0 on SIGTERM"
+berth_leaks_check
+echo "mgr-lifecycle: ok"

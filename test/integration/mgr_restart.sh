@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# berthd SIGKILL + restart: tasks stay listed and running; an exit that happens
+# while berthd is down is delivered once after it comes back; a shim that died
+# (or hangs) meanwhile is cleaned up and its task becomes stopped with
+# /tasks/exit published; a shim killed while berthd runs likewise. seq grows
+# strictly across restarts.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require
+berth_test_init mgr-restart
+# Recovery's deadline is 2 s a shim; cleaning up a lost one runs `berth-shim delete`.
+WAIT_FOR_TIMEOUT=${WAIT_FOR_TIMEOUT:-15}
+berth_start_daemon
+b=$(mkbundle_sleeper)
+
+shim_pid_of() { local p; read -r p _ <"$T/state/default/$1/shim.pid"; echo "$p"; }
+for id in t1 t2 t4; do ctl run -d --bundle "$b" "$id"; done
+ctl create --bundle "$b" t3
+t1pid=$(json_get "$(ctl state t1)" pid)
+t2pid=$(json_get "$(ctl state t2)" pid)
+t3shim=$(shim_pid_of t3)
+t4shim=$(shim_pid_of t4)
+last=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | tail -1 || true)
+last_seq=$(json_get "$last" seq)
+echo "last seq before the crash: $last_seq"
+
+echo "--- SIGKILL berthd; meanwhile t2 exits, t3's shim dies, t4's shim hangs"
+berth_kill_daemon KILL
+kill -0 "$t1pid" || fail "t1 died with berthd"
+kill -TERM "$t2pid"
+poll_for bash -c "! kill -0 $t2pid 2>/dev/null" || fail "t2 did not exit on SIGTERM"
+kill -KILL "$t3shim"
+kill -STOP "$t4shim"
+
+berth_start_daemon
+restarted=$(now_ms)
+listed=$(ctl list --json)
+echo "list while loading: $listed"
+assert_contains "$listed" '"id":"t4"' "t4 listed while its shim is being checked"
+assert_eq running "$(status_of t1)" "t1 still running after the restart"
+assert_eq "$t1pid" "$(json_get "$(ctl state t1)" pid)" "same init"
+wait_for test "$(status_of t2)" = stopped
+assert_eq 143 "$(json_get "$(ctl state t2)" exit_status)" "t2's exit while berthd was down"
+wait_for test "$(status_of t3)" = stopped
+assert_eq 137 "$(json_get "$(ctl state t3)" exit_status)" "t3: shim gone, no exit file"
+wait_for test "$(status_of t4)" = stopped
+assert_eq 137 "$(json_get "$(ctl state t4)" exit_status)" "t4: hung shim killed"
+kill -0 "$t4shim" 2>/dev/null && fail "the hung shim of t4 still runs"
+took=$(($(now_ms) - restarted))
+echo "lost shims cleaned up $took ms after the restart"
+# 2 s deadline + kill + `berth-shim delete` (runc delete --force): seconds, not tens.
+((took < 10000)) || fail "cleaning up the lost shims took $took ms (is \`berth-shim delete\` slow to exit?)"
+assert_eq "$(printf 't1\nt2')" "$(runc_list default | sort)" "runc containers after recovery"
+
+after=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since "$last_seq" || true)
+echo "$after"
+assert_eq 1 "$(grep -c '"topic":"/tasks/exit".*"container_id":"t2"\|"container_id":"t2".*"topic":"/tasks/exit"' <<<"$after")" \
+    "t2's exit delivered exactly once"
+grep -q '"container_id":"t3"' <<<"$after" || fail "no /tasks/exit for t3"
+grep -q '"container_id":"t4"' <<<"$after" || fail "no /tasks/exit for t4"
+
+echo "--- a shim killed while berthd runs"
+kill -KILL "$(shim_pid_of t1)"
+wait_for test "$(status_of t1)" = stopped
+assert_eq 137 "$(json_get "$(ctl state t1)" exit_status)" "t1 after its shim died"
+kill -0 "$t1pid" 2>/dev/null && fail "t1's init survived its shim's cleanup"
+
+echo "--- restart again (SIGTERM): the lost tasks keep their exits"
+before=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | wc -l || true)
+berth_kill_daemon TERM
+assert_eq 0 "$BERTH_DAEMON_STATUS" "berthd exits 0 on SIGTERM"
+berth_start_daemon
+for id in t1 t3 t4; do
+    wait_for test "$(status_of "$id")" = stopped
+    assert_eq 137 "$(json_get "$(ctl state "$id")" exit_status)" "$id after the second restart"
+done
+assert_eq 143 "$(json_get "$(ctl state t2)" exit_status)" "t2 after the second restart"
+sleep 0.5
+assert_eq "$before" "$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | wc -l || true)" \
+    "no new events from a plain restart"
+
+for id in t1 t2 t3 t4; do
+    ctl delete "$id" >/dev/null
+    expect_error not-found ctl state "$id" >/dev/null
+done
+all=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 || true)
+prev=0
+while read -r line; do
+    s=$(json_get "$line" seq)
+    ((s > prev)) || fail "seq $s after $prev"
+    prev=$s
+done <<<"$all"
+assert_eq 4 "$(grep -c '/tasks/delete' <<<"$all")" "a delete event for each task"
+berth_leaks_check
+echo "mgr-restart: ok"
