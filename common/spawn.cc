@@ -68,6 +68,15 @@ fail:
   (void)!::write(errPipe, &err, sizeof(err));
   ::_exit(127);
 }
+// vfork in a frame of its own: the child never returns from it (it execs or
+// _exits), so nothing of the caller's can be clobbered; keeping the call out
+// of spawnProcess also keeps gcc's -Wclobbered quiet there.
+[[gnu::noinline]] pid_t vforkExec(const SpawnOptions& o, char* const* argv, char* const* envp,
+                                  int devnull, int errPipe) {
+  pid_t pid = ::vfork();
+  if (pid == 0) childExec(o, argv, envp, devnull, errPipe);
+  return pid;
+}
 }  // namespace
 
 pid_t spawnProcess(const SpawnOptions& o) {
@@ -77,20 +86,17 @@ pid_t spawnProcess(const SpawnOptions& o) {
   for (auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envv;
-  char* const* envp = environ;
-  if (!o.env.empty()) {
-    for (auto& e : o.env) envv.push_back(const_cast<char*>(e.c_str()));
-    envv.push_back(nullptr);
-    envp = envv.data();
-  }
+  for (auto& e : o.env) envv.push_back(const_cast<char*>(e.c_str()));
+  envv.push_back(nullptr);
+  // Assigned once: nothing vfork's child could see half-changed.
+  char* const* const envp = o.env.empty() ? environ : envv.data();
   Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (devnull.fd < 0) throw systemError("open /dev/null", errno);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
   Fd rd(p[0]), wr(p[1]);
-  pid_t pid = ::vfork();
+  pid_t pid = vforkExec(o, argv.data(), envp, devnull.fd, wr.fd);
   if (pid < 0) throw systemError("vfork for " + o.argv[0], errno);
-  if (pid == 0) childExec(o, argv.data(), envp, devnull.fd, wr.fd);
   ::close(std::exchange(wr.fd, -1));
   int err = 0;
   ssize_t n;
