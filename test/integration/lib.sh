@@ -235,6 +235,10 @@ berth_start_daemon() {
     done
 }
 
+# pid_gone PID — true once PID is dead: gone, or a zombie its parent has not
+# reaped yet (our shims' parent is pid 1, which may reap late).
+pid_gone() { ! kill -0 "$1" 2>/dev/null || _berth_is_zombie "$1"; }
+
 _berth_is_zombie() {
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1

@@ -47,7 +47,7 @@ wait_for test "$(status_of t3)" = stopped
 assert_eq 137 "$(json_get "$(ctl state t3)" exit_status)" "t3: shim gone, no exit file"
 wait_for test "$(status_of t4)" = stopped
 assert_eq 137 "$(json_get "$(ctl state t4)" exit_status)" "t4: hung shim killed"
-kill -0 "$t4shim" 2>/dev/null && fail "the hung shim of t4 still runs"
+poll_for pid_gone "$t4shim" || fail "the hung shim of t4 still runs"
 took=$(($(now_ms) - restarted))
 echo "lost shims cleaned up $took ms after the restart"
 # 2 s deadline + kill + `berth-shim delete` (runc delete --force): seconds, not tens.
@@ -65,7 +65,7 @@ echo "--- a shim killed while berthd runs"
 kill -KILL "$(shim_pid_of t1)"
 wait_for test "$(status_of t1)" = stopped
 assert_eq 137 "$(json_get "$(ctl state t1)" exit_status)" "t1 after its shim died"
-kill -0 "$t1pid" 2>/dev/null && fail "t1's init survived its shim's cleanup"
+poll_for pid_gone "$t1pid" || fail "t1's init survived its shim's cleanup"
 
 echo "--- restart again (SIGTERM): the lost tasks keep their exits"
 before=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | wc -l || true)

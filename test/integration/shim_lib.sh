@@ -126,7 +126,7 @@ state_is() {
 
 # shim_wait_gone PID — wait until the shim process PID is gone (not even a
 # zombie of ours: the shim is a daemon, its parent is init).
-_pid_gone() { ! kill -0 "$1" 2>/dev/null || _berth_is_zombie "$1"; }
+_pid_gone() { pid_gone "$1"; }
 shim_wait_gone() {
     WAIT_FOR_TIMEOUT=${WAIT_FOR_TIMEOUT:-5} wait_for _pid_gone "$1"
 }
