@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/kj_await.h"
+#include "common/wire_status.h"
 
 #include <malloc.h>
 #include <sys/wait.h>
@@ -31,13 +32,10 @@ kj::Promise<void> guarded(F&& body) {
 void fillExit(wire::Exit::Builder out, const ExitInfo& exit) {
   out.setPid(exit.pid);
   out.setExitedAtNs(exit.exitedAtNs);
-  auto st = out.initStatus();
   if (exit.exitedAtNs == 0) {
-    st.setNone();
-  } else if (WIFEXITED(exit.waitStatus)) {
-    st.setExited(static_cast<uint8_t>(WEXITSTATUS(exit.waitStatus)));
+    out.initStatus().setNone();
   } else {
-    st.setSignaled(static_cast<uint8_t>(WTERMSIG(exit.waitStatus)));
+    setExitStatus(out.initStatus(), exit.waitStatus);
   }
 }
 

@@ -4,6 +4,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/wire_status.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,12 +27,6 @@ nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overla
   }
   for (const auto& o : overlay) out.push_back(o);
   return out;
-}
-
-uint32_t contractExitStatus(int waitStatus) {
-  if (WIFEXITED(waitStatus)) return WEXITSTATUS(waitStatus);
-  if (WIFSIGNALED(waitStatus)) return 128 + WTERMSIG(waitStatus);
-  return 255;
 }
 
 Task::Task(asio::io_context& io, Reaper& reaper, TaskConfig config)
@@ -311,12 +306,7 @@ void Task::publishExit(Process& p) {
     ex.setContainerId(config_.id);
     ex.setId(p.execId.empty() ? config_.id : p.execId);
     ex.setPid(x.pid);
-    auto st = ex.initStatus();
-    if (WIFEXITED(x.waitStatus)) {
-      st.setExited(static_cast<uint8_t>(WEXITSTATUS(x.waitStatus)));
-    } else {
-      st.setSignaled(static_cast<uint8_t>(WTERMSIG(x.waitStatus)));
-    }
+    setExitStatus(ex.initStatus(), x.waitStatus);
     ex.setExitedAtNs(x.exitedAtNs);
   });
   auto waiters = std::move(p.waiters);
@@ -385,13 +375,10 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     d.setContainerId(config_.id);
     d.setId(config_.id);
     d.setPid(exit.pid);
-    auto st = d.initStatus();
     if (exit.exitedAtNs == 0) {
-      st.setNone();
-    } else if (WIFEXITED(exit.waitStatus)) {
-      st.setExited(static_cast<uint8_t>(WEXITSTATUS(exit.waitStatus)));
+      d.initStatus().setNone();
     } else {
-      st.setSignaled(static_cast<uint8_t>(WTERMSIG(exit.waitStatus)));
+      setExitStatus(d.initStatus(), exit.waitStatus);
     }
     d.setExitedAtNs(exit.exitedAtNs);
   });

@@ -119,7 +119,4 @@ class Task {
 // Exec env: the overlay's KEY=VALUE entries replace the task's same keys.
 nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay);
 
-// Exit status at the contract edge: code, or 128+signal.
-uint32_t contractExitStatus(int waitStatus);
-
 }  // namespace berth::shim

@@ -22,6 +22,7 @@
 #include "common/errors.h"
 #include "common/kj_loop.h"
 #include "common/rpc.h"
+#include "common/wire_status.h"
 #include "shim.capnp.h"
 
 #include <cstdio>
@@ -34,25 +35,9 @@ using wire::Shim;
 
 namespace {
 
-uint32_t exitStatus(wire::ExitStatus::Reader s) {
-  switch (s.which()) {
-    case wire::ExitStatus::EXITED: return s.getExited();
-    case wire::ExitStatus::SIGNALED: return 128 + s.getSignaled();
-    default: return 0;
-  }
-}
+uint32_t exitStatus(wire::ExitStatus::Reader s) { return contractExitStatus(s); }
 
-const char* statusName(wire::Status s) {
-  switch (s) {
-    case wire::Status::CREATED: return "created";
-    case wire::Status::RUNNING: return "running";
-    case wire::Status::STOPPED: return "stopped";
-    case wire::Status::DELETED: return "deleted";
-    case wire::Status::PAUSED: return "paused";
-    case wire::Status::PAUSING: return "pausing";
-    default: return "unknown";
-  }
-}
+const char* statusName(wire::Status s) { return statusWord(s).data(); }
 
 std::string describe(wire::Event::Reader e) {
   auto p = e.getPayload();

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/errors.h"
+#include "common/wire_status.h"
 #include "shim/cgroup_paths.h"
 #include "shim/oom_watch.h"
 #include "shim/status.h"
