@@ -1,6 +1,7 @@
 #include "common/spawn.h"
 
 #include "common/errors.h"
+#include "common/quiet_timers.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -146,6 +147,7 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   }
   result.waitStatus = co_await reaper.wait(pid);
   timer.cancel();
+  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
   result.timedOut = *timedOut;
   co_return result;
 }
