@@ -45,43 +45,58 @@ class AsioStream::ReadOp {
          size_t minBytes, size_t maxBytes, size_t already)
       : fulfiller_(fulfiller), stream_(stream), out_(out), min_(minBytes), max_(maxBytes),
         got_(already) {
-    arm();
+    stream_.waiter_ = this;
+    stream_.receive();
+  }
+  ~ReadOp() {
+    if (stream_.waiter_ == this) stream_.waiter_ = nullptr;
+  }
+
+  // The stream's buffer changed (data, EOF or an error).
+  void onData() {
+    KJ_IF_MAYBE(e, stream_.readError_) {
+      stream_.waiter_ = nullptr;
+      fulfiller_.reject(kj::cp(*e));
+      return;
+    }
+    got_ += stream_.takeBuffered(out_ + got_, max_ - got_);
+    if (got_ >= min_ || stream_.eof_) {
+      stream_.waiter_ = nullptr;
+      fulfiller_.fulfill(kj::cp(got_));
+      return;
+    }
+    stream_.receive();
   }
 
  private:
-  void arm() {
-    token_ = whenReady(stream_.socket_, asio::socket_base::wait_read,
-                       [this](const boost::system::error_code& ec) { onReadable(ec); });
-  }
-
-  void onReadable(const boost::system::error_code& ec) {
-    if (ec) {
-      fulfiller_.reject(KJ_EXCEPTION(DISCONNECTED, "socket wait failed", ec.message().c_str()));
-      return;
-    }
-    for (;;) {
-      got_ += stream_.takeBuffered(out_ + got_, max_ - got_);
-      if (got_ >= min_ || stream_.eof_) {
-        fulfiller_.fulfill(kj::cp(got_));
-        return;
-      }
-      ssize_t n;
-      try {
-        n = stream_.fill();
-      } catch (kj::Exception& e) {
-        fulfiller_.reject(kj::mv(e));
-        return;
-      }
-      if (n < 0) return arm();
-    }
-  }
-
   kj::PromiseFulfiller<size_t>& fulfiller_;
   AsioStream& stream_;
   kj::byte* out_;
   size_t min_, max_, got_;
-  std::shared_ptr<bool> token_;
 };
+
+void AsioStream::receive() {
+  if (receiving_ || eof_ || readError_ != nullptr) return;
+  if (begin_ == end_) begin_ = end_ = 0;
+  if (end_ == kReadBuffer) return;  // full: the waiter drains it first
+  receiving_ = true;
+  socket_.async_receive(
+      asio::buffer(buffer_.get() + end_, kReadBuffer - end_),
+      [this, alive = alive_](const boost::system::error_code& ec, size_t n) {
+        if (!*alive) return;  // the stream is gone (and so is nobody's buffer)
+        receiving_ = false;
+        if (!ec) {
+          end_ += n;
+        } else if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+          eof_ = true;
+        } else if (ec == asio::error::operation_aborted) {
+          return;
+        } else {
+          readError_ = KJ_EXCEPTION(DISCONNECTED, "recv failed", ec.message().c_str());
+        }
+        if (waiter_) waiter_->onData();
+      });
+}
 
 class AsioStream::WriteOp {
  public:
@@ -156,6 +171,7 @@ AsioStream::AsioStream(asio::local::stream_protocol::socket socket)
 }
 
 AsioStream::~AsioStream() noexcept(false) {
+  *alive_ = false;
   boost::system::error_code ignored;
   socket_.close(ignored);
 }
@@ -165,46 +181,19 @@ size_t AsioStream::takeBuffered(kj::byte* out, size_t max) {
   if (n > 0) {
     memcpy(out, buffer_.get() + begin_, n);
     begin_ += n;
-    if (begin_ == end_) begin_ = end_ = 0;
+    if (begin_ == end_ && !receiving_) begin_ = end_ = 0;
   }
   return n;
 }
 
-ssize_t AsioStream::fill() {
-  if (eof_) return 0;
-  if (begin_ == end_) begin_ = end_ = 0;
-  for (;;) {
-    ssize_t n = ::recv(fd_, buffer_.get() + end_, kReadBuffer - end_, MSG_DONTWAIT);
-    if (n > 0) {
-      end_ += static_cast<size_t>(n);
-      return n;
-    }
-    if (n == 0) {
-      eof_ = true;
-      return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
-    if (errno == ECONNRESET) {
-      eof_ = true;
-      return 0;
-    }
-    throw socketError("recv", errno);
-  }
-}
 
 kj::Promise<size_t> AsioStream::tryRead(void* buffer, size_t minBytes, size_t maxBytes) {
   auto* out = static_cast<kj::byte*>(buffer);
   size_t got = takeBuffered(out, maxBytes);
-  // Fast path: the bytes are often already here; no trip through Asio.
-  while (got < minBytes && !eof_) {
-    ssize_t n = fill();
-    if (n < 0) {
-      return kj::newAdaptedPromise<size_t, ReadOp>(*this, out, minBytes, maxBytes, got);
-    }
-    got += takeBuffered(out + got, maxBytes - got);
-  }
-  return got;
+  if (got >= minBytes || eof_) return got;
+  KJ_IF_MAYBE(e, readError_) return kj::cp(*e);
+  // Asio tries the recv at once (speculatively) and waits only if it must.
+  return kj::newAdaptedPromise<size_t, ReadOp>(*this, out, minBytes, maxBytes, got);
 }
 
 kj::Promise<void> AsioStream::write(const void* buffer, size_t size) {

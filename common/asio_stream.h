@@ -1,11 +1,14 @@
 // A kj::AsyncIoStream over a connected unix socket, driven by Asio.
 //
-// Asio is used for readiness only (async_wait); the stream does the recv/send
-// itself, so Asio never holds a buffer owned by a KJ promise (Boost 1.74 cannot
-// cancel a single operation, and a cancelled KJ read must not leave Asio
-// writing into freed memory). Reads are buffered: the RPC layer reads each
-// message as two exact-size reads, and serving them from one recv() of up to
-// 64 KiB halves the syscalls under pipelined load.
+// Asio never holds a buffer owned by a KJ promise (Boost 1.74 cannot cancel a
+// single operation, and a cancelled KJ read must not leave Asio writing into
+// freed memory): reads go into the stream's own buffer, which outlives every
+// receive Asio has pending, and KJ's reads are served from it. The RPC layer
+// reads each message as two exact-size reads, so one recv() of many messages
+// halves the syscalls under pipelined load. An async_receive (not async_wait)
+// lets Asio try the read at once and keeps its edge-triggered registration
+// as it is; async_wait would re-arm it with epoll_ctl on every message.
+// Writes go straight to sendmsg(); only a full socket waits for Asio.
 #pragma once
 
 #include "common/asio.h"
@@ -39,8 +42,9 @@ class AsioStream final : public kj::AsyncIoStream {
 
   // Copies buffered bytes out; returns how many.
   size_t takeBuffered(kj::byte* out, size_t max);
-  // One non-blocking recv into the buffer: >0 bytes, 0 EOF, -1 would block.
-  ssize_t fill();
+  // Starts one async_receive into the buffer (unless one is pending); its
+  // completion updates the buffer whether or not a ReadOp still waits.
+  void receive();
 
   asio::local::stream_protocol::socket socket_;
   int fd_;
@@ -49,6 +53,10 @@ class AsioStream final : public kj::AsyncIoStream {
   size_t begin_ = 0;
   size_t end_ = 0;
   bool eof_ = false;
+  bool receiving_ = false;               // an async_receive into buffer_ is pending
+  kj::Maybe<kj::Exception> readError_;
+  ReadOp* waiter_ = nullptr;             // the KJ read waiting for data, if any
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // A connected socket's stream; the socket's fd becomes non-blocking.

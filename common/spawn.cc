@@ -45,7 +45,12 @@ struct Fd {
   src[1] = o.stdoutFd >= 0 ? o.stdoutFd : devnull;
   src[2] = o.stderrFd >= 0 ? o.stderrFd : (o.stderrFd == kStderrToStdout && o.stdoutFd >= 0 ? o.stdoutFd : devnull);
   for (size_t i = 0; i < o.extraFds.size() && i + 3 < 64; ++i) src[i + 3] = o.extraFds[i];
-  int base = 1000;
+  // Above every source fd: a fixed base (it was 1000) clobbers a source that
+  // sits in base..base+n, e.g. the stdout pipe once berthd holds ~1,000 shim
+  // connections, and the child's stdout silently becomes another fd.
+  int base = errPipe > devnull ? errPipe : devnull;
+  for (int i = 0; i < n; ++i) base = src[i] > base ? src[i] : base;
+  base += 1;
   for (int i = 0; i < n; ++i) {
     if (::dup2(src[i], base + i) < 0) goto fail;
   }
