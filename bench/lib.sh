@@ -1,6 +1,8 @@
 # shellcheck shell=bash
-# Shared code of the shim benchmarks (bench/shim-memory, bench/shim-idle):
-# start N tasks, each with its own long-lived shim process, under one of
+# Shared code of the benchmarks (bench/shim-memory, bench/shim-idle use the
+# per-task shims directly; bench/lifecycle, bench/start-rate,
+# bench/exit-latency, bench/berthd-memory go through berthd, see "berthd"
+# below): start N tasks, each with its own long-lived shim process, under one of
 #
 #   berth       build/berth-shim start + shim_driver create/start (no berthd)
 #   conmon      conmon (daemonizes; runc create) + runc start
@@ -20,7 +22,8 @@
 # is used by tests concurrently); the "first shim" figure then really is alone.
 #
 # Environment: BERTH_BUILD (default build), RUNTIMES (default: every installed
-# one of "berth conmon containerd"), SETTLE (seconds to wait after starting
+# one of "berth conmon containerd"; scripts may set BENCH_RUNTIMES_DEFAULT,
+# e.g. with "runc", the bare `runc run` floor), SETTLE (seconds to wait after starting
 # tasks before measuring, default 2), BENCH_KEEP=1 (keep $T; processes are
 # still ended).
 
@@ -37,6 +40,12 @@ CTD_PID=            # the private containerd
 CTD_ADDR=
 _BENCH_MAIN_PID=
 _RUN_CONTAINERD_EXISTED=1
+BERTHD_PID=         # berthd, when a script runs one (berthd_start)
+BD_ADDR=
+# what "berth" needs, relative to $BUILD: the shim benches drive the shim
+# directly (shim_driver); the berthd benches set "berth-shim berthd berthctl"
+BENCH_BERTH_BINS=${BENCH_BERTH_BINS:-berth-shim test/shim/shim_driver}
+_NAP_FD=
 declare -A PIDS=()  # runtime -> "pid pid ..." of its shims
 declare -A IDS=()   # runtime -> "id id ..." of its tasks
 
@@ -93,16 +102,19 @@ bench_init() {
     trap 'exit 130' INT
     [[ -d /run/containerd ]] || _RUN_CONTAINERD_EXISTED=0
     mkdir -p "$T/bin"
-    local want=${RUNTIMES:-berth conmon containerd}
+    local want=${RUNTIMES:-${BENCH_RUNTIMES_DEFAULT:-berth conmon containerd}}
     RUNTIMES=
     for rt in $want; do
         case $rt in
+            runc) RUNTIMES+=" runc" ;;
             berth)
-                if [[ -x $BUILD/berth-shim && -x $DRIVER ]]; then
+                local b missing=
+                for b in $BENCH_BERTH_BINS; do [[ -x $BUILD/$b ]] || missing+=" $BUILD/$b"; done
+                if [[ -z $missing ]]; then
                     cp "$(readlink -f "$BUILD/berth-shim")" "$T/bin/berth-shim"
                     RUNTIMES+=" berth"
                 else
-                    echo "$name: skipping berth: no $BUILD/berth-shim or $DRIVER (the lead builds them)" >&2
+                    echo "$name: skipping berth: missing$missing (the lead builds them)" >&2
                 fi ;;
             conmon)
                 if command -v conmon >/dev/null; then
@@ -126,12 +138,40 @@ bench_init() {
     [[ -n $RUNTIMES ]] || { echo "$name: no runtime to measure" >&2; exit 1; }
     "$BENCH_SRC/tools/mkbundle" "$T/base" -- /bin/sleep 100000 >/dev/null
     mv "$T/base/rootfs" "$T/rootfs"
+    # a FIFO nobody writes: `read -t` on it is a sub-millisecond sleep without
+    # a fork (fine_sleep, fine_poll)
+    mkfifo "$T/nap.fifo"
+    exec {_NAP_FD}<>"$T/nap.fifo"
 }
 
-# bundle DIR — a bundle whose root is the shared rootfs (absolute path).
+# bundle DIR [CMD ARG...] — a bundle whose root is the shared rootfs (absolute
+# path); its process runs CMD (simple words only) instead of the base's sleep.
 bundle() {
-    mkdir -p "$1"
-    sed "s|\"path\": \"rootfs\"|\"path\": \"$T/rootfs\"|" "$T/base/config.json" >"$1/config.json"
+    local dir=$1 args='' a
+    shift
+    mkdir -p "$dir"
+    if (($#)); then
+        for a in "$@"; do args+="${args:+, }\"$a\""; done
+        sed -e "s|\"path\": \"rootfs\"|\"path\": \"$T/rootfs\"|" \
+            -e "s|\"args\": \[.*\]|\"args\": [$args]|" "$T/base/config.json" >"$dir/config.json"
+    else
+        sed "s|\"path\": \"rootfs\"|\"path\": \"$T/rootfs\"|" "$T/base/config.json" >"$dir/config.json"
+    fi
+}
+
+# fine_sleep SECONDS — sleep without forking (fractions down to ~0.1 ms).
+fine_sleep() { read -r -t "$1" -u "$_NAP_FD" _ || true; }
+
+# fine_poll SECONDS TEST... — evaluate the builtin test [[ TEST ]]-style
+# command (e.g. `test -e FILE`, a builtin) every 0.2 ms until it succeeds or
+# SECONDS pass (then 1). For waits that are measured: no fork per round.
+fine_poll() {
+    local deadline=$(($(bench_now_us) + $1 * 1000000))
+    shift
+    until "$@"; do
+        (($(bench_now_us) < deadline)) || return 1
+        fine_sleep 0.0002
+    done
 }
 
 rt_pids() { echo "${PIDS[$1]:-}"; }
@@ -228,6 +268,62 @@ _containerd_up() {
     SHIM_PID=$(awk '{ print $4 }' "/proc/$tpid/stat") # the task's parent: its shim
 }
 
+# ------------------------------------------------------------------ berthd
+
+# berthd_start — berthd on $T/berthd/{root,state}, socket $T/berthd/berthd.sock,
+# the private shim copy $T/bin/berth-shim, log $T/berthd/berthd.log at
+# BERTHD_LOG_LEVEL (default info; debug adds a line per event).
+berthd_start() {
+    local d=$T/berthd
+    mkdir -p "$d/root" "$d/state"
+    BD_ADDR=$d/berthd.sock
+    "$BUILD/berthd" --root "$d/root" --state "$d/state" --address "$BD_ADDR" \
+        --runtime "$RUNC" --shim "$T/bin/berth-shim" --log-level "${BERTHD_LOG_LEVEL:-info}" \
+        </dev/null >>"$d/berthd.log" 2>&1 &
+    BERTHD_PID=$!
+    if ! poll 10 bctl list; then
+        echo "berthd did not come up; $d/berthd.log:" >&2
+        tail -20 "$d/berthd.log" >&2
+        exit 1
+    fi
+}
+
+bctl() { "$BUILD/berthctl" --address "$BD_ADDR" -n "$NS" "$@"; }
+
+# berthd_stop — SIGTERM berthd (its tasks keep running: remove them first).
+berthd_stop() {
+    [[ -n $BERTHD_PID ]] || return 0
+    kill -s TERM "$BERTHD_PID" 2>/dev/null || true
+    poll 5 bash -c "! kill -0 $BERTHD_PID 2>/dev/null" || kill -s KILL "$BERTHD_PID" 2>/dev/null || true
+    wait "$BERTHD_PID" 2>/dev/null || true
+    BERTHD_PID=
+}
+
+# berthd_shim_pids — the pids of the shims berthd started (from their pid files)
+berthd_shim_pids() {
+    local f pid
+    for f in "$T"/berthd/state/*/*/shim.pid; do
+        [[ -f $f ]] || continue
+        pid=$(<"$f")
+        printf '%s\n' "${pid%% *}"
+    done
+}
+
+# ------------------------------------------------------------------ stats
+
+# stats — read numbers (one a line) on stdin; print "n median p90 min max"
+# (median: mean of the two middle values for even n; p90: nearest rank).
+stats() {
+    sort -g | awk '{ v[NR] = $1 }
+        END {
+            n = NR
+            if (n == 0) { print "0 - - - -"; exit }
+            med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
+            printf "%d %.1f %.1f %.1f %.1f\n", n, med, v[r], v[1], v[n]
+        }'
+}
+
 # ------------------------------------------------------------------ teardown
 
 # rt_down RUNTIME — stop its tasks and shims the way their manager would.
@@ -310,6 +406,11 @@ bench_cleanup() {
     [[ -n $T && -d $T ]] || return 0
     local pid r id f a m
     for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    if [[ -n $BERTHD_PID ]]; then
+        kill -s KILL "$BERTHD_PID" 2>/dev/null
+        wait "$BERTHD_PID" 2>/dev/null
+    fi
+    for pid in $(berthd_shim_pids); do kill_if "$pid" berth-shim; done
     for pid in ${PIDS[berth]:-}; do kill_if "$pid" berth-shim; done
     for pid in ${PIDS[conmon]:-}; do kill_if "$pid" conmon; done
     if [[ -n $CTD_PID ]]; then
@@ -317,8 +418,10 @@ bench_cleanup() {
         wait "$CTD_PID" 2>/dev/null
     fi
     for pid in ${PIDS[containerd]:-}; do kill_if "$pid" containerd-shim-runc-v2; done
-    # runc containers: berth's root is STATE/runc/NS, ctr's --runc-root gets NS appended
-    for r in "$T"/berth/state/runc/*/ "$T"/conmon/runc/ "$T"/ctd/runc/*/; do
+    # runc containers: berth's root is STATE/runc/NS, ctr's --runc-root gets NS
+    # appended; $T/runc is the bare runc floor's root
+    for r in "$T"/berth/state/runc/*/ "$T"/berthd/state/runc/*/ "$T"/conmon/runc/ \
+        "$T"/ctd/runc/*/ "$T"/runc/; do
         [[ -d $r ]] || continue
         while read -r id; do
             [[ -n $id ]] && "$RUNC" --root "$r" delete --force "$id" >/dev/null 2>&1

@@ -244,6 +244,7 @@ std::string toJournalLine(const TaskEvent& ev) {
             {"task_id", ev.taskId},
             {"topic", ev.topic},
             {"event", ev.fields}};
+  if (ev.incarnation != 0) j["incarnation"] = ev.incarnation;
   return j.dump();
 }
 
@@ -257,6 +258,7 @@ TaskEvent fromJournalLine(const std::string& line) {
   ev.taskId = j.value("task_id", "");
   ev.topic = j.value("topic", "");
   ev.fields = j.value("event", json::object());
+  ev.incarnation = j.value("incarnation", int64_t{0});
   return ev;
 }
 

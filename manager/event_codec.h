@@ -28,6 +28,9 @@ inline constexpr const char* kCheckpointed = "/tasks/checkpointed";
 struct TaskEvent {
   uint64_t seq = 0;      // berthd's global seq (0 until assigned)
   uint64_t shimSeq = 0;  // the task's own seq from its shim (0: made by berthd)
+  // Which incarnation of NS/ID (its record's created_at): the journal tells a
+  // recreated task's events from its predecessor's (recovery's dedup).
+  int64_t incarnation = 0;
   int64_t timestampNs = 0;
   std::string ns;
   std::string taskId;

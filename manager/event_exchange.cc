@@ -4,6 +4,7 @@
 #include "common/fsutil.h"
 #include "common/kj_loop.h"
 #include "common/log.h"
+#include "manager/crash_point.h"
 #include "manager/task_record.h"
 
 #include <fcntl.h>
@@ -85,6 +86,15 @@ void EventExchange::load() {
         auto ev = std::make_shared<const TaskEvent>(fromJournalLine(line));
         if (ev->seq > lastSeq_) lastSeq_ = ev->seq;
         retained_.push_back(ev);
+        if (ev->incarnation != 0) {
+          auto& j = journaled_[ev->ns + "/" + ev->taskId + "/" + std::to_string(ev->incarnation)];
+          j.any = true;
+          if (ev->shimSeq > j.lastShimSeq) j.lastShimSeq = ev->shimSeq;
+          if (ev->fields.value("id", "") == ev->taskId) {
+            if (ev->topic == topics::kExit) j.initExit = exitOfEvent(*ev);
+            if (ev->topic == topics::kDelete) j.initDeleted = true;
+          }
+        }
       } catch (const std::exception&) {
         ++broken;  // a torn last line from a crash; its event was never acked
       }
@@ -96,8 +106,18 @@ void EventExchange::load() {
   }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) throw systemError("open " + path_, errno);
+  if (text && !text->empty() && text->back() != '\n') {
+    // A torn last line (power loss): end it, so the next event starts a line.
+    if (::write(fd_, "\n", 1) != 1) throw systemError("write " + path_, errno);
+  }
   BERTH_LOG(info) << "event journal " << path_ << ": " << retained_.size()
                   << " retained events, last seq " << lastSeq_;
+}
+
+EventExchange::Journaled EventExchange::journaled(const std::string& ns, const std::string& id,
+                                                 int64_t incarnation) const {
+  auto it = journaled_.find(ns + "/" + id + "/" + std::to_string(incarnation));
+  return it == journaled_.end() ? Journaled{} : it->second;
 }
 
 wire::EventSink::Client EventExchange::sinkFor(std::weak_ptr<EventOrigin> origin) {
@@ -113,18 +133,25 @@ void EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, 
   }
   ev.ns = origin->originNamespace();
   if (ev.taskId.empty()) ev.taskId = origin->originId();
+  ev.incarnation = origin->originIncarnation();
   ev.seq = lastSeq_ + 1;
   auto shared = std::make_shared<const TaskEvent>(std::move(ev));
   append(shared);  // throws before the seq is taken if the journal cannot be written
   lastSeq_ = shared->seq;
-  if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
+  if (shared->topic == topics::kExit && shared->fields.value("id", "") == shared->taskId) {
+    crashPoint("after-exit-journaled");
+  }
+  // The cache first (it also fills the record's exit), then the record with
+  // the new last seq: one save covers both.
   origin->applyEvent(*shared);
+  if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
   fanOut(shared);
 }
 
 void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {
   ev.seq = lastSeq_ + 1;
   ev.shimSeq = 0;
+  if (origin) ev.incarnation = origin->originIncarnation();
   auto shared = std::make_shared<const TaskEvent>(std::move(ev));
   try {
     append(shared);

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@ class EventOrigin {
   virtual ~EventOrigin() = default;
   virtual const std::string& originNamespace() const = 0;
   virtual const std::string& originId() const = 0;
+  // Tells this task's events from those of an earlier task of the same id.
+  virtual int64_t originIncarnation() const = 0;
   // The shim seq of the last event berthd handled for this task.
   virtual uint64_t lastHandledSeq() const = 0;
   // Persists it (task record); called before the ack.
@@ -61,6 +64,18 @@ class EventExchange {
 
   // Reads the journal: the last seq and the retained events.
   void load();
+
+  // What the journal (as loaded at start) holds of one task incarnation. The
+  // task record is saved just after the journal line is written; a crash in
+  // between leaves the record one step behind, and recovery catches it up
+  // from here so nothing is published twice.
+  struct Journaled {
+    uint64_t lastShimSeq = 0;
+    std::optional<Exit> initExit;  // its init's /tasks/exit
+    bool initDeleted = false;      // its init's /tasks/delete
+    bool any = false;
+  };
+  Journaled journaled(const std::string& ns, const std::string& id, int64_t incarnation) const;
 
   // The sink a shim publishes to; holds the origin weakly.
   wire::EventSink::Client sinkFor(std::weak_ptr<EventOrigin> origin);
@@ -96,6 +111,7 @@ class EventExchange {
   uint64_t lastSeq_ = 0;
   size_t fileLines_ = 0;
   std::deque<std::shared_ptr<const TaskEvent>> retained_;
+  std::map<std::string, Journaled> journaled_;  // "NS/ID/INCARNATION", from load()
   std::list<std::shared_ptr<Subscriber>> subscribers_;
   uint64_t nextSubscriberId_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

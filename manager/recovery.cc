@@ -6,7 +6,11 @@
 #include "common/log.h"
 #include "manager/shim_pid.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace berth {
 
@@ -18,47 +22,97 @@ Recovery::Recovery(ShimRuntime& runtime) : runtime_(runtime) {
   };
 }
 
+namespace {
+// Valid identifiers among the subdirectories of DIR.
+std::vector<std::string> subdirs(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::error_code ec2;
+    std::string name = entry.path().filename();
+    if (entry.is_directory(ec2) && isValidIdentifier(name)) out.push_back(std::move(name));
+  }
+  return out;
+}
+}  // namespace
+
 void Recovery::start() {
   const std::string& root = runtime_.config().root;
-  std::error_code ec;
+  const std::string& state = runtime_.config().state;
+  // Every NS/ID that has anything on disk: a record dir, a state dir (the
+  // shim's), a runc container. "runc" under STATE is runc's own root.
+  std::set<std::pair<std::string, std::string>> ids;
+  for (const auto& ns : subdirs(root))
+    for (const auto& id : subdirs(root + "/" + ns)) ids.emplace(ns, id);
+  for (const auto& ns : subdirs(state)) {
+    if (ns == "runc") continue;
+    for (const auto& id : subdirs(state + "/" + ns)) ids.emplace(ns, id);
+  }
+  for (const auto& ns : subdirs(state + "/runc"))
+    for (const auto& id : subdirs(state + "/runc/" + ns)) ids.emplace(ns, id);
+
   std::vector<std::shared_ptr<ShimTask>> found;
-  for (const auto& nsEntry : fs::directory_iterator(root, ec)) {
-    std::string ns = nsEntry.path().filename();
-    if (!nsEntry.is_directory() || !isValidIdentifier(ns)) continue;
-    std::error_code ec2;
-    for (const auto& idEntry : fs::directory_iterator(nsEntry.path(), ec2)) {
-      std::string id = idEntry.path().filename();
-      if (!idEntry.is_directory() || !isValidIdentifier(id)) continue;
-      std::string recordFile = idEntry.path().string() + "/task";
+  std::vector<asio::awaitable<void>> jobs;
+  for (const auto& [ns, id] : ids) {
+    std::string recordFile = root + "/" + ns + "/" + id + "/task";
+    std::optional<TaskRecord> record;
+    try {
+      record = TaskRecord::load(recordFile);
+    } catch (const std::exception& e) {
+      BERTH_LOG(error) << "cannot load task " << ns << "/" << id << ": " << e.what() << "; cleaning it up";
+    }
+    if (!record) {
+      jobs.push_back(runtime_.cleanOrphan(ns, id));
+      continue;
+    }
+    // The record is saved just after the journal line: catch up on a crash in between.
+    auto j = runtime_.events().journaled(ns, id, record->createdAtNs);
+    bool behind = j.lastShimSeq > record->lastSeq || (!record->exit && j.initExit) ||
+                  (j.initDeleted && !record->deletePublished);
+    if (behind) {
+      BERTH_LOG(info) << "task " << ns << "/" << id << ": record caught up from the journal (last seq "
+                      << record->lastSeq << " -> " << std::max(record->lastSeq, j.lastShimSeq) << ")";
+      record->lastSeq = std::max(record->lastSeq, j.lastShimSeq);
+      if (!record->exit && j.initExit) record->exit = j.initExit;
+      if (j.initDeleted) record->deletePublished = true;
       try {
-        auto record = TaskRecord::load(recordFile);
-        if (!record) {
-          BERTH_LOG(warn) << "no task record in " << idEntry.path().string() << "; skipped";
-          continue;
-        }
-        found.push_back(runtime_.adopt(ns, id, std::move(*record)));
+        record->saveQuickly(recordFile);
       } catch (const std::exception& e) {
-        BERTH_LOG(error) << "cannot load task " << ns << "/" << id << ": " << e.what();
+        BERTH_LOG(warn) << "cannot save " << recordFile << ": " << e.what();
       }
     }
+    if (!record->created) {
+      jobs.push_back(runtime_.rollBackCreate(ns, id, std::move(*record)));
+      continue;
+    }
+    try {
+      auto task = runtime_.adopt(ns, id, std::move(*record));
+      if (task->record().deleting) {
+        jobs.push_back(runtime_.finishDelete(task));
+      } else {
+        found.push_back(task);
+      }
+    } catch (const std::exception& e) {
+      BERTH_LOG(error) << "cannot adopt task " << ns << "/" << id << ": " << e.what();
+    }
   }
-  if (ec) {
-    BERTH_LOG(warn) << "cannot read " << root << ": " << ec.message();
-  }
-  BERTH_LOG(info) << "recovering " << found.size() << " task(s)";
+  BERTH_LOG(info) << "recovering " << found.size() << " task(s), " << jobs.size()
+                  << " half-made or orphaned";
   auto& io = KjLoop::current().io();
-  for (auto& task : found) {
+  auto spawn = [this, &io](asio::awaitable<void> job, std::string what) {
     ++pending_;
-    asio::co_spawn(io, recover(task), [this, task](std::exception_ptr e) {
+    asio::co_spawn(io, std::move(job), [this, what](std::exception_ptr e) {
       --pending_;
       if (!e) return;
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        BERTH_LOG(error) << "recovering " << task->ns() << "/" << task->id() << ": " << ex.what();
+        BERTH_LOG(error) << what << ": " << ex.what();
       }
     });
-  }
+  };
+  for (auto& job : jobs) spawn(std::move(job), "cleaning up after a crash");
+  for (auto& task : found) spawn(recover(task), "recovering " + task->ns() + "/" + task->id());
 }
 
 asio::awaitable<void> Recovery::recover(std::shared_ptr<ShimTask> task) {

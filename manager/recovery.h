@@ -10,6 +10,20 @@
 // becomes stopped with the exit from its exit file (137 only where there is
 // none), /tasks/exit is published, and the task stays listed until deleted.
 //
+// Crashes in between (berthd died in the middle of something): the walk
+// covers every NS/ID with anything on disk — a record dir, a state dir, a runc
+// container (STATE/runc/NS/ID) — and
+//   - a record not yet marked `created` (berthd died inside create) is rolled
+//     back: ShimRuntime::rollBackCreate;
+//   - a record marked `deleting` gets its delete finished: finishDelete;
+//   - anything without a record (a shim, its state dir, a container, an empty
+//     record dir) is removed: cleanOrphan (a shim is killed only if shim.pid's
+//     pid and start time match, so a reused pid is left alone);
+//   - a record is caught up from the event journal first (its last seq, the
+//     init's exit and delete, per incarnation), so an event journaled just
+//     before the crash is neither replayed nor published twice.
+// The crash points the tests use are in crash_point.h (BERTH_CRASH_AT).
+//
 // At runtime: when a shim connection drops, the same check and cleanup (or a
 // reconnect, if the shim is still there and answers).
 #pragma once

@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "manager/crash_point.h"
 #include "manager/shim_pid.h"
 
 #include <unistd.h>
@@ -43,6 +44,12 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   if (!pathExists(opts.bundle + "/config.json")) {
     throw invalidArgument("bundle " + opts.bundle + " has no config.json");
   }
+  // An id whose half-made predecessor recovery is still rolling back: wait for
+  // that (a client retrying a create berthd died in lands here).
+  for (int i = 0; cleaning_.contains(nameOf(ns, id)) && i < 2000; ++i) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, 20ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
   tasks_.reserve(ns, id);  // already-exists at once for a concurrent create of the same id
 
   TaskPaths paths = pathsFor(ns, id);
@@ -51,21 +58,27 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   record.runtime = config_.shim.runtimePath;
   record.io = opts.io;
   record.createdAtNs = nowNs();
+  record.created = false;  // until Shim.create returns: else recovery rolls it back
   auto task = std::make_shared<ShimTask>(ns, id, record, paths, ShimTask::Phase::Loading);
   bool shimStarted = false;
   std::exception_ptr failure;
   try {
     makeDirs(paths.recordDir, 0700);
     record.saveDurably(paths.recordFile);
+    crashPoint("after-record");
     shimStarted = true;  // from here on a shim (and its state dir) may exist
     std::string socket = co_await ShimClient::startShim(reaper_, config_.shim, ns, id, opts.bundle);
+    crashPoint("after-shim-start");
     if (socket != paths.socket) {
       BERTH_LOG(warn) << "shim for " << nameOf(ns, id) << " listens on " << socket << ", expected "
                       << paths.socket;
     }
     co_await connectShim(task, ShimClient::kDefault);
     uint32_t pid = co_await task->client()->create(id, opts);
+    crashPoint("after-runc-create");
     task->noteCreated(pid);
+    task->record().created = true;  // the commit: from here on a restart keeps it
+    task->record().saveQuickly(paths.recordFile);
   } catch (...) {
     failure = std::current_exception();
   }
@@ -130,7 +143,10 @@ asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bo
 }
 
 void ShimRuntime::removeDirs(const TaskPaths& paths, const std::string& ns) {
+  bool first = true;
   for (const std::string& dir : {paths.stateDir, paths.recordDir}) {
+    if (!first) crashPoint("before-record-remove");
+    first = false;
     try {
       removeTree(dir);
     } catch (const Error& e) {
@@ -188,14 +204,164 @@ asio::awaitable<void> ShimRuntime::reapLostShim(std::shared_ptr<ShimTask> task, 
     }
   }
   Exit exit = co_await ShimClient::cleanupShim(reaper_, config_.shim, ns, id, task->record().bundle);
-  if (task->cachedState().status != Status::Stopped) {
+  // Published once per task: not if its exit was already (record.exit is set
+  // with every published init exit, and survives restarts).
+  if (!task->record().exit) {
     if (exit.pid == 0) exit.pid = initPid;
     events_.publishLocal(makeExitEvent(ns, id, exit), task);
+    crashPoint("after-lost-exit");
   }
   task->markLost(exit);
   task->setReaping(false);
   BERTH_LOG(info) << "task " << nameOf(ns, id) << " is stopped (" << task->cachedState().exit.status.contractCode()
                   << "); kept until deleted";
+}
+
+void ShimRuntime::markDeleting(const std::shared_ptr<ShimTask>& task, bool deleting) {
+  task->record().deleting = deleting;
+  try {
+    task->record().saveQuickly(task->paths().recordFile);
+  } catch (const Error& e) {
+    BERTH_LOG(warn) << "task " << nameOf(task->ns(), task->id()) << ": cannot save its record: " << e.what();
+  }
+}
+
+// ------------------------------------------------------------------ crash recovery
+
+asio::awaitable<void> ShimRuntime::rollBackCreate(std::string ns, std::string id, TaskRecord record) {
+  const std::string name = nameOf(ns, id);
+  try {
+    tasks_.reserve(ns, id);
+  } catch (const Error&) {
+    co_return;  // cannot happen at start-up: ids are unique on disk
+  }
+  cleaning_.insert(name);
+  BERTH_LOG(warn) << "task " << name << ": berthd died while creating it; rolling it back";
+  auto journaled = events_.journaled(ns, id, record.createdAtNs);
+  bool eventsOut = journaled.any || record.lastSeq > 0;
+  bool deleteOut = record.deletePublished || journaled.initDeleted;
+  Exit exit{0, ExitStatus::signaled(9), nowNs()};
+  if (record.exit) exit = *record.exit;
+  else if (journaled.initExit) exit = *journaled.initExit;
+  if (eventsOut && !deleteOut) {
+    // Its /tasks/create (maybe more) went out: close its story. Published
+    // first, under its incarnation, so a crash during the rollback does not
+    // publish it twice.
+    TaskEvent ev = makeDeleteEvent(ns, id, exit);
+    ev.incarnation = record.createdAtNs;
+    events_.publishLocal(std::move(ev));
+  }
+  auto task = std::make_shared<ShimTask>(ns, id, std::move(record), pathsFor(ns, id),
+                                         ShimTask::Phase::Loading);
+  if (auto shim = readShimPid(task->paths().stateDir); shim && shimAlive(*shim)) {
+    try {
+      auto client = ShimClient::connect(task->paths().socket, "shim for " + name);
+      task->setClient(client);
+      co_await client->hello(2s);
+    } catch (const std::exception& e) {
+      BERTH_LOG(warn) << "task " << name << ": its shim does not answer (" << e.what() << "); killing it";
+      if (auto c = task->client()) c->disarm();
+      task->setClient(nullptr);
+    }
+  }
+  try {
+    co_await undoCreate(task, true);  // removes record and state dir, releases the id
+  } catch (const std::exception& e) {
+    BERTH_LOG(error) << "rolling back " << name << ": " << e.what();
+    tasks_.release(ns, id);
+  }
+  cleaning_.erase(name);
+  BERTH_LOG(info) << "rolled back the create of " << name;
+}
+
+asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) {
+  const std::string ns = task->ns(), id = task->id(), name = nameOf(ns, id);
+  const TaskPaths& paths = task->paths();
+  BERTH_LOG(warn) << "task " << name << ": berthd died while deleting it; finishing the delete";
+  task->setDeleting(true);  // no reconnect on a disconnect; a second delete is refused
+  Exit exit = task->cachedState().exit;
+  bool clean = false;  // the shim deleted the container and exited by itself
+  auto shim = readShimPid(paths.stateDir);
+  if (shim && shimAlive(*shim)) {
+    try {
+      co_await connectShim(task, 2s);  // subscribed: its pending events (exit, delete) come in
+      auto client = task->client();
+      bool refused = false;
+      try {
+        exit = co_await client->remove("", 10s);
+      } catch (const Error& e) {
+        if (e.code() != Code::FailedPrecondition && e.code() != Code::NotFound) throw;
+        refused = true;  // already deleted, or never stopped
+      }
+      if (refused) {
+        State s = co_await client->state("", 2s);
+        if (s.status != Status::Stopped && s.status != Status::Deleted && s.status != Status::Unknown) {
+          // It never got as far as Shim.delete, and the init still runs: no delete to finish.
+          BERTH_LOG(info) << "task " << name << " still runs; its interrupted delete is dropped";
+          markDeleting(task, false);
+          task->setDeleting(false);
+          task->noteState(s);
+          task->setPhase(ShimTask::Phase::Ready);
+          if (!client->connected() && onShimDisconnected) onShimDisconnected(task);
+          co_return;
+        }
+        if (s.status == Status::Stopped || s.status == Status::Deleted) exit = s.exit;
+      }
+      ShimHello hello = co_await client->hello(2s);
+      co_await task->awaitHandled(hello.lastSeq, 2s);
+      client->disarm();
+      try {
+        co_await client->shutdown(false, 2s);
+        clean = true;
+      } catch (const Error& e) {
+        BERTH_LOG(warn) << "finishing the delete of " << name << ": shim shutdown: " << e.what();
+      }
+    } catch (const std::exception& e) {
+      BERTH_LOG(warn) << "finishing the delete of " << name << ": " << e.what();
+      if (auto c = task->client()) c->disarm();
+    }
+    task->setClient(nullptr);
+    if (!co_await waitShimGone(*shim, 2s)) {
+      co_await killShim(*shim, 5s);
+      clean = false;
+    }
+  }
+  if (!clean && pathExists(paths.stateDir)) {
+    Exit e = co_await ShimClient::cleanupShim(reaper_, config_.shim, ns, id, task->record().bundle);
+    if (!task->record().exit && e.pid != 0) exit = e;
+  }
+  if (task->record().exit) exit = *task->record().exit;
+  if (!task->record().deletePublished) events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
+  task->markDeleted();
+  removeDirs(paths, ns);
+  tasks_.remove(ns, id);
+  monitor_.stop(task);
+  task->setPhase(ShimTask::Phase::Lost);  // wakes calls that waited for it to settle
+  BERTH_LOG(info) << "finished deleting task " << name;
+}
+
+asio::awaitable<void> ShimRuntime::cleanOrphan(std::string ns, std::string id) {
+  const std::string name = nameOf(ns, id);
+  try {
+    tasks_.reserve(ns, id);
+  } catch (const Error&) {
+    co_return;  // it has a task after all
+  }
+  cleaning_.insert(name);
+  TaskPaths paths = pathsFor(ns, id);
+  BERTH_LOG(warn) << "no task record for " << name << ": cleaning up what is left of it";
+  if (auto shim = readShimPid(paths.stateDir); shim && shimAlive(*shim)) {
+    BERTH_LOG(warn) << "killing shim " << shim->pid << " of " << name << ", which has no task record";
+    co_await killShim(*shim, 5s);
+  }
+  bool container = pathExists(config_.state + "/runc/" + ns + "/" + id);
+  if (container || pathExists(paths.stateDir)) {
+    // The bundle only has to be an absolute path: `delete` does not read it.
+    co_await ShimClient::cleanupShim(reaper_, config_.shim, ns, id, paths.stateDir);
+  }
+  removeDirs(paths, ns);
+  tasks_.release(ns, id);
+  cleaning_.erase(name);
 }
 
 // ------------------------------------------------------------------ lookups
@@ -219,21 +385,27 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   const std::string ns = task->ns(), id = task->id();
   if (task->deleting()) throw failedPrecondition("task " + nameOf(ns, id) + " is already being deleted");
   co_await task->awaitSettled(40s);
+  if (task->cachedState().status == Status::Deleted && task->deleting()) throw notFound(kTaskNotExists);
   if (task->deleting()) throw failedPrecondition("task " + nameOf(ns, id) + " is already being deleted");
   Exit exit;
   bool lost = task->phase() == ShimTask::Phase::Lost;
   if (lost) {
     task->setDeleting(true);
+    markDeleting(task, true);
     exit = task->cachedState().exit;
   } else {
     auto client = co_await task->shimFor("delete");
     task->setDeleting(true);
+    markDeleting(task, true);
+    crashPoint("before-shim-delete");
     try {
       exit = co_await client->remove("");
     } catch (...) {
       task->setDeleting(false);  // e.g. failed-precondition: it still runs
+      markDeleting(task, false);
       throw;
     }
+    crashPoint("after-shim-delete");
     // Let the shim's last events (exit, delete) through before the task goes.
     try {
       ShimHello hello = co_await client->hello(2s);
@@ -253,12 +425,15 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     if (auto shim = readShimPid(task->paths().stateDir)) {
       if (!co_await waitShimGone(*shim, 2s)) co_await killShim(*shim, 2s);
     }
+    crashPoint("after-shim-shutdown");
   }
+  // The lost task's delete event goes out before its record does: a crash in
+  // between finishes the delete at start-up without publishing it again.
+  if (lost && !task->record().deletePublished) events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
   task->markDeleted();
   removeDirs(task->paths(), ns);
   tasks_.remove(ns, id);
   monitor_.stop(task);
-  if (lost) events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
   BERTH_LOG(info) << "deleted task " << nameOf(ns, id);
   co_return exit;
 }

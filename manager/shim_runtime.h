@@ -20,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace berth {
@@ -46,6 +47,7 @@ class ShimRuntime final : public Runtime {
   TaskPaths pathsFor(const std::string& ns, const std::string& id) const;
   const RuntimeConfig& config() const { return config_; }
   TaskList& taskList() { return tasks_; }
+  EventExchange& events() { return events_; }
   // Lists a task found on disk (Loading, or Lost if its record says so).
   std::shared_ptr<ShimTask> adopt(const std::string& ns, const std::string& id, TaskRecord record);
   // Connects to the task's shim, checks it (`connect`), subscribes after the
@@ -56,12 +58,32 @@ class ShimRuntime final : public Runtime {
   // where there is none) and /tasks/exit is published. It stays listed until deleted.
   asio::awaitable<void> reapLostShim(std::shared_ptr<ShimTask> task, std::string why);
 
+  // ---- crash recovery: what berthd finds half-done at start (see recovery.h)
+  // A create berthd died in (its record not marked created): undone as a
+  // failed create is (the shim's delete + shutdown, or `berth-shim delete`;
+  // record and state dir removed); a /tasks/delete follows its events if any
+  // were published. The id is not listed meanwhile; a create of it waits.
+  asio::awaitable<void> rollBackCreate(std::string ns, std::string id, TaskRecord record);
+  // A delete berthd died in (its record marked deleting; the task is listed,
+  // Loading): finished — Shim.delete if the shim still has the container,
+  // its pending events handled, shutdown (or kill + `berth-shim delete`),
+  // /tasks/delete published unless it was, record and state dir removed. If
+  // the init turns out to still run, the delete is dropped and the task
+  // reconnected as usual.
+  asio::awaitable<void> finishDelete(std::shared_ptr<ShimTask> task);
+  // A state dir, runc container or record dir with no task record: its shim
+  // (if that very process still runs) is killed, `berth-shim delete` removes
+  // container, mounts and state dir, and the record dir goes.
+  asio::awaitable<void> cleanOrphan(std::string ns, std::string id);
+
   // Called when a Ready task's shim connection drops (set by recovery).
   std::function<void(std::shared_ptr<ShimTask>)> onShimDisconnected;
 
  private:
   asio::awaitable<void> undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted);
   void removeDirs(const TaskPaths& paths, const std::string& ns);
+  // Record (quickly) that a delete is under way, or no longer.
+  void markDeleting(const std::shared_ptr<ShimTask>& task, bool deleting);
 
   std::string id_ = "io.berth.runc.v1";
   RuntimeConfig config_;
@@ -69,6 +91,8 @@ class ShimRuntime final : public Runtime {
   TaskList& tasks_;
   EventExchange& events_;
   TaskMonitor& monitor_;
+  // "NS/ID" being rolled back or cleaned up by recovery.
+  std::set<std::string> cleaning_;
 };
 
 }  // namespace berth

@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "manager/crash_point.h"
 
 namespace berth {
 
@@ -59,6 +60,12 @@ ShimTask::ShimTask(std::string ns, std::string id, TaskRecord record, TaskPaths 
   cached_.id = id_;
   cached_.io = record_.io;
   cached_.status = Status::Unknown;
+  if (record_.exit) {
+    // Its exit was handled before berthd restarted: final, whatever the shim says.
+    cached_.status = Status::Stopped;
+    cached_.pid = record_.exit->pid;
+    cached_.exit = *record_.exit;
+  }
   if (record_.lostExit) {
     phase_ = Phase::Lost;
     cached_.status = Status::Stopped;
@@ -115,13 +122,17 @@ void ShimTask::applyEvent(const TaskEvent& ev) {
       cached_.status = Status::Stopped;
       cached_.exit = exitOfEvent(ev);
       if (cached_.exit.pid != 0) cached_.pid = cached_.exit.pid;
+      record_.exit = cached_.exit;  // saved with the event's seq (recordHandledSeq)
     }
   } else if (ev.topic == topics::kPaused) {
     if (cached_.status != Status::Stopped) cached_.status = Status::Paused;
   } else if (ev.topic == topics::kResumed) {
     if (cached_.status != Status::Stopped) cached_.status = Status::Running;
   } else if (ev.topic == topics::kDelete) {
-    if (f.value("id", "") == id_) cached_.status = Status::Deleted;
+    if (f.value("id", "") == id_) {
+      cached_.status = Status::Deleted;
+      record_.deletePublished = true;
+    }
   }
   wakeWaiters();
 }
@@ -147,6 +158,7 @@ void ShimTask::markLost(const Exit& exit) {
     if (exit.pid != 0) cached_.pid = exit.pid;
   }
   record_.lostExit = cached_.exit;
+  record_.exit = cached_.exit;
   try {
     record_.saveDurably(paths_.recordFile);
   } catch (const Error& e) {
@@ -246,6 +258,7 @@ asio::awaitable<uint32_t> ShimTask::start() {
   auto self = shared_from_this();
   auto shim = co_await shimFor("start");
   uint32_t pid = co_await shim->start("");
+  crashPoint("after-start");
   if (cached_.status != Status::Stopped) {
     cached_.status = Status::Running;
     cached_.pid = pid;
@@ -292,6 +305,7 @@ asio::awaitable<std::shared_ptr<Process>> ShimTask::exec(std::string execId, Exe
   auto self = shared_from_this();
   auto shim = co_await shimFor("exec in");
   co_await shim->exec(execId, std::move(opts));
+  crashPoint("after-exec");
   co_return std::make_shared<ShimExecProcess>(self, std::move(execId));
 }
 

@@ -61,6 +61,7 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   // EventOrigin
   const std::string& originNamespace() const override { return ns_; }
   const std::string& originId() const override { return id_; }
+  int64_t originIncarnation() const override { return record_.createdAtNs; }
   uint64_t lastHandledSeq() const override { return record_.lastSeq; }
   void recordHandledSeq(uint64_t shimSeq) override;
   void applyEvent(const TaskEvent& event) override;

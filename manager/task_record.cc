@@ -23,11 +23,14 @@ std::string TaskRecord::toJson() const {
       {"created_at", createdAtNs},
       {"last_seq", lastSeq},
   };
-  if (lostExit) {
-    j["lost_exit"] = {{"pid", lostExit->pid},
-                      {"wait_status", lostExit->status.waitStatus()},
-                      {"exited_at_ns", lostExit->exitedAtNs}};
-  }
+  auto exitJson = [](const Exit& e) {
+    return json{{"pid", e.pid}, {"wait_status", e.status.waitStatus()}, {"exited_at_ns", e.exitedAtNs}};
+  };
+  if (lostExit) j["lost_exit"] = exitJson(*lostExit);
+  j["created"] = created;
+  if (exit) j["exit"] = exitJson(*exit);
+  if (deletePublished) j["delete_published"] = true;
+  if (deleting) j["deleting"] = true;
   return j.dump() + "\n";
 }
 
@@ -46,14 +49,18 @@ TaskRecord TaskRecord::fromJson(const std::string& text, const std::string& path
     }
     r.createdAtNs = j.value("created_at", int64_t{0});
     r.lastSeq = j.value("last_seq", uint64_t{0});
-    if (j.contains("lost_exit")) {
-      const json& e = j["lost_exit"];
+    auto exitOf = [](const json& e) {
       Exit exit;
       exit.pid = e.value("pid", 0u);
       exit.status = ExitStatus::fromWaitStatus(e.value("wait_status", 9));
       exit.exitedAtNs = e.value("exited_at_ns", int64_t{0});
-      r.lostExit = exit;
-    }
+      return exit;
+    };
+    if (j.contains("lost_exit")) r.lostExit = exitOf(j["lost_exit"]);
+    r.created = j.value("created", true);
+    if (j.contains("exit")) r.exit = exitOf(j["exit"]);
+    r.deletePublished = j.value("delete_published", false);
+    r.deleting = j.value("deleting", false);
     return r;
   } catch (const json::exception& e) {
     throw invalidArgument("task record " + path + " is broken: " + e.what());

@@ -20,6 +20,18 @@ struct TaskRecord {
   // Set once the shim was found gone and cleaned up: the init's exit as the
   // shim's exit file told it. Such a task only waits for its delete.
   std::optional<Exit> lostExit;
+  // Crash recovery (see recovery.h):
+  // false from the first write until Shim.create has returned: a record that
+  // is still false at start-up is a create berthd died in, and is rolled back.
+  // (Absent in a record: true.)
+  bool created = true;
+  // The init's exit once berthd has handled (published) it, so a restart
+  // never publishes it again, e.g. for a shim that dies later.
+  std::optional<Exit> exit;
+  // The init's /tasks/delete has been published.
+  bool deletePublished = false;
+  // A delete is under way: at start-up berthd finishes it.
+  bool deleting = false;
 
   std::string toJson() const;
   // invalid-argument naming PATH if the JSON is broken.

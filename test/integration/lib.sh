@@ -15,7 +15,8 @@
 # Environment: BERTH_BUILD (build dir; default <project>/build), BERTH_SRC
 # (project root; default from this file's location), BERTH_RUNC (default runc),
 # BERTH_TEST_KEEP=1 (keep $T after the test; processes are still killed),
-# WAIT_FOR_TIMEOUT (seconds, default 10), BERTH_LEAK_GRACE (seconds, default 2).
+# WAIT_FOR_TIMEOUT (seconds, default 10), BERTH_LEAK_GRACE (seconds, default 2),
+# BERTH_LOG_LEVEL (berthd's --log-level, default debug).
 # A test that cannot run (e.g. not root) should `exit 77` (meson: skipped).
 
 BERTH_SRC=${BERTH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -211,7 +212,7 @@ berth_start_daemon() {
     fi
     echo "=== $(date -u +%FT%T.%NZ) berthd start $*" >>"$T/berthd.log"
     "$BERTHD" --root "$T/root" --state "$T/state" --address "$T/berthd.sock" \
-        --log-level debug "$@" </dev/null >>"$T/berthd.log" 2>&1 &
+        --log-level "${BERTH_LOG_LEVEL:-debug}" "$@" </dev/null >>"$T/berthd.log" 2>&1 &
     BERTH_DAEMON_PID=$!
     local deadline=$(($(_berth_now_us) + 5000000))
     while :; do

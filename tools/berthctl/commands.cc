@@ -60,8 +60,18 @@ MountSpec parseMount(const std::string& spec) {
       m.target = value;
       haveTarget = true;
     } else if (key == "options") {
-      for (auto& o : split(value, ':'))
-        if (!o.empty()) m.options.push_back(o);
+      // Options are separated by ':', but a path list inside an option
+      // (overlay's lowerdir=/a:/b) uses ':' too: a piece that is a path (no
+      // '=', starts with '/') continues the KEY=VALUE option before it.
+      for (auto& o : split(value, ':')) {
+        if (o.empty()) continue;
+        if (o[0] == '/' && o.find('=') == std::string::npos && !m.options.empty() &&
+            m.options.back().find('=') != std::string::npos) {
+          m.options.back() += ":" + o;
+        } else {
+          m.options.push_back(o);
+        }
+      }
     } else {
       throw berth::invalidArgument("invalid mount \"" + spec + "\": unknown key \"" + key + "\"");
     }

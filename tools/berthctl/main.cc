@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
     s->add_option("--stderr", create.stderrPath, "stderr: a FIFO, a file (appended), or empty for /dev/null");
     s->add_flag("-t,--tty", create.tty, "give the process a terminal");
     s->add_option("--mount", create.mounts,
-                  "rootfs mount: type=T,source=S,target=D,options=O1:O2 (repeatable)")
+                  "rootfs mount: type=T,source=S,target=D,options=O1:O2 (repeatable; a path after "
+                  "O=V continues it: lowerdir=/a:/b)")
         ->allow_extra_args(false);
     s->add_option("--checkpoint", create.checkpoint, "restore from this checkpoint image directory");
     s->add_option("ID", create.id, "task id")->required();

@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# Helpers shared by the Task API tests (api_*.sh); sourced after lib.sh and
+# mgr_lib.sh.
+
+# api_init NAME [--no-daemon] — skip where the binaries cannot run, make $T,
+# start berthd (unless --no-daemon). The namespace is unique to this run: a
+# task's cgroup is /berth/NS/ID on the host, shared by every berthd, and tests
+# run in parallel.
+api_init() {
+    mgr_require
+    export BERTH_NAMESPACE=${1}-$$
+    berth_test_init "$1"
+    trap '_api_exit_trap' EXIT
+    [[ ${2:-} == --no-daemon ]] || berth_start_daemon
+}
+
+# On exit: the test's own api_before_cleanup (if it defines one), lib.sh's
+# cleanup, then the namespace's now empty cgroup directories (runc removes the
+# task's, nobody the namespace's).
+_api_exit_trap() {
+    local rc=$? d
+    set +e
+    [[ $BASHPID == "$_BERTH_MAIN_PID" ]] || return 0
+    if declare -F api_before_cleanup >/dev/null; then api_before_cleanup; fi
+    (exit "$rc")
+    _berth_exit_trap
+    for d in /sys/fs/cgroup/*/berth/"$BERTH_NAMESPACE" /sys/fs/cgroup/berth/"$BERTH_NAMESPACE"; do
+        [[ -d $d ]] && rmdir "$d" 2>/dev/null
+    done
+    return 0
+}
+
+# events_start — stream every event to $T/events.out in the background.
+events_start() {
+    "$BERTHCTL" --address "$T/berthd.sock" events >"$T/events.out" 2>"$T/events.err" &
+    API_EVENTS_PID=$!
+    sleep 0.2
+}
+
+# events_stop — end the stream started by events_start.
+events_stop() {
+    [[ -n ${API_EVENTS_PID:-} ]] || return 0
+    kill "$API_EVENTS_PID" 2>/dev/null || true
+    wait "$API_EVENTS_PID" 2>/dev/null || true
+    API_EVENTS_PID=
+}
+
+# event_line TOPIC ID [PROC] — the first event line of TOPIC for container
+# ID; for /tasks/exit (which names the process too) that of process PROC,
+# by default the init (id = ID).
+event_line() {
+    local proc=${3:-}
+    [[ -n $proc || $1 != /tasks/exit ]] || proc=$2
+    grep -F "\"topic\":\"$1\"" "$T/events.out" | grep -F "\"container_id\":\"$2\"" |
+        { if [[ -n $proc ]]; then grep -F "\"id\":\"$proc\""; else cat; fi; } | head -1
+}
+
+# has_event TOPIC ID — true once such an event was streamed.
+has_event() { [[ -n $(event_line "$1" "$2") ]]; }
+
+# cgroup_v2 — true on a unified (v2 only) hierarchy.
+cgroup_v2() { [[ -f /sys/fs/cgroup/cgroup.controllers ]]; }
+
+# cgroup_dir CONTROLLER ID — the task's cgroup directory (v1: under the
+# controller's hierarchy; v2: the one unified directory).
+cgroup_dir() {
+    if cgroup_v2; then
+        echo "/sys/fs/cgroup/berth/$BERTH_NAMESPACE/$2"
+    else
+        echo "/sys/fs/cgroup/$1/berth/$BERTH_NAMESPACE/$2"
+    fi
+}
+
+# mounts_under DIR — mount points at or below DIR in /proc/self/mountinfo.
+mounts_under() {
+    local _a _b _c _d mp _rest
+    while read -r _a _b _c _d mp _rest; do
+        mp=${mp//\\040/ }
+        [[ $mp == "$1" || $mp == "$1"/* ]] && printf '%s\n' "$mp"
+    done </proc/self/mountinfo
+    return 0
+}
+
+# json_keys JSON — the top-level keys of a one-line JSON object, in order,
+# space separated (nested objects and arrays skipped).
+json_keys() {
+    local s=$1 n=${#1} i=0 _J_STR out=''
+    while ((i < n)) && [[ ${s:i:1} != '{' ]]; do i=$((i + 1)); done
+    i=$((i + 1))
+    while :; do
+        _json_ws
+        [[ ${s:i:1} == '"' ]] || break
+        _json_string || return 1
+        out+="$_J_STR "
+        _json_ws
+        [[ ${s:i:1} == ':' ]] || return 1
+        i=$((i + 1))
+        _json_ws
+        _json_skip || return 1
+        _json_ws
+        [[ ${s:i:1} == ',' ]] || break
+        i=$((i + 1))
+    done
+    printf '%s\n' "${out% }"
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# pause/resume through berthctl: paused in state and in the freezer, the
+# /tasks/paused and /tasks/resumed events; exec into a paused task is refused;
+# a paused task killed with SIGKILL is thawed to die and its exit (137) is
+# reported; pause of a stopped task and resume of a running one are refused.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+source "$HERE/api_lib.sh"
+api_init api-pause --no-daemon
+# runc, but `runc pause` takes a second while $T/slow-pause exists: the
+# pausing status can be seen
+cat >"$T/runc-slow-pause" <<EOS
+#!/bin/sh
+for a in "\$@"; do
+    if [ "\$a" = pause ] && [ -e "$T/slow-pause" ]; then sleep 1; fi
+done
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+EOS
+chmod +x "$T/runc-slow-pause"
+berth_start_daemon --runtime "$T/runc-slow-pause"
+b=$(mkbundle counter -- sh -c 'trap "exit 143" TERM; trap "" USR1; i=0; while :; do i=$((i+1)); echo $i >/count; sleep 0.05; done')
+events_start
+
+ctl run -d --bundle "$b" t1
+pid=$(json_get "$(ctl state t1)" pid)
+wait_for test -s "$b/rootfs/count"
+
+echo "--- resume of a running task"
+msg=$(expect_error failed-precondition ctl resume t1)
+echo "  $msg"
+assert_eq running "$(status_of t1)" "still running after the refused resume"
+
+echo "--- pause: pausing, then paused"
+touch "$T/slow-pause"
+ctl pause t1 &
+pause_pid=$!
+is_pausing() { [[ $(status_of t1) == pausing ]]; }
+poll_for is_pausing || fail "no pausing status while runc pause runs (status $(status_of t1))"
+wait "$pause_pid" || fail "pause failed"
+rm "$T/slow-pause"
+st=$(ctl state t1)
+assert_eq paused "$(json_get "$st" status)" "state after pause"
+assert_eq "$pid" "$(json_get "$st" pid)" "pid kept"
+freezer=$(cgroup_dir freezer t1)/freezer.state
+if [[ -f $freezer ]]; then
+    assert_eq FROZEN "$(<"$freezer")" "freezer.state"
+fi
+c1=$(<"$b/rootfs/count")
+sleep 0.3
+c2=$(<"$b/rootfs/count")
+assert_eq "$c1" "$c2" "the counter is frozen"
+listed=$(ctl list --json)
+assert_contains "$listed" '"status":"paused"' "list shows it paused"
+wait_for has_event /tasks/paused t1
+
+echo "--- exec into a paused task"
+msg=$(expect_error failed-precondition ctl exec --exec-id e1 t1 -- true)
+echo "  $msg"
+msg=$(expect_error failed-precondition ctl exec -d --exec-id e2 t1 -- true)
+expect_error not-found ctl state --exec-id e1 t1 >/dev/null
+assert_eq paused "$(status_of t1)" "still paused after the refused exec"
+
+echo "--- resume"
+ctl resume t1
+assert_eq running "$(status_of t1)" "state after resume"
+[[ ! -f $freezer ]] || assert_eq THAWED "$(<"$freezer")" "freezer.state"
+wait_for has_event /tasks/resumed t1
+c1=$(<"$b/rootfs/count")
+counter_moved() { [[ $(<"$b/rootfs/count") != "$c1" ]]; }
+wait_for counter_moved
+out=$(ctl exec --exec-id e3 t1 -- echo exec-after-resume)
+assert_eq exec-after-resume "$out" "exec after resume"
+
+echo "--- kill of a paused task"
+ctl pause t1
+assert_eq paused "$(status_of t1)" "paused again"
+ctl kill --signal KILL t1
+w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait t1) || fail "wait on the killed paused task: $?"
+assert_eq 137 "$(json_get "$w" exit_status)" "exit status of the killed paused task"
+st=$(ctl state t1)
+assert_eq stopped "$(json_get "$st" status)" "state after the kill"
+assert_eq 137 "$(json_get "$st" exit_status)" "state's exit_status"
+wait_for has_event /tasks/exit t1
+assert_eq 137 "$(json_get "$(event_line /tasks/exit t1)" event.exit_status)" "exit event"
+wait_for pid_gone "$pid"
+
+echo "--- pause/resume of a stopped task"
+msg=$(expect_error failed-precondition ctl pause t1)
+echo "  $msg"
+msg=$(expect_error failed-precondition ctl resume t1)
+assert_eq stopped "$(status_of t1)" "still stopped"
+
+echo "--- pause of a created task, then kill with SIGTERM while paused"
+ctl create --bundle "$b" t2
+msg=$(expect_error failed-precondition ctl pause t2)
+echo "  pause of a created task: $msg"
+ctl start t2
+ctl pause t2
+ctl kill t2
+w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait t2) || fail "wait on the paused task killed with SIGTERM: $?"
+assert_eq 143 "$(json_get "$w" exit_status)" "SIGTERM to a paused task"
+
+echo "--- pause twice, delete of a paused task"
+ctl run -d --bundle "$b" t3
+wait_for test -s "$b/rootfs/count"
+ctl exec -d --exec-id e1 t3 -- sleep 100
+ctl pause t3
+expect_error failed-precondition ctl pause t3 >/dev/null
+msg=$(expect_error failed-precondition ctl delete t3)
+echo "  $msg"
+assert_eq paused "$(status_of t3)" "still paused after the refused delete"
+
+echo "--- a harmless signal to a paused task leaves it paused"
+freezer=$(cgroup_dir freezer t3)/freezer.state
+ctl kill --signal USR1 t3
+sleep 0.2
+c1=$(<"$b/rootfs/count")
+sleep 0.3
+st=$(status_of t3)
+echo "  after SIGUSR1: status $st, freezer $(cat "$freezer" 2>/dev/null)"
+if [[ $st == paused ]]; then
+    [[ ! -f $freezer ]] || assert_eq FROZEN "$(<"$freezer")" "freezer.state after SIGUSR1 to the paused task"
+    assert_eq "$c1" "$(<"$b/rootfs/count")" "the paused task (status $st) runs on after SIGUSR1"
+fi
+
+echo "--- the exec processes of a paused task"
+es=$(json_get "$(ctl state --exec-id e1 t3)" status)
+echo "  exec e1 of the paused t3: $es"
+st=0
+err=$(ctl kill --exec-id e1 --signal KILL t3 2>&1) || st=$?
+if ((st == 0)); then
+    # accepted: then it must take effect while the task stays paused
+    w=$(timeout 5 "$BERTHCTL" --address "$T/berthd.sock" wait --exec-id e1 t3) ||
+        fail "SIGKILL to exec e1 of a paused task was accepted but e1 did not exit within 5 s"
+    assert_eq 137 "$(json_get "$w" exit_status)" "exec killed while paused"
+else
+    [[ $err == "berthctl: failed-precondition: "* ]] || fail "kill --exec-id of a paused task: $err"
+fi
+assert_eq paused "$es" "state --exec-id of a running exec in a paused task (containerd: paused)"
+ctl kill --signal KILL t3
+w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait t3) || fail "wait t3"
+assert_eq 137 "$(json_get "$w" exit_status)" "t3"
+
+ctl delete t1 >/dev/null
+ctl delete t2 >/dev/null
+ctl delete t3 >/dev/null
+wait_for has_event /tasks/delete t3
+events_stop
+# each task's paused/resumed events, in order
+topics=$(grep -o '"topic":"/tasks/\(paused\|resumed\)","event":{"container_id":"t1"' "$T/events.out" | cut -d'"' -f4 | tr '\n' ' ')
+assert_eq "/tasks/paused /tasks/resumed /tasks/paused " "$topics" "t1's pause events"
+berth_kill_daemon TERM
+berth_leaks_check
+echo "api-pause-resume: ok"

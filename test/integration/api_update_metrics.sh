@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# metrics and update through berthctl: the metrics JSON has the contract's
+# fields as numbers; update --resources sets the memory and pids limits,
+# visible in metrics and in the cgroup files; an update of a stopped task is
+# refused; memory usage grows when the task allocates 20 MB.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+source "$HERE/api_lib.sh"
+api_init api-update
+b=$(mkbundle_sleeper)
+ctl run -d --bundle "$b" t1
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+echo "--- metrics fields"
+m=$(ctl metrics t1)
+echo "  $m"
+assert_eq "memory cpu pids" "$(json_keys "$m" | tr ' ' '\n' | grep -xE 'memory|cpu|pids' | tr '\n' ' ' | sed 's/ $//')" "metrics sections"
+for k in memory.usage memory.limit memory.max_usage memory.oom_kills \
+    cpu.usage_ns cpu.user_ns cpu.system_ns pids.current pids.limit; do
+    v=$(json_get "$m" "$k") || fail "metrics lack $k: $m"
+    is_uint "$v" || fail "metrics $k is not a number: '$v'"
+done
+usage0=$(json_get "$m" memory.usage)
+((usage0 > 0)) || fail "memory usage of a running task is 0"
+(($(json_get "$m" memory.max_usage) >= usage0)) || fail "max_usage < usage: $m"
+assert_eq 0 "$(json_get "$m" memory.oom_kills)" "oom_kills"
+(($(json_get "$m" cpu.usage_ns) > 0)) || fail "cpu usage_ns is 0: $m"
+cur=$(json_get "$m" pids.current)
+((cur >= 2)) || fail "pids.current $cur: sh and sleep run"
+pids=$(ctl pids t1)
+assert_eq "$cur" "$(grep -o '"pid":' <<<"$pids" | wc -l)" "pids.current against berthctl pids ($pids)"
+
+echo "--- update: memory and pids limits"
+limit=$((96 * 1024 * 1024))
+printf '{"memory":{"limit":%d},"pids":{"limit":64}}\n' "$limit" >"$T/res.json"
+ctl update --resources "$T/res.json" t1
+m=$(ctl metrics t1)
+assert_eq "$limit" "$(json_get "$m" memory.limit)" "metrics memory.limit after update"
+assert_eq 64 "$(json_get "$m" pids.limit)" "metrics pids.limit after update"
+memcg=$(cgroup_dir memory t1)
+memfile=$memcg/memory.limit_in_bytes
+cgroup_v2 && memfile=$memcg/memory.max
+assert_eq "$limit" "$(<"$memfile")" "$memfile"
+assert_eq 64 "$(<"$(cgroup_dir pids t1)/pids.max")" "pids.max"
+assert_eq running "$(status_of t1)" "still running after update"
+
+echo "--- update: bad resources"
+echo '{"memory":' >"$T/bad.json"
+msg=$(expect_error invalid-argument ctl update --resources "$T/bad.json" t1)
+echo "  $msg"
+expect_error invalid-argument ctl update --resources "$T/none.json" t1 >/dev/null
+echo '[1,2]' >"$T/array.json"
+expect_error invalid-argument ctl update --resources "$T/array.json" t1 >/dev/null
+expect_error not-found ctl update --resources "$T/res.json" ghost >/dev/null
+assert_eq "$limit" "$(<"$memfile")" "limit kept after refused updates"
+
+echo "--- metrics follow an allocation of 20 MB"
+m=$(ctl metrics t1)
+usage0=$(json_get "$m" memory.usage)
+cpu0=$(json_get "$m" cpu.usage_ns)
+pids0=$(json_get "$m" pids.current)
+ctl exec -d --exec-id alloc t1 -- sh -c 'x=$(head -c 20000000 /dev/zero | tr "\0" a); echo ${#x} >/allocated; sleep 3'
+grown() {
+    local u
+    u=$(json_get "$(ctl metrics t1)" memory.usage)
+    ((u > usage0 + 10 * 1024 * 1024))
+}
+wait_for grown
+m=$(ctl metrics t1)
+echo "  usage $usage0 -> $(json_get "$m" memory.usage)"
+(($(json_get "$m" memory.max_usage) > usage0 + 10 * 1024 * 1024)) || fail "max_usage did not follow: $m"
+(($(json_get "$m" cpu.usage_ns) > cpu0)) || fail "cpu usage_ns did not grow: $cpu0 -> $m"
+(($(json_get "$m" pids.current) > pids0)) || fail "pids.current did not count the exec: $pids0 -> $m"
+w=$(ctl wait --exec-id alloc t1)
+assert_eq 0 "$(json_get "$w" exit_status)" "the allocating exec exits 0"
+assert_eq 20000000 "$(<"$b/rootfs/allocated")" "the exec really held 20 MB"
+ctl delete --exec-id alloc t1 >/dev/null
+
+echo "--- update and metrics of a stopped task"
+ctl kill --signal KILL t1
+ctl wait t1 >/dev/null
+msg=$(expect_error failed-precondition ctl update --resources "$T/res.json" t1)
+echo "  $msg"
+st=0
+err=$(ctl metrics t1 2>&1) || st=$?
+echo "  metrics of a stopped task: exit $st: $err"
+[[ $st == 0 || $err == "berthctl: failed-precondition: "* || $err == "berthctl: not-found: "* ]] ||
+    fail "metrics of a stopped task: $err"
+ctl delete t1 >/dev/null
+[[ ! -d $memcg ]] || fail "memory cgroup $memcg left after delete"
+berth_kill_daemon TERM
+berth_leaks_check
+echo "api-update-metrics: ok"
