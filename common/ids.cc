@@ -27,4 +27,11 @@ void checkIdentifier(std::string_view kind, std::string_view value) {
                         "\": must match [A-Za-z0-9][A-Za-z0-9_.-]{0,75}");
 }
 
+void checkNamespace(std::string_view ns) {
+  checkIdentifier("namespace", ns);
+  if (ns == "runc") {
+    throw invalidArgument("namespace \"runc\" is reserved (the state dir keeps runc's state there)");
+  }
+}
+
 }  // namespace berth

@@ -14,4 +14,8 @@ bool isValidIdentifier(std::string_view value);
 // KIND names what is checked: "namespace", "id", "exec id".
 void checkIdentifier(std::string_view kind, std::string_view value);
 
+// A namespace: an identifier, and not "runc" (STATE/runc holds runc's own
+// state, beside STATE/NS for each namespace).
+void checkNamespace(std::string_view ns);
+
 }  // namespace berth

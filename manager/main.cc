@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   std::string runtimePath = "runc";
   std::string shimPath;
   std::string logLevel = "info";
+  std::string cgroupParent = "/berth";
   size_t subscriberQueue = EventExchange::kQueueLimit;
   app.add_option("--root", root, "persistent state: task records, event journal");
   app.add_option("--state", state, "runtime state: shim sockets, runc state");
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
   app.add_option("--runtime", runtimePath, "the OCI runtime binary (runc from PATH by default)");
   app.add_option("--shim", shimPath, "the berth-shim binary (beside berthd by default)");
   app.add_option("--log-level", logLevel, "debug, info, warn or error");
+  app.add_option("--cgroup-parent", cgroupParent,
+                 "cgroup of tasks whose spec names none: PARENT/NAMESPACE/ID (default /berth)");
   app.add_option("--subscriber-queue", subscriberQueue,
                  "events an event subscriber may fall behind before it is dropped (for tests)");
   CLI11_PARSE(app, argc, argv);
@@ -114,7 +117,7 @@ int main(int argc, char** argv) {
     events.load();
     TaskList tasks;
     LoggingMonitor monitor;
-    RuntimeConfig config{root, state, ShimCommand{shimPath, runtimePath, state, logLevel}};
+    RuntimeConfig config{root, state, ShimCommand{shimPath, runtimePath, state, logLevel, cgroupParent}};
     ShimRuntime runtime(config, reaper, tasks, events, monitor);
     Recovery recovery(runtime);
     // Tasks are listed (loading) before the socket opens; they reconnect once the loop runs.

@@ -19,8 +19,10 @@ namespace {
 
 std::vector<std::string> shimArgv(const ShimCommand& cmd, const char* mode, const std::string& ns,
                                   const std::string& id, const std::string& bundle) {
-  return {cmd.shimPath, mode,         "--namespace", ns, "--id", id, "--bundle", bundle,
-          "--state-dir", cmd.stateRoot, "--runtime",  cmd.runtimePath};
+  return {cmd.shimPath,   mode,          "--namespace",     ns,
+          "--id",          id,            "--bundle",        bundle,
+          "--state-dir",   cmd.stateRoot, "--runtime",       cmd.runtimePath,
+          "--cgroup-parent", cmd.cgroupParent};
 }
 
 std::string lastLine(const std::string& out) {

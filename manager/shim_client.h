@@ -28,6 +28,7 @@ struct ShimCommand {
   std::string runtimePath;  // runc (or crun)
   std::string stateRoot;    // --state: the shim uses STATE/NS/ID, runc STATE/runc/NS
   std::string logLevel;
+  std::string cgroupParent = "/berth";  // tasks without a cgroupsPath get PARENT/NS/ID
 };
 
 struct ShimHello {

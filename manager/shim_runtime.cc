@@ -36,7 +36,7 @@ TaskPaths ShimRuntime::pathsFor(const std::string& ns, const std::string& id) co
 asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::string id,
                                                            CreateOpts opts) {
   // Nothing is touched until the request is known to be well-formed.
-  checkIdentifier("namespace", ns);
+  checkNamespace(ns);
   checkIdentifier("id", id);
   if (opts.bundle.empty() || opts.bundle[0] != '/') {
     throw invalidArgument("bundle \"" + opts.bundle + "\" is not an absolute path");
@@ -367,13 +367,13 @@ asio::awaitable<void> ShimRuntime::cleanOrphan(std::string ns, std::string id) {
 // ------------------------------------------------------------------ lookups
 
 asio::awaitable<std::shared_ptr<Task>> ShimRuntime::get(std::string ns, std::string id) {
-  checkIdentifier("namespace", ns);
+  checkNamespace(ns);
   checkIdentifier("id", id);
   co_return tasks_.get(ns, id);
 }
 
 asio::awaitable<std::vector<std::shared_ptr<Task>>> ShimRuntime::tasks(std::string ns) {
-  checkIdentifier("namespace", ns);
+  checkNamespace(ns);
   co_return tasks_.getAll(ns);
 }
 

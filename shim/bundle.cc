@@ -13,7 +13,7 @@ std::string absoluteIn(const std::string& base, const std::string& path) {
 }  // namespace
 
 PreparedBundle prepareBundle(const std::string& userBundle, const std::string& stateDir,
-                             const std::string& ns, const std::string& id, bool terminal) {
+                             const std::string& cgroupPath, bool terminal) {
   auto text = readFile(userBundle + "/config.json");
   if (!text) throw invalidArgument("bundle " + userBundle + " has no config.json");
   nlohmann::json spec;
@@ -33,7 +33,7 @@ PreparedBundle prepareBundle(const std::string& userBundle, const std::string& s
   if (!linux.is_object()) linux = nlohmann::json::object();
   if (!linux.contains("cgroupsPath") || !linux["cgroupsPath"].is_string() ||
       linux["cgroupsPath"].get<std::string>().empty()) {
-    linux["cgroupsPath"] = "/berth/" + ns + "/" + id;
+    linux["cgroupsPath"] = cgroupPath;
   }
   if (spec.contains("mounts") && spec["mounts"].is_array()) {
     for (auto& m : spec["mounts"]) {

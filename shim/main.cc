@@ -31,10 +31,11 @@ namespace {
 
 struct Args {
   std::string ns, id, bundle, stateDir, runtime = "runc", logLevel = "info";
+  std::string cgroupParent = "/berth";
 };
 
 TaskConfig configFrom(const Args& a) {
-  checkIdentifier("namespace", a.ns);
+  checkNamespace(a.ns);
   checkIdentifier("id", a.id);
   if (a.bundle.empty() || a.bundle[0] != '/') {
     throw invalidArgument("bundle path must be absolute: \"" + a.bundle + "\"");
@@ -42,8 +43,13 @@ TaskConfig configFrom(const Args& a) {
   if (a.stateDir.empty() || a.stateDir[0] != '/') {
     throw invalidArgument("state dir must be absolute: \"" + a.stateDir + "\"");
   }
+  if (a.cgroupParent.empty() || a.cgroupParent[0] != '/' ||
+      a.cgroupParent.find("..") != std::string::npos) {
+    throw invalidArgument("cgroup parent must be an absolute path without \"..\": \"" +
+                          a.cgroupParent + "\"");
+  }
   return {a.ns, a.id, a.bundle, a.stateDir + "/" + a.ns + "/" + a.id, a.runtime,
-          a.stateDir + "/runc/" + a.ns};
+          a.stateDir + "/runc/" + a.ns, a.cgroupParent};
 }
 
 int serve(const TaskConfig& config, int listenFd, int readyFd) {
@@ -142,6 +148,8 @@ int main(int argc, char** argv) {
     c->add_option("--state-dir", a.stateDir, "berthd's state dir (absolute)")->required();
     c->add_option("--runtime", a.runtime, "OCI runtime binary")->capture_default_str();
     c->add_option("--log-level", a.logLevel, "debug, info, warn, error")->capture_default_str();
+    c->add_option("--cgroup-parent", a.cgroupParent,
+                  "cgroup of a task whose spec names none: PARENT/NS/ID")->capture_default_str();
   };
   auto* startCmd = app.add_subcommand("start", "daemonize and serve the task");
   addCommon(startCmd);

@@ -7,7 +7,9 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -32,6 +34,33 @@ const std::map<std::string, Flag>& flagWords() {
       {"defaults", {0, 0}},
   };
   return words;
+}
+
+// Where a mount goes: the rootfs, or a directory inside it named by `target`
+// (containerd's mount.Target). It must exist and stay inside the rootfs.
+std::string mountPoint(const MountSpec& m, const std::string& rootfs) {
+  if (m.target.empty() || m.target == "/") return rootfs;
+  std::string rel = m.target;
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  for (size_t start = 0; start <= rel.size();) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    if (rel.compare(start, end - start, "..") == 0) {
+      throw invalidArgument("mount target \"" + m.target + "\" leaves the rootfs");
+    }
+    start = end + 1;
+  }
+  std::string path = rootfs + "/" + rel;
+  char resolved[PATH_MAX], root[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) {
+    throw invalidArgument("mount target \"" + m.target + "\" does not exist in the rootfs " + rootfs);
+  }
+  if (::realpath(rootfs.c_str(), root) == nullptr) throw systemError("realpath " + rootfs, errno);
+  std::string r = resolved, base = root;
+  if (r != base && r.compare(0, base.size() + 1, base + "/") != 0) {
+    throw invalidArgument("mount target \"" + m.target + "\" resolves outside the rootfs");
+  }
+  return r;
 }
 
 void mountOne(const MountSpec& m, const std::string& target) {
@@ -69,18 +98,19 @@ void mountRootfs(const std::vector<MountSpec>& mounts, const std::string& rootfs
   if (mounts.empty()) return;
   if (!pathExists(rootfs)) makeDirs(rootfs, 0755);
   std::string record;
-  size_t done = 0;
+  std::vector<std::string> mounted;
   try {
     for (const auto& m : mounts) {
       if (m.type.empty()) throw invalidArgument("rootfs mount of " + m.source + " has no type");
-      mountOne(m, rootfs);
-      ++done;
+      std::string point = mountPoint(m, rootfs);
+      mountOne(m, point);
+      mounted.push_back(point);
       // One line per mount, so a shim that dies halfway leaves a true record.
-      record += rootfs + "\n";
+      record += point + "\n";
       atomicWrite(recordFile, record, 0600);
     }
   } catch (...) {
-    for (size_t i = 0; i < done; ++i) ::umount2(rootfs.c_str(), MNT_DETACH);
+    for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
     ::unlink(recordFile.c_str());
     throw;
   }

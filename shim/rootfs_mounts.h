@@ -14,8 +14,9 @@ struct MountSpec {
   std::vector<std::string> options;
 };
 
-// Mounts every spec at `rootfs`; records each in `recordFile` as it goes. On
-// failure unmounts what it mounted and throws invalid-argument.
+// Mounts every spec at `rootfs` (or at its `target` inside the rootfs);
+// records each in `recordFile` as it goes. On failure unmounts what it
+// mounted and throws invalid-argument.
 void mountRootfs(const std::vector<MountSpec>& mounts, const std::string& rootfs,
                  const std::string& recordFile);
 

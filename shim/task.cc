@@ -53,7 +53,13 @@ const Task::Process& Task::find(const std::string& execId) const {
 }
 
 ProcessView Task::view(const Process& p) const {
-  return {p.execId, p.status, p.pid, p.exit, p.paths};
+  Status status = p.status;
+  // An exec process of a frozen task is frozen too.
+  if (!p.execId.empty() && status == Status::Running && init_ &&
+      (init_->status == Status::Paused || init_->status == Status::Pausing)) {
+    status = init_->status;
+  }
+  return {p.execId, status, p.pid, p.exit, p.paths};
 }
 
 ProcessView Task::state(const std::string& execId) const { return view(find(execId)); }
@@ -73,7 +79,8 @@ uint32_t Task::readPidFile(const std::string& path) {
 asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> rootfs,
                                        std::string checkpoint) {
   if (init_) throw alreadyExists("task " + config_.id + " is already created");
-  bundle_ = prepareBundle(config_.bundle, config_.stateDir, config_.ns, config_.id,
+  bundle_ = prepareBundle(config_.bundle, config_.stateDir,
+                          config_.cgroupParent + "/" + config_.ns + "/" + config_.id,
                           paths.terminal);
   auto p = std::make_unique<Process>();
   p->paths = paths;
@@ -332,13 +339,30 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     throw notFound("process " + (execId.empty() ? config_.id : execId) + " has already exited");
   }
   if (execId.empty()) {
-    // runc kill works in created, running and paused states; a paused
-    // container is frozen, so runc thaws nothing: kill --all reaches it anyway
-    // and SIGKILL is delivered by the kernel even to frozen tasks on resume.
-    co_await runc_.kill(config_.id, signal, all || p.status == Status::Paused);
+    bool paused = p.status == Status::Paused;
+    co_await runc_.kill(config_.id, signal, all);
+    if (paused && signal == SIGKILL) {
+      // A frozen process cannot die (cgroup v1): thaw the task so it does.
+      // runc 1.1 thaws for SIGKILL itself; older ones do not.
+      try {
+        co_await runc_.resume(config_.id);
+      } catch (Error&) {
+        // "container not paused": runc did it.
+      }
+      if (p.status == Status::Paused) p.status = Status::Running;
+    } else if (paused && all) {
+      // runc kill --all freezes, signals and thaws: freeze it again.
+      co_await runc_.pause(config_.id);
+    }
     co_return;
   }
   if (p.pid == 0) throw failedPrecondition("cannot kill exec process " + execId + ": not started");
+  if (init_->status == Status::Paused || init_->status == Status::Pausing) {
+    // Frozen: not even SIGKILL would land until the resume, and thawing the
+    // cgroup for it would resume the whole task.
+    throw failedPrecondition("cannot kill exec process " + execId +
+                             " of a paused task; resume the task first");
+  }
   // Our unreaped child: its pid cannot have been reused.
   if (::kill(static_cast<pid_t>(p.pid), signal) != 0) {
     throw systemError("kill exec " + execId, errno);

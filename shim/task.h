@@ -25,6 +25,7 @@ namespace berth::shim {
 
 struct TaskConfig {
   std::string ns, id, bundle, stateDir, runtime, runcRoot;
+  std::string cgroupParent = "/berth";
 };
 
 struct ExitInfo {

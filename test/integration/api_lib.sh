@@ -3,9 +3,9 @@
 # mgr_lib.sh.
 
 # api_init NAME [--no-daemon] — skip where the binaries cannot run, make $T,
-# start berthd (unless --no-daemon). The namespace is unique to this run: a
-# task's cgroup is /berth/NS/ID on the host, shared by every berthd, and tests
-# run in parallel.
+# start berthd (unless --no-daemon). The namespace is unique to this run, so
+# the tests' events and lists never mix (their cgroups are apart anyway: each
+# test's berthd has its own --cgroup-parent, see lib.sh).
 api_init() {
     mgr_require
     export BERTH_NAMESPACE=${1}-$$
@@ -14,19 +14,15 @@ api_init() {
     [[ ${2:-} == --no-daemon ]] || berth_start_daemon
 }
 
-# On exit: the test's own api_before_cleanup (if it defines one), lib.sh's
-# cleanup, then the namespace's now empty cgroup directories (runc removes the
-# task's, nobody the namespace's).
+# On exit: the test's own api_before_cleanup (if it defines one), then
+# lib.sh's cleanup (which also removes the test's cgroups).
 _api_exit_trap() {
-    local rc=$? d
+    local rc=$?
     set +e
     [[ $BASHPID == "$_BERTH_MAIN_PID" ]] || return 0
     if declare -F api_before_cleanup >/dev/null; then api_before_cleanup; fi
     (exit "$rc")
     _berth_exit_trap
-    for d in /sys/fs/cgroup/*/berth/"$BERTH_NAMESPACE" /sys/fs/cgroup/berth/"$BERTH_NAMESPACE"; do
-        [[ -d $d ]] && rmdir "$d" 2>/dev/null
-    done
     return 0
 }
 
@@ -65,9 +61,9 @@ cgroup_v2() { [[ -f /sys/fs/cgroup/cgroup.controllers ]]; }
 # controller's hierarchy; v2: the one unified directory).
 cgroup_dir() {
     if cgroup_v2; then
-        echo "/sys/fs/cgroup/berth/$BERTH_NAMESPACE/$2"
+        echo "/sys/fs/cgroup$(berth_cgroup_parent)/$BERTH_NAMESPACE/$2"
     else
-        echo "/sys/fs/cgroup/$1/berth/$BERTH_NAMESPACE/$2"
+        echo "/sys/fs/cgroup/$1$(berth_cgroup_parent)/$BERTH_NAMESPACE/$2"
     fi
 }
 

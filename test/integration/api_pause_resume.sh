@@ -2,7 +2,9 @@
 # pause/resume through berthctl: paused in state and in the freezer, the
 # /tasks/paused and /tasks/resumed events; exec into a paused task is refused;
 # a paused task killed with SIGKILL is thawed to die and its exit (137) is
-# reported; pause of a stopped task and resume of a running one are refused.
+# reported; any other signal waits, frozen, for the resume (as with runc and
+# containerd's shim); pause of a stopped task and resume of a running one are
+# refused.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
@@ -99,8 +101,11 @@ echo "  pause of a created task: $msg"
 ctl start t2
 ctl pause t2
 ctl kill t2
+sleep 0.3
+assert_eq paused "$(json_get "$(ctl state t2)" status)" "a paused task keeps a SIGTERM pending"
+ctl resume t2
 w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait t2) || fail "wait on the paused task killed with SIGTERM: $?"
-assert_eq 143 "$(json_get "$w" exit_status)" "SIGTERM to a paused task"
+assert_eq 143 "$(json_get "$w" exit_status)" "SIGTERM to a paused task, delivered at resume"
 
 echo "--- pause twice, delete of a paused task"
 ctl run -d --bundle "$b" t3

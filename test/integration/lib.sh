@@ -192,6 +192,9 @@ berth_test_init() {
     trap 'exit 130' INT
 }
 
+# berth_cgroup_parent — the cgroup parent of this test's berthd.
+berth_cgroup_parent() { echo "/berth-test/${T##*/}"; }
+
 _berth_exit_trap() {
     local rc=$?
     # Only the test's own shell cleans up, never a subshell that exits.
@@ -211,7 +214,10 @@ berth_start_daemon() {
         fail "berth_start_daemon: berthd (pid $BERTH_DAEMON_PID) is still running"
     fi
     echo "=== $(date -u +%FT%T.%NZ) berthd start $*" >>"$T/berthd.log"
+    # A cgroup parent of this test's own: tests run two at a time and reuse
+    # namespace/id pairs, which must not share a cgroup.
     "$BERTHD" --root "$T/root" --state "$T/state" --address "$T/berthd.sock" \
+        --cgroup-parent "$(berth_cgroup_parent)" \
         --log-level "${BERTH_LOG_LEVEL:-debug}" "$@" </dev/null >>"$T/berthd.log" 2>&1 &
     BERTH_DAEMON_PID=$!
     local deadline=$(($(_berth_now_us) + 5000000))
@@ -380,7 +386,12 @@ berth_cleanup() {
             umount -l "$m" 2>/dev/null
         done
     done
-    # 6. the directory
+    # 6. the test's cgroups (runc removes a task's own, not its parents)
+    local cg
+    for cg in /sys/fs/cgroup/*"$(berth_cgroup_parent)" /sys/fs/cgroup"$(berth_cgroup_parent)"; do
+        [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    # 7. the directory
     if [[ ${BERTH_TEST_KEEP:-0} == 1 ]]; then
         echo "berth_cleanup: kept $T" >&2
     elif [[ $T == /tmp/berth-test.* ]]; then

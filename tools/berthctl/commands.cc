@@ -20,7 +20,7 @@ namespace berthctl {
 using nlohmann::ordered_json;
 
 void checkTaskArgs(const Globals& g, const std::string& id, const std::string& execId) {
-  berth::checkIdentifier("namespace", g.ns);
+  berth::checkNamespace(g.ns);
   berth::checkIdentifier("id", id);
   if (!execId.empty()) berth::checkIdentifier("exec id", execId);
 }
@@ -134,7 +134,7 @@ int cmdState(const Globals& g, const TaskArgs& a) {
 }
 
 int cmdList(const Globals& g, bool json) {
-  berth::checkIdentifier("namespace", g.ns);
+  berth::checkNamespace(g.ns);
   Client c(g);
   auto req = c.api().listRequest();
   req.setNamespace(g.ns);
