@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/task_metrics.h"
 
 #include <cstdint>
 #include <memory>
@@ -103,18 +104,7 @@ struct ExecOpts {
   IO io;
 };
 
-struct Metrics {
-  struct Memory {
-    uint64_t usage = 0, limit = 0, maxUsage = 0, oomKills = 0, cache = 0, rss = 0, mappedFile = 0,
-             pgfault = 0, pgmajfault = 0;
-  } memory;
-  struct Cpu {
-    uint64_t usageNs = 0, userNs = 0, systemNs = 0, throttledPeriods = 0, throttledTimeNs = 0;
-  } cpu;
-  struct Pids {
-    uint64_t current = 0, limit = 0;
-  } pids;
-};
+using Metrics = TaskMetrics;
 
 // A process of a task: its init (execId empty) or an exec process.
 class Process {

@@ -38,8 +38,7 @@ void toWire(const ExecOpts& o, wire::ExecOpts::Builder b);
 ConsoleSize fromWire(wire::ConsoleSize::Reader r);
 void toWire(const ConsoleSize& s, wire::ConsoleSize::Builder b);
 
-Metrics fromWire(wire::Metrics::Reader r);
-void toWire(const Metrics& m, wire::Metrics::Builder b);
+// Metrics: common/task_metrics.h.
 
 std::string textOf(capnp::Text::Reader t);
 std::string bytesOf(capnp::Data::Reader d);

@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/kj_await.h"
+#include "common/task_metrics.h"
 #include "common/wire_status.h"
 
 #include <malloc.h>
@@ -185,27 +186,7 @@ kj::Promise<void> ShimService::closeIO(CloseIOContext ctx) {
 
 kj::Promise<void> ShimService::stats(StatsContext ctx) {
   return guarded([&] {
-    TaskMetrics m = task_.stats();
-    auto out = ctx.getResults().initMetrics();
-    auto mem = out.initMemory();
-    mem.setUsage(m.memory.usage);
-    mem.setLimit(m.memory.limit);
-    mem.setMaxUsage(m.memory.maxUsage);
-    mem.setOomKills(m.memory.oomKills);
-    mem.setCache(m.memory.cache);
-    mem.setRss(m.memory.rss);
-    mem.setMappedFile(m.memory.mappedFile);
-    mem.setPgfault(m.memory.pgfault);
-    mem.setPgmajfault(m.memory.pgmajfault);
-    auto cpu = out.initCpu();
-    cpu.setUsageNs(m.cpu.usageNs);
-    cpu.setUserNs(m.cpu.userNs);
-    cpu.setSystemNs(m.cpu.systemNs);
-    cpu.setThrottledPeriods(m.cpu.throttledPeriods);
-    cpu.setThrottledTimeNs(m.cpu.throttledTimeNs);
-    auto pids = out.initPids();
-    pids.setCurrent(m.pids.current);
-    pids.setLimit(m.pids.limit);
+    toWire(task_.stats(), ctx.getResults().initMetrics());
     return kj::Promise<void>(kj::READY_NOW);
   });
 }
