@@ -47,6 +47,7 @@ BD_ADDR=
 BENCH_BERTH_BINS=${BENCH_BERTH_BINS:-berth-shim test/shim/shim_driver}
 _NAP_FD=
 declare -A PIDS=()  # runtime -> "pid pid ..." of its shims
+declare -A _CGROUP_EXISTED=() # cgroup parent dirs runc leaves behind, present before the run
 declare -A IDS=()   # runtime -> "id id ..." of its tasks
 
 bench_now_us() { echo "${EPOCHREALTIME/./}"; }
@@ -101,6 +102,8 @@ bench_init() {
     trap 'exit 143' TERM
     trap 'exit 130' INT
     [[ -d /run/containerd ]] || _RUN_CONTAINERD_EXISTED=0
+    local cg
+    for cg in $(_cgroup_parents); do [[ -d $cg ]] && _CGROUP_EXISTED[$cg]=1; done
     mkdir -p "$T/bin"
     local want=${RUNTIMES:-${BENCH_RUNTIMES_DEFAULT:-berth conmon containerd}}
     RUNTIMES=
@@ -396,6 +399,17 @@ _mounts_under_T() {
     done </proc/self/mountinfo | sort -rn -k1,1 | cut -d' ' -f2-
 }
 
+# The empty parent cgroups the tasks leave (runc removes only a task's own
+# cgroup): ctr's /NS/ID and berth's /berth/NS/ID give /NS, /berth/NS, /berth
+# in every v1 hierarchy (or the v2 root). Deepest first.
+_cgroup_parents() {
+    local c
+    for c in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [[ -d $c ]] || continue
+        printf '%s\n' "${c}berth/$NS" "${c}$NS" "${c}berth"
+    done
+}
+
 # bench_cleanup — end everything started under $T, by pid: background loops,
 # shims, containerd, runc containers, any process naming $T; unmount; remove
 # containerd's shim sockets (always under /run/containerd/s in 1.6) and the
@@ -449,6 +463,10 @@ bench_cleanup() {
         mapfile -t mounts < <(_mounts_under_T)
         ((${#mounts[@]})) || break
         for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null; done
+    done
+    # cgroup parents this run created, if empty (rmdir refuses otherwise)
+    for m in $(_cgroup_parents); do
+        [[ -d $m && -z ${_CGROUP_EXISTED[$m]:-} ]] && rmdir "$m" 2>/dev/null
     done
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then
         echo "kept $T" >&2

@@ -207,7 +207,13 @@ kj::Promise<void> AsioStream::write(kj::ArrayPtr<const kj::ArrayPtr<const kj::by
   for (auto& p : pieces) {
     if (p.size() > 0) iov.push_back({const_cast<kj::byte*>(p.begin()), p.size()});
   }
-  if (WriteOp::sendSome(fd_, iov)) return kj::READY_NOW;
+  // A failed send is a rejected promise, never a throw: the RPC layer may be
+  // writing (a Finish) while it handles the peer's last message.
+  try {
+    if (WriteOp::sendSome(fd_, iov)) return kj::READY_NOW;
+  } catch (kj::Exception& e) {
+    return kj::mv(e);
+  }
   // The pieces stay valid until this promise resolves or is dropped (KJ's rule).
   return kj::newAdaptedPromise<void, WriteOp>(*this, std::move(iov));
 }

@@ -123,7 +123,9 @@ void removeContents(int dirfd, const std::string& path, const MountKey& mount) {
 
 }  // namespace
 
-void atomicWrite(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+// Temp file in the same directory, written whole, optionally fsynced, renamed.
+void writeAndRename(const std::string& path, std::string_view data, mode_t mode, bool sync) {
   std::string tmp;
   int fd = -1;
   for (int attempt = 0; fd < 0; ++attempt) {
@@ -135,17 +137,32 @@ void atomicWrite(const std::string& path, std::string_view data, mode_t mode) {
   try {
     if (::fchmod(fd, mode) < 0) throw systemError("fchmod " + tmp, errno);  // undo umask
     writeAll(fd, data, tmp);
-    if (::fsync(fd) < 0) throw systemError("fsync " + tmp, errno);
+    if (sync && ::fsync(fd) < 0) throw systemError("fsync " + tmp, errno);
     if (::rename(tmp.c_str(), path.c_str()) < 0) throw systemError("rename " + tmp + " to " + path, errno);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
+}
+}  // namespace
+
+void atomicWrite(const std::string& path, std::string_view data, mode_t mode) {
+  writeAndRename(path, data, mode, /*sync=*/true);
   // The rename is only durable once the directory entry is on disk.
   std::string dir = dirName(path);
   Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.fd < 0) throw systemError("open " + dir, errno);
   if (::fsync(dfd.fd) < 0) throw systemError("fsync " + dir, errno);
+}
+
+void replaceFile(const std::string& path, std::string_view data, mode_t mode) {
+  writeAndRename(path, data, mode, /*sync=*/false);
+}
+
+void truncateFile(const std::string& path, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw systemError("open " + path, errno);
+  ::close(fd);
 }
 
 std::optional<std::string> readFile(const std::string& path) {

@@ -17,6 +17,15 @@ namespace berth {
 // exactly MODE (umask is not applied).
 void atomicWrite(const std::string& path, std::string_view data, mode_t mode = 0600);
 
+// The same without fsync: readers see the old or the new file, never half of
+// one, and it survives a crash of the writer (the page cache does) but not a
+// power loss. For runtime state (/run: gone at power loss anyway) and for
+// hot paths such as an exit file before its event.
+void replaceFile(const std::string& path, std::string_view data, mode_t mode = 0600);
+
+// Empties PATH (creating it if missing).
+void truncateFile(const std::string& path, mode_t mode = 0600);
+
 // Whole file contents; nullopt only if PATH does not exist (ENOENT).
 std::optional<std::string> readFile(const std::string& path);
 

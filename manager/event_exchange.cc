@@ -186,7 +186,7 @@ void EventExchange::rotate() {
   std::string text;
   for (const auto& ev : retained_) text += toJournalLine(*ev) + "\n";
   try {
-    quickReplace(path_, text);
+    replaceFile(path_, text);
   } catch (const Error& e) {
     BERTH_LOG(warn) << "cannot rotate " << path_ << ": " << e.what();
     return;

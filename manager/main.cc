@@ -14,6 +14,7 @@
 #include "manager/task_list.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -97,6 +98,13 @@ int main(int argc, char** argv) {
   }
   // Writes to a peer that went away fail with EPIPE instead of killing us.
   ::signal(SIGPIPE, SIG_IGN);
+  // One connection (fd) per task: the usual soft limit of 1024 would stop us
+  // near a thousand tasks, so take what the hard limit allows.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   try {
     root = fs::absolute(root);

@@ -1,8 +1,11 @@
 #include "manager/shim_pid.h"
 
 #include "common/fsutil.h"
+#include "common/quiet_timers.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <sstream>
 
@@ -64,14 +67,24 @@ bool shimAlive(const ShimPid& shim) {
 }
 
 asio::awaitable<bool> waitShimGone(ShimPid shim, std::chrono::milliseconds deadline) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  auto end = std::chrono::steady_clock::now() + deadline;
-  while (shimAlive(shim)) {
-    if (std::chrono::steady_clock::now() >= end) co_return false;
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
-  co_return true;
+  auto executor = co_await asio::this_coro::executor;
+  // A pidfd turns readable the moment the process exits: no polling. The
+  // shim is not our child, so waitpid cannot tell us.
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, shim.pid, 0));
+  if (fd < 0) co_return !shimAlive(shim);  // ESRCH: gone already
+  asio::posix::stream_descriptor pidfd(executor, fd);
+  // Checked after the open, so the pidfd names the shim, not a reused pid.
+  if (!shimAlive(shim)) co_return true;
+  asio::steady_timer timer(executor, deadline);
+  timer.async_wait([&pidfd](const boost::system::error_code& ec) {
+    if (!ec) pidfd.cancel();
+  });
+  boost::system::error_code ec;
+  co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+                            asio::redirect_error(asio::use_awaitable, ec));
+  timer.cancel();
+  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
+  co_return !ec;
 }
 
 asio::awaitable<bool> killShim(ShimPid shim, std::chrono::milliseconds deadline) {

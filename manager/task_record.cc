@@ -69,7 +69,7 @@ TaskRecord TaskRecord::fromJson(const std::string& text, const std::string& path
 
 void TaskRecord::saveDurably(const std::string& path) const { atomicWrite(path, toJson(), 0600); }
 
-void TaskRecord::saveQuickly(const std::string& path) const { quickReplace(path, toJson()); }
+void TaskRecord::saveQuickly(const std::string& path) const { replaceFile(path, toJson()); }
 
 std::optional<TaskRecord> TaskRecord::load(const std::string& path) {
   auto text = readFile(path);
@@ -77,28 +77,5 @@ std::optional<TaskRecord> TaskRecord::load(const std::string& path) {
   return fromJson(*text, path);
 }
 
-void quickReplace(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".quick";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw systemError("open " + tmp, errno);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw systemError("write " + tmp, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw systemError("rename " + tmp + " to " + path, err);
-  }
-}
 
 }  // namespace berth

@@ -46,7 +46,4 @@ struct TaskRecord {
   static std::optional<TaskRecord> load(const std::string& path);
 };
 
-// Replaces PATH with DATA through a temp file and rename(2), without fsync.
-void quickReplace(const std::string& path, const std::string& data);
-
 }  // namespace berth

@@ -47,7 +47,7 @@ PreparedBundle prepareBundle(const std::string& userBundle, const std::string& s
   }
   std::string dir = stateDir + "/bundle";
   makeDirs(dir, 0700);
-  atomicWrite(dir + "/config.json", spec.dump(), 0600);
+  replaceFile(dir + "/config.json", spec.dump(), 0600);
   return {dir, rootfs};
 }
 

@@ -58,15 +58,17 @@ int serve(const TaskConfig& config, int listenFd, int readyFd) {
   Reaper reaper(io);
   Task task(io, reaper, config);
   std::string sock = config.stateDir + "/shim.sock";
-  atomicWrite(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);
+  replaceFile(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);
   notifyReady(readyFd);
   bool exiting = false;
   auto requestExit = [&]() {
     if (exiting) return;
     exiting = true;
-    // Let the shutdown reply reach berthd before the loop stops.
-    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(20));
-    timer->async_wait([&io, timer](const boost::system::error_code&) { io.stop(); });
+    // Stop once KJ has nothing left to run: the shutdown reply has been
+    // written to the socket by then (a small reply never waits for room).
+    // A client may then find the socket closed before it reads the reply:
+    // for shutdown, a lost connection is the answer (see ShimClient).
+    loop.detach(kj::evalLast([&io]() { asio::post(io, [&io]() { io.stop(); }); }), "exit");
   };
   RpcListener listener(loop, UnixAcceptor(io, asio::local::stream_protocol(), listenFd), sock,
                        [&]() -> capnp::Capability::Client {
@@ -83,14 +85,17 @@ int serve(const TaskConfig& config, int listenFd, int readyFd) {
 int start(const Args& args) {
   TaskConfig config = configFrom(args);
   std::string sock = config.stateDir + "/shim.sock";
-  if (unixSocketAnswers(sock)) {
+  makeDirs(config.stateDir, 0700);
+  makeDirs(config.runcRoot, 0700);
+  int fd;
+  try {
+    fd = listenUnixFd(sock);
+  } catch (Error& e) {
+    if (e.code() != Code::AlreadyExists) throw;
     // Idempotent: a shim already serves this task.
     std::printf("%s\n", sock.c_str());
     return 0;
   }
-  makeDirs(config.stateDir, 0700);
-  makeDirs(config.runcRoot, 0700);
-  int fd = listenUnixFd(sock);
   int readyFd = daemonize(sock, config.stateDir + "/log", fd);
   setLogName("berth-shim");
   try {

@@ -107,7 +107,7 @@ void mountRootfs(const std::vector<MountSpec>& mounts, const std::string& rootfs
       mounted.push_back(point);
       // One line per mount, so a shim that dies halfway leaves a true record.
       record += point + "\n";
-      atomicWrite(recordFile, record, 0600);
+      replaceFile(recordFile, record, 0600);
     }
   } catch (...) {
     for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);

@@ -48,7 +48,7 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   o.stdoutFd = io.out;
   o.stderrFd = io.err;
   // Truncate the log so the last error line is this call's.
-  atomicWrite(logFile_, "", 0600);
+  truncateFile(logFile_);
   auto result = co_await runCommand(reaper_, std::move(o), deadline, capture);
   if (result.timedOut) {
     throw internal(std::string("runc ") + what + " did not finish within " +

@@ -177,7 +177,7 @@ void Task::exec(const std::string& execId, const std::string& partialSpec, IoPat
   p->execId = execId;
   p->paths = paths;
   p->specFile = config_.stateDir + "/exec-" + execId + ".json";
-  atomicWrite(p->specFile, process.dump(), 0600);
+  replaceFile(p->specFile, process.dump(), 0600);
   execs_[execId] = std::move(p);
   events_.emit([&](auto e) {
     auto a = e.initExecAdded();
@@ -324,7 +324,9 @@ void Task::writeExitFile(const Process& p) {
   std::string dir = config_.stateDir + "/exit";
   try {
     makeDirs(dir, 0700);
-    atomicWrite(dir + "/" + (p.execId.empty() ? std::string("init") : p.execId),
+    // No fsync: it must outlive the shim, not the machine (the state dir is
+    // runtime state), and it stands between the exit and its event.
+    replaceFile(dir + "/" + (p.execId.empty() ? std::string("init") : p.execId),
                 std::to_string(p.exit->pid) + " " + std::to_string(p.exit->waitStatus) + " " +
                     std::to_string(p.exit->exitedAtNs) + "\n",
                 0600);
@@ -457,7 +459,7 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
     throw invalidArgument("resources are not JSON: " + std::string(e.what()));
   }
   std::string file = config_.stateDir + "/resources.json";
-  atomicWrite(file, resourcesJson, 0600);
+  replaceFile(file, resourcesJson, 0600);
   co_await runc_.update(config_.id, file);
 }
 

@@ -1,6 +1,7 @@
 #include "tools/berthctl/client.h"
 
 #include "common/ids.h"
+#include "common/wire_status.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -41,11 +42,7 @@ std::string statusName(berth::wire::Status status) {
 }
 
 int exitStatusCode(berth::wire::ExitStatus::Reader status) {
-  switch (status.which()) {
-    case berth::wire::ExitStatus::EXITED: return status.getExited();
-    case berth::wire::ExitStatus::SIGNALED: return 128 + status.getSignaled();
-    default: return 0;
-  }
+  return static_cast<int>(berth::contractExitStatus(status));
 }
 
 std::string absolutePath(const std::string& path) {

@@ -1,6 +1,7 @@
 #include "tools/berthctl/event_json.h"
 
 #include "common/timeutil.h"
+#include "common/wire_status.h"
 
 namespace berthctl {
 
@@ -11,12 +12,14 @@ namespace {
 
 std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
-int exitCode(berth::wire::ExitStatus::Reader s) {
-  switch (s.which()) {
-    case berth::wire::ExitStatus::EXITED: return s.getExited();
-    case berth::wire::ExitStatus::SIGNALED: return 128 + s.getSignaled();
-    default: return 0;
-  }
+// /tasks/exit and /tasks/delete carry the same fields (containerd's too).
+template <typename ExitLike>
+void exitFields(ordered_json& j, ExitLike e) {
+  j["container_id"] = text(e.getContainerId());
+  j["id"] = text(e.getId());
+  j["pid"] = e.getPid();
+  j["exit_status"] = berth::contractExitStatus(e.getStatus());
+  j["exited_at"] = berth::rfc3339Nano(e.getExitedAtNs());
 }
 
 ordered_json mountsJson(capnp::List<berth::wire::Mount>::Reader mounts) {
@@ -82,27 +85,15 @@ ordered_json eventPayloadJson(E::Reader event) {
       j["pid"] = e.getPid();
       break;
     }
-    case E::Payload::EXIT: {
-      auto e = p.getExit();
-      j["container_id"] = text(e.getContainerId());
-      j["id"] = text(e.getId());
-      j["pid"] = e.getPid();
-      j["exit_status"] = exitCode(e.getStatus());
-      j["exited_at"] = berth::rfc3339Nano(e.getExitedAtNs());
+    case E::Payload::EXIT:
+      exitFields(j, p.getExit());
       break;
-    }
     case E::Payload::OOM:
       j["container_id"] = text(p.getOom().getContainerId());
       break;
-    case E::Payload::DELETE: {
-      auto e = p.getDelete();
-      j["container_id"] = text(e.getContainerId());
-      j["id"] = text(e.getId());
-      j["pid"] = e.getPid();
-      j["exit_status"] = exitCode(e.getStatus());
-      j["exited_at"] = berth::rfc3339Nano(e.getExitedAtNs());
+    case E::Payload::DELETE:
+      exitFields(j, p.getDelete());
       break;
-    }
     case E::Payload::EXEC_ADDED: {
       auto e = p.getExecAdded();
       j["container_id"] = text(e.getContainerId());
