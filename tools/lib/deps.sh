@@ -12,7 +12,8 @@ BERTH_DEPS=(
     capnproto libcapnp-dev libboost-dev libcgroup-dev catch2
     runc busybox-static criu
     libcli11-dev nlohmann-json3-dev
-    iproute2 util-linux tmux
+    iproute2 util-linux procps tmux
+    jq python3  # the recovery tests read JSON with jq and bind stale sockets with python3
 )
 
 # Prints the packages of BERTH_DEPS (or of the arguments) that are not installed.
