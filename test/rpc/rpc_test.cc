@@ -102,14 +102,19 @@ struct Server {
   Child child{{peerBinary(), "serve", sock}};
 };
 
+// Counts into the test's own variable: the server releases the capability
+// (and so destroys this object) as soon as it is done with it.
 class Summer final : public Callback::Server {
  public:
+  explicit Summer(int& calls) : calls_(calls) {}
   kj::Promise<void> call(CallContext ctx) override {
-    ++calls;
+    ++calls_;
     ctx.getResults().setR(ctx.getParams().getI() * 2);
     return kj::READY_NOW;
   }
-  int calls = 0;
+
+ private:
+  int& calls_;
 };
 
 template <typename T>
@@ -171,13 +176,12 @@ TEST_CASE("A capability passed to the server is called back by the server") {
   KjLoop loop(io);
   auto conn = connectRpc(io, server.sock);
   auto svc = conn->peer<TestService>();
-  auto summer = kj::heap<Summer>();
-  Summer& s = *summer;
+  int calls = 0;
   auto req = svc.callBackRequest();
-  req.setCb(kj::mv(summer));
+  req.setCb(kj::heap<Summer>(calls));
   req.setN(10);
   CHECK(waitIn(loop, req.send()).getSum() == 110);  // 2 * (1 + ... + 10)
-  CHECK(s.calls == 10);
+  CHECK(calls == 10);
 }
 
 TEST_CASE("A coroutine awaits a KJ promise and a KJ caller awaits a coroutine") {
