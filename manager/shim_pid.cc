@@ -1,6 +1,7 @@
 #include "manager/shim_pid.h"
 
 #include "common/fsutil.h"
+#include "common/proc_stat.h"
 #include "common/quiet_timers.h"
 
 #include <signal.h>
@@ -28,42 +29,16 @@ std::optional<ShimPid> readShimPid(const std::string& stateDir) {
   return p;
 }
 
-namespace {
-// State letter and start time from /proc/PID/stat.
-bool readStat(pid_t pid, char& state, uint64_t& startTime) {
-  std::optional<std::string> stat;
-  try {
-    stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (!stat) return false;
-  // The command name (field 2) may hold spaces and parentheses: skip to the last ')'.
-  size_t close = stat->rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream in(stat->substr(close + 1));
-  std::string field;
-  // Field 3 is the state; field 22 the start time.
-  if (!(in >> state)) return false;
-  for (int i = 4; i < 22; ++i)
-    if (!(in >> field)) return false;
-  return static_cast<bool>(in >> startTime);
-}
-}  // namespace
-
 std::optional<uint64_t> processStartTime(pid_t pid) {
-  char state = 0;
-  uint64_t start = 0;
-  if (!readStat(pid, state, start)) return std::nullopt;
-  return start;
+  auto stat = readProcStat(pid);
+  if (!stat) return std::nullopt;
+  return stat->startTime;
 }
 
 bool shimAlive(const ShimPid& shim) {
-  char state = 0;
-  uint64_t start = 0;
-  if (!readStat(shim.pid, state, start)) return false;
-  if (state == 'Z' || state == 'X') return false;
-  return shim.startTime == 0 || start == shim.startTime;
+  auto stat = readProcStat(shim.pid);
+  if (!stat || stat->state == 'Z' || stat->state == 'X') return false;
+  return shim.startTime == 0 || stat->startTime == shim.startTime;
 }
 
 asio::awaitable<bool> waitShimGone(ShimPid shim, std::chrono::milliseconds deadline) {

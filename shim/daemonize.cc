@@ -2,28 +2,19 @@
 
 #include "common/errors.h"
 #include "common/fsutil.h"
+#include "common/proc_stat.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <sstream>
 
 namespace berth::shim {
 
 std::string pidWithStartTime(int pid) {
-  auto stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  std::string start = "0";
-  if (stat) {
-    // Field 22; fields after the ")" of the command name are space-separated.
-    std::istringstream in(stat->substr(stat->rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && in >> field; ++i) {
-      if (i == 22) start = field;
-    }
-  }
-  return std::to_string(pid) + " " + start;
+  auto stat = readProcStat(pid);
+  return std::to_string(pid) + " " + std::to_string(stat ? stat->startTime : 0);
 }
 
 int daemonize(const std::string& address, const std::string& logFile, int keepFd) {
