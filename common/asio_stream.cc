@@ -168,6 +168,14 @@ AsioStream::AsioStream(asio::local::stream_protocol::socket socket)
     : socket_(std::move(socket)), fd_(socket_.native_handle()) {
   socket_.non_blocking(true);
   buffer_.reset(new kj::byte[kReadBuffer]);
+  // Register for writability now, as KJ's own loop does for every socket
+  // (Asio adds EPOLLOUT only once a write has had to wait). The peer's read of
+  // our last message then wakes us while it prepares its next one, so its
+  // next message finds us awake: on a VM whose idle vCPUs halt at once, that
+  // takes the wake-up latency out of the round trip (bench/rpc: median
+  // 85-90 us without it, 47-58 us with it, KJ's own loop 43-52 us). The cost
+  // is that wake-up when traffic flows; an idle socket still wakes nobody.
+  socket_.async_wait(asio::socket_base::wait_write, [](const boost::system::error_code&) {});
 }
 
 AsioStream::~AsioStream() noexcept(false) {
