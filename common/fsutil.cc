@@ -159,6 +159,33 @@ void replaceFile(const std::string& path, std::string_view data, mode_t mode) {
   writeAndRename(path, data, mode, /*sync=*/false);
 }
 
+void overwriteInPlace(const std::string& path, std::string_view data, mode_t mode) {
+  constexpr size_t kPage = 4096;
+  if (data.size() >= kPage) return replaceFile(path, data, mode);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == ENOENT) return replaceFile(path, data, mode);
+    throw systemError("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0) throw systemError("fstat " + path, errno);
+  if (static_cast<size_t>(st.st_size) >= kPage) {
+    ::close(fd.fd);
+    fd.fd = -1;
+    return replaceFile(path, data, mode);
+  }
+  std::string text(data);
+  if (text.size() < static_cast<size_t>(st.st_size)) text.resize(static_cast<size_t>(st.st_size), ' ');
+  ssize_t n;
+  do {
+    n = ::pwrite(fd.fd, text.data(), text.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw systemError("pwrite " + path, errno);
+  if (static_cast<size_t>(n) != text.size()) {
+    throw systemError("pwrite " + path + " (short write)", EIO);
+  }
+}
+
 void truncateFile(const std::string& path, mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw systemError("open " + path, errno);

@@ -23,6 +23,15 @@ void atomicWrite(const std::string& path, std::string_view data, mode_t mode = 0
 // hot paths such as an exit file before its event.
 void replaceFile(const std::string& path, std::string_view data, mode_t mode = 0600);
 
+// Rewrites an existing small file in place with one pwrite(2), padding with
+// spaces to the old length: for text whose readers skip trailing whitespace
+// (JSON). A single write within one page cannot be torn by the writer's
+// crash, and unlike a rename over the old file it does not make ext4 start
+// writeback (auto_da_alloc: 0.2 ms a file on the reference machine, against
+// 5 us). No fsync: state for crashes of berthd, not power loss. Falls back
+// to replaceFile when PATH is missing or the text is larger than a page.
+void overwriteInPlace(const std::string& path, std::string_view data, mode_t mode = 0600);
+
 // Empties PATH (creating it if missing).
 void truncateFile(const std::string& path, mode_t mode = 0600);
 

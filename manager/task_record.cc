@@ -69,7 +69,7 @@ TaskRecord TaskRecord::fromJson(const std::string& text, const std::string& path
 
 void TaskRecord::saveDurably(const std::string& path) const { atomicWrite(path, toJson(), 0600); }
 
-void TaskRecord::saveQuickly(const std::string& path) const { replaceFile(path, toJson()); }
+void TaskRecord::saveQuickly(const std::string& path) const { overwriteInPlace(path, toJson()); }
 
 std::optional<TaskRecord> TaskRecord::load(const std::string& path) {
   auto text = readFile(path);

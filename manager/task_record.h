@@ -39,8 +39,9 @@ struct TaskRecord {
 
   // Crash-safe (fsynced) write, for the record's first version.
   void saveDurably(const std::string& path) const;
-  // temp + rename without fsync: survives a crash of berthd (not a power
-  // loss, which kills the shims as well) and keeps the event path fast.
+  // Rewritten in place without fsync (overwriteInPlace): survives a crash of
+  // berthd (not a power loss, which kills the shims as well) and keeps the
+  // event path fast.
   void saveQuickly(const std::string& path) const;
   // nullopt if PATH does not exist.
   static std::optional<TaskRecord> load(const std::string& path);

@@ -20,9 +20,9 @@ PreparedBundle prepareBundle(const std::string& userBundle, const std::string& s
   try {
     spec = nlohmann::json::parse(*text);
   } catch (nlohmann::json::exception&) {
-    return {userBundle, userBundle + "/rootfs"};
+    return {userBundle, userBundle + "/rootfs", true};
   }
-  if (!spec.is_object()) return {userBundle, userBundle + "/rootfs"};
+  if (!spec.is_object()) return {userBundle, userBundle + "/rootfs", true};
   auto& root = spec["root"];
   if (!root.is_object()) root = nlohmann::json::object();
   std::string rootfs = absoluteIn(userBundle, root.value("path", std::string("rootfs")));
@@ -45,10 +45,15 @@ PreparedBundle prepareBundle(const std::string& userBundle, const std::string& s
       }
     }
   }
+  bool startHooks = false;
+  if (spec.contains("hooks") && spec["hooks"].is_object()) {
+    const auto& hooks = spec["hooks"];
+    startHooks = hooks.contains("poststart") && !hooks["poststart"].empty();
+  }
   std::string dir = stateDir + "/bundle";
   makeDirs(dir, 0700);
   replaceFile(dir + "/config.json", spec.dump(), 0600);
-  return {dir, rootfs};
+  return {dir, rootfs, startHooks};
 }
 
 nlohmann::json bundleProcess(const std::string& bundleDir) {

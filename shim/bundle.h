@@ -16,6 +16,9 @@ namespace berth::shim {
 struct PreparedBundle {
   std::string dir;     // what runc gets as --bundle
   std::string rootfs;  // absolute; where rootfs mounts go
+  // The spec has hooks that `runc start` may run (poststart, runc >= 1.2):
+  // then the task is started by `runc start`, never through the exec fifo.
+  bool startHooks = false;
 };
 
 // A config.json that does not parse is left to runc, so the user reads

@@ -47,6 +47,10 @@ class Runc {
   asio::awaitable<std::string> criuProblem();
 
   const std::string& binary() const { return binary_; }
+  // Where runc create leaves the fifo its init waits on (shim/exec_fifo.h).
+  std::string execFifo(const std::string& id) const { return containerDir(id) + "/exec.fifo"; }
+  // runc's state dir of a container (ROOT/ID).
+  std::string containerDir(const std::string& id) const { return root_ + "/" + id; }
 
  private:
   // Runs `runc GLOBAL… args…`; on failure throws with runc's last error line.

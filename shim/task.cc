@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "common/wire_status.h"
+#include "shim/exec_fifo.h"
+#include "shim/runc_destroy.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,11 @@
 #include <sys/wait.h>
 
 namespace berth::shim {
+
+namespace {
+// As long as `runc start` is given (shim/runc.cc).
+constexpr std::chrono::milliseconds kStartDeadline{15000};
+}  // namespace
 
 nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay) {
   // KEY=VALUE entries: the overlay's win, the task's others are kept (PATH).
@@ -193,7 +200,14 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     initStarting_ = true;
     try {
       if (restoreFrom_.empty()) {
-        co_await runc_.start(config_.id);
+        std::string fifo = runc_.execFifo(config_.id);
+        if (!bundle_.startHooks && ::access(fifo.c_str(), F_OK) == 0) {
+          Process* init = &p;
+          co_await startThroughExecFifo(
+              fifo, [init] { return init->exit.has_value(); }, kStartDeadline);
+        } else {
+          co_await runc_.start(config_.id);
+        }
       } else {
         std::string problem = co_await runc_.criuProblem();
         if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);
@@ -393,7 +407,10 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     execs_.erase(execId);
     co_return exit;
   }
-  co_await runc_.remove(config_.id, /*force=*/p.status == Status::Created);
+  // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
+  if (p.status != Status::Stopped || !destroyStoppedContainer(runc_.containerDir(config_.id))) {
+    co_await runc_.remove(config_.id, /*force=*/p.status == Status::Created);
+  }
   unmountRootfs(mountRecord());
   p.status = next;
   events_.emit([&](auto e) {

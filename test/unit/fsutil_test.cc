@@ -258,3 +258,28 @@ TEST_CASE("pathExists sees files, directories and dangling symlinks") {
   REQUIRE(::symlink("/nonexistent-berth-target", (t.path + "/dangling").c_str()) == 0);
   CHECK(pathExists(t.path + "/dangling"));
 }
+
+TEST_CASE("overwriteInPlace keeps the inode, pads shorter text and falls back for new or large files") {
+  TempDir dir;
+  std::string f = dir.path + "/record";
+  overwriteInPlace(f, "{\"a\":1}");  // missing: created
+  REQUIRE(readFile(f) == std::optional<std::string>("{\"a\":1}"));
+  struct stat before {};
+  REQUIRE(::stat(f.c_str(), &before) == 0);
+
+  overwriteInPlace(f, "{\"a\":12345}");  // longer
+  REQUIRE(readFile(f) == std::optional<std::string>("{\"a\":12345}"));
+  overwriteInPlace(f, "{}");  // shorter: spaces to the old length
+  REQUIRE(readFile(f) == std::optional<std::string>("{}         "));
+  struct stat after {};
+  REQUIRE(::stat(f.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);  // rewritten, not replaced
+  CHECK(listDir(dir.path) == std::set<std::string>{"record"});
+
+  std::string big(5000, 'x');
+  overwriteInPlace(f, big);  // beyond a page: replaced whole
+  REQUIRE(readFile(f) == std::optional<std::string>(big));
+  overwriteInPlace(f, "{}");  // a large file is replaced, not padded
+  REQUIRE(readFile(f) == std::optional<std::string>("{}"));
+  CHECK(listDir(dir.path) == std::set<std::string>{"record"});
+}

@@ -1,0 +1,79 @@
+#include "shim/exec_fifo.h"
+
+#include "common/errors.h"
+#include "common/quiet_timers.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <optional>
+
+namespace berth::shim {
+
+namespace {
+
+constexpr std::chrono::milliseconds kCheckEvery{100};
+
+// Waits until `fifo` is readable (or hung up) or `timer` fires, whichever
+// comes first; the other wait is cancelled.
+asio::awaitable<void> readableOrTick(asio::posix::stream_descriptor& fifo, asio::steady_timer& timer) {
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&fifo, &timer](auto handler) {
+        using Handler = decltype(handler);
+        auto pending = std::make_shared<std::optional<Handler>>(std::move(handler));
+        // Runs once; the cancelled wait's handler finds `pending` empty and
+        // touches nothing (fifo and timer may be gone by then).
+        auto finish = [pending, &fifo, &timer]() {
+          if (!*pending) return;
+          Handler h = std::move(**pending);
+          pending->reset();
+          boost::system::error_code ignored;
+          fifo.cancel(ignored);
+          timer.cancel();
+          std::move(h)();
+        };
+        fifo.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [finish](const boost::system::error_code&) mutable { finish(); });
+        timer.expires_after(kCheckEvery);
+        timer.async_wait([finish](const boost::system::error_code&) mutable { finish(); });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace
+
+asio::awaitable<void> startThroughExecFifo(const std::string& fifo, std::function<bool()> initGone,
+                                           std::chrono::milliseconds deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  // Non-blocking: the open must not wait for the writer, and epoll reports
+  // nothing on this end until a writer has come (no early hang-up).
+  int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw systemError("open " + fifo, errno);
+  asio::posix::stream_descriptor end(executor, fd);
+  asio::steady_timer timer(executor);
+  auto give_up = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    char byte;
+    ssize_t n = ::read(fd, &byte, 1);
+    if (n == 1) break;  // the init is on its way to exec the process
+    if (n < 0 && errno != EAGAIN && errno != EINTR) throw systemError("read " + fifo, errno);
+    // n == 0: no writer (yet, or it left without writing); EAGAIN: a writer
+    // that has not written yet.
+    if (initGone()) {
+      settleTimerfd(static_cast<asio::io_context&>(executor.context()));
+      throw failedPrecondition("cannot start: the container process is already dead");
+    }
+    if (std::chrono::steady_clock::now() >= give_up) {
+      throw internal("start: the container's init did not take the exec fifo " + fifo + " within " +
+                     std::to_string(deadline.count() / 1000) + " s");
+    }
+    co_await readableOrTick(end, timer);
+  }
+  // Removing the fifo is what makes runc report the container as running.
+  if (::unlink(fifo.c_str()) != 0 && errno != ENOENT) throw systemError("unlink " + fifo, errno);
+  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
+}
+
+}  // namespace berth::shim
