@@ -143,6 +143,7 @@ void Task::adoptInit() {
   // The init is our child now (runc exited, we are its subreaper); if it
   // already died the reaper kept its exit and hands it over here.
   Process* self = init_.get();
+  self->exitFile.prepare(config_.stateDir + "/exit", "init");
   reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
   cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
   oom_.arm(cgroups_);
@@ -247,6 +248,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/console-" + execId + ".sock");
+    p.exitFile.prepare(config_.stateDir + "/exit", execId);
     co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
     co_await p.io.attachConsole();
   } catch (...) {
@@ -334,16 +336,10 @@ void Task::publishExit(Process& p) {
   for (auto& w : waiters) w();
 }
 
-void Task::writeExitFile(const Process& p) {
-  std::string dir = config_.stateDir + "/exit";
+void Task::writeExitFile(Process& p) {
   try {
-    makeDirs(dir, 0700);
-    // No fsync: it must outlive the shim, not the machine (the state dir is
-    // runtime state), and it stands between the exit and its event.
-    replaceFile(dir + "/" + (p.execId.empty() ? std::string("init") : p.execId),
-                std::to_string(p.exit->pid) + " " + std::to_string(p.exit->waitStatus) + " " +
-                    std::to_string(p.exit->exitedAtNs) + "\n",
-                0600);
+    p.exitFile.write(std::to_string(p.exit->pid) + " " + std::to_string(p.exit->waitStatus) + " " +
+                     std::to_string(p.exit->exitedAtNs) + "\n");
   } catch (std::exception& e) {
     BERTH_LOG(error) << "writing the exit file: " << e.what();
   }

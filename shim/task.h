@@ -8,6 +8,7 @@
 #include "shim/bundle.h"
 #include "shim/cgroup_paths.h"
 #include "shim/event_journal.h"
+#include "shim/exit_file.h"
 #include "shim/metrics.h"
 #include "shim/oom_watch.h"
 #include "shim/process_io.h"
@@ -85,6 +86,7 @@ class Task {
     ProcessIO io;
     std::string specFile;  // exec: the process.json handed to runc exec
     std::vector<std::function<void()>> waiters;
+    ExitFile exitFile;     // prepared before the process can exit
   };
 
   Process& find(const std::string& execId);
@@ -96,7 +98,7 @@ class Task {
   void afterOutputDrained(Process& p);
   void publishExit(Process& p);
   void maybeFinishInit();
-  void writeExitFile(const Process& p);
+  void writeExitFile(Process& p);
   uint32_t readPidFile(const std::string& path);
   // After runc created or restored the init: watch it, find its cgroups.
   void adoptInit();
