@@ -141,11 +141,14 @@ void EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, 
   if (shared->topic == topics::kExit && shared->fields.value("id", "") == shared->taskId) {
     crashPoint("after-exit-journaled");
   }
-  // The cache first (it also fills the record's exit), then the record with
-  // the new last seq: one save covers both.
+  // The cache first (it also fills the record's exit); subscribers next (the
+  // journal has the event, so its seq is taken for good); then the record
+  // with the new last seq, one save for both, before the ack. A crash before
+  // that save is caught up from the journal at restart (journaled()), so the
+  // event is not published twice.
   origin->applyEvent(*shared);
-  if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
   fanOut(shared);
+  if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
 }
 
 void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {

@@ -272,23 +272,27 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
 void Task::onExit(Process& p, int waitStatus) {
   p.exit = ExitInfo{p.pid, waitStatus, nowNs()};
   writeExitFile(p);
-  BERTH_LOG(info) << "process " << (p.execId.empty() ? config_.id : p.execId) << " (pid "
-                  << p.pid << ") " << describeWaitStatus(waitStatus);
   auto console = p.io.console();
-  if (!console || console->drained()) return afterOutputDrained(p);
-  // A terminal's output is copied by us: report the exit once the pty is
-  // drained (a client sees all of it), or after a bounded wait if the
-  // output's reader is stuck.
-  auto done = std::make_shared<bool>(false);
-  Process* self = &p;
-  auto finish = [this, self, done]() {
-    if (*done) return;
-    *done = true;
-    afterOutputDrained(*self);
-  };
-  console->whenDrained(finish);
-  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
-  timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
+  if (!console || console->drained()) {
+    afterOutputDrained(p);
+  } else {
+    // A terminal's output is copied by us: report the exit once the pty is
+    // drained (a client sees all of it), or after a bounded wait if the
+    // output's reader is stuck.
+    auto done = std::make_shared<bool>(false);
+    Process* self = &p;
+    auto finish = [this, self, done]() {
+      if (*done) return;
+      *done = true;
+      afterOutputDrained(*self);
+    };
+    console->whenDrained(finish);
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+    timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
+  }
+  // After the event is on its way: the log write is not in the exit's path.
+  BERTH_LOG(info) << "process " << (p.execId.empty() ? config_.id : p.execId) << " (pid " << p.pid
+                  << ") " << describeWaitStatus(waitStatus);
 }
 
 void Task::afterOutputDrained(Process& p) {
