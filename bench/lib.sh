@@ -34,6 +34,7 @@ DRIVER=$BUILD/test/shim/shim_driver
 RUNC=$(command -v runc || true)
 NS=bench
 T=
+TD=                 # persistent roots (disk), beside the tmpfs $T
 SHIM_PID=
 BG_PIDS=()          # background loops started by a bench script
 CTD_PID=            # the private containerd
@@ -101,6 +102,16 @@ bench_init() {
     trap '_bench_exit_trap' EXIT
     trap 'exit 143' TERM
     trap 'exit 130' INT
+    # Runtime state on a tmpfs, as /run is on every real host (runc's
+    # /run/runc, containerd's /run/containerd, conmon's exit dirs, berth's
+    # /run/berth): on this machine /run is ext4, where creating a file costs
+    # 0.2-2 ms under churn. The persistent roots (berthd --root, containerd's
+    # root) stay on disk in $TD. BENCH_STATE_FS=disk keeps everything on disk.
+    TD=$(mktemp -d "/var/tmp/berth-bench-$name-root.XXXXXX")
+    if [[ ${BENCH_STATE_FS:-tmpfs} == tmpfs ]]; then
+        mount -t tmpfs -o mode=0700 berth-bench "$T" ||
+            { echo "$name: cannot mount a tmpfs on $T" >&2; exit 1; }
+    fi
     [[ -d /run/containerd ]] || _RUN_CONTAINERD_EXISTED=0
     local cg
     for cg in $(_cgroup_parents); do [[ -d $cg ]] && _CGROUP_EXISTED[$cg]=1; done
@@ -235,7 +246,7 @@ _ctd_start() {
     CTD_ADDR=$d/containerd.sock
     cat >"$d/config.toml" <<EOF
 version = 2
-root = "$d/root"
+root = "$TD/ctd-root"
 state = "$d/state"
 disabled_plugins = [
   "io.containerd.grpc.v1.cri",
@@ -276,14 +287,14 @@ _containerd_up() {
 
 # ------------------------------------------------------------------ berthd
 
-# berthd_start — berthd on $T/berthd/{root,state}, socket $T/berthd/berthd.sock,
+# berthd_start — berthd on $TD/berthd-root and $T/berthd/state, socket $T/berthd/berthd.sock,
 # the private shim copy $T/bin/berth-shim, log $T/berthd/berthd.log at
 # BERTHD_LOG_LEVEL (default info; debug adds a line per event).
 berthd_start() {
     local d=$T/berthd
-    mkdir -p "$d/root" "$d/state"
+    mkdir -p "$TD/berthd-root" "$d/state"
     BD_ADDR=$d/berthd.sock
-    "$BUILD/berthd" --root "$d/root" --state "$d/state" --address "$BD_ADDR" \
+    "$BUILD/berthd" --root "$TD/berthd-root" --state "$d/state" --address "$BD_ADDR" \
         --runtime "$RUNC" --shim "$T/bin/berth-shim" --log-level "${BERTHD_LOG_LEVEL:-info}" \
         </dev/null >>"$d/berthd.log" 2>&1 &
     BERTHD_PID=$!
@@ -464,6 +475,8 @@ bench_cleanup() {
     for _ in 1 2 3 4 5; do
         local -a mounts=()
         mapfile -t mounts < <(_mounts_under_T)
+        # BENCH_KEEP: $T's own tmpfs stays mounted (umount it when done)
+        [[ ${BENCH_KEEP:-0} == 1 ]] && mapfile -t mounts < <(printf '%s\n' "${mounts[@]}" | grep -vxF "$T")
         ((${#mounts[@]})) || break
         for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null; done
     done
@@ -472,11 +485,13 @@ bench_cleanup() {
         [[ -d $m && -z ${_CGROUP_EXISTED[$m]:-} ]] && rmdir "$m" 2>/dev/null
     done
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-        echo "kept $T" >&2
-    elif [[ $T == /tmp/berth-bench-* ]]; then
-        rm -rf "$T" 2>/dev/null || echo "could not remove all of $T" >&2
+        echo "kept $T and $TD" >&2
+    else
+        [[ $T == /tmp/berth-bench-* ]] && { rm -rf "$T" 2>/dev/null || echo "could not remove all of $T" >&2; }
+        [[ $TD == /var/tmp/berth-bench-* ]] && { rm -rf "$TD" 2>/dev/null || echo "could not remove all of $TD" >&2; }
     fi
     T=
+    TD=
 }
 
 # ------------------------------------------------------------------ measures
