@@ -117,20 +117,22 @@ class AsioStream::WriteOp {
       fulfiller_.reject(KJ_EXCEPTION(DISCONNECTED, "socket wait failed", ec.message().c_str()));
       return;
     }
-    try {
-      if (sendSome(stream_.fd_, iov_)) {
-        fulfiller_.fulfill();
-      } else {
-        arm();
-      }
-    } catch (kj::Exception& e) {
-      fulfiller_.reject(kj::mv(e));
+    int r = sendSome(stream_.fd_, iov_);
+    if (r < 0) {
+      fulfiller_.reject(socketError("sendmsg", -r));
+    } else if (r > 0) {
+      fulfiller_.fulfill();
+    } else {
+      arm();
     }
   }
 
  public:
-  // Sends what the socket takes now; true once everything is sent.
-  static bool sendSome(int fd, std::vector<iovec>& iov) {
+  // Sends what the socket takes now: 1 once everything is sent, 0 when the
+  // socket is full, -errno on an error. No exception: a peer that went away
+  // is routine (a client exits right after its last call), and a throw costs
+  // an unwinder lookup (in the static shim, a sort of every frame once).
+  static int sendSome(int fd, std::vector<iovec>& iov) {
     size_t first = 0;
     while (first < iov.size()) {
       msghdr msg{};
@@ -141,7 +143,7 @@ class AsioStream::WriteOp {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        throw socketError("sendmsg", errno);
+        return -errno;
       }
       size_t left = static_cast<size_t>(n);
       while (first < iov.size() && left >= iov[first].iov_len) {
@@ -154,7 +156,7 @@ class AsioStream::WriteOp {
       }
     }
     iov.erase(iov.begin(), iov.begin() + static_cast<std::ptrdiff_t>(first));
-    return iov.empty();
+    return iov.empty() ? 1 : 0;
   }
 
  private:
@@ -217,11 +219,9 @@ kj::Promise<void> AsioStream::write(kj::ArrayPtr<const kj::ArrayPtr<const kj::by
   }
   // A failed send is a rejected promise, never a throw: the RPC layer may be
   // writing (a Finish) while it handles the peer's last message.
-  try {
-    if (WriteOp::sendSome(fd_, iov)) return kj::READY_NOW;
-  } catch (kj::Exception& e) {
-    return kj::mv(e);
-  }
+  int r = WriteOp::sendSome(fd_, iov);
+  if (r > 0) return kj::READY_NOW;
+  if (r < 0) return socketError("sendmsg", -r);
   // The pieces stay valid until this promise resolves or is dropped (KJ's rule).
   return kj::newAdaptedPromise<void, WriteOp>(*this, std::move(iov));
 }
