@@ -157,4 +157,41 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   co_return result;
 }
 
+asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions options,
+                                               std::chrono::milliseconds deadline,
+                                               Reaper::Callback onExit) {
+  auto executor = co_await asio::this_coro::executor;
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
+  asio::posix::stream_descriptor out(executor, p[0]);
+  Fd outWrite(p[1]);
+  options.stdoutFd = p[1];
+  if (options.stderrFd == kStderrToStdout) options.stderrFd = p[1];
+  StartedProcess started;
+  started.pid = spawnProcess(options);
+  ::close(std::exchange(outWrite.fd, -1));
+  pid_t pid = started.pid;
+  auto timedOut = std::make_shared<bool>(false);
+  asio::steady_timer timer(executor, deadline);
+  timer.async_wait([pid, timedOut](const boost::system::error_code& ec) {
+    if (ec) return;
+    *timedOut = true;
+    ::kill(pid, SIGKILL);  // not reaped before the line or its exit: still ours
+  });
+  std::string buffer;
+  boost::system::error_code ec;
+  size_t n = co_await asio::async_read_until(out, asio::dynamic_buffer(buffer), '\n',
+                                             asio::redirect_error(asio::use_awaitable, ec));
+  timer.cancel();
+  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
+  if (!ec && n > 0 && !*timedOut) {
+    started.line = buffer.substr(0, n - 1);
+    reaper.watch(pid, onExit ? std::move(onExit) : Reaper::Callback([](int) {}));
+    co_return started;
+  }
+  started.waitStatus = co_await reaper.wait(pid);
+  started.timedOut = *timedOut;
+  co_return started;
+}
+
 }  // namespace berth

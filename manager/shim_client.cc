@@ -45,19 +45,22 @@ asio::awaitable<std::string> ShimClient::startShim(Reaper& reaper, const ShimCom
                                                    const std::string& bundle) {
   SpawnOptions opts;
   opts.argv = shimArgv(cmd, "start", ns, id, bundle);
+  // berthd's child from the start, in a session of its own: no daemonizing
+  // fork (see shim/daemonize.h). It outlives berthd all the same.
+  opts.argv.push_back("--no-fork");
+  opts.newSession = true;
   if (!cmd.logLevel.empty()) {
     opts.argv.push_back("--log-level");
     opts.argv.push_back(cmd.logLevel);
   }
-  opts.stderrFd = 2;  // its complaints before it daemonizes land in berthd's log
+  opts.stderrFd = 2;  // its complaints before it is up land in berthd's log
   constexpr std::chrono::milliseconds kStartDeadline{10000};
-  CommandResult r = co_await runCommand(reaper, opts, kStartDeadline, true);
+  // Its exit, whenever it comes, is only reaped here: ShimPid notices it.
+  StartedProcess r = co_await startUntilLine(reaper, opts, kStartDeadline, {});
   std::string what = "berth-shim start for " + ns + "/" + id;
-  if (r.timedOut) throw unavailable(what + " did not finish within " + seconds(kStartDeadline));
-  if (!r.ok()) throw internal(what + " failed: " + describeWaitStatus(r.waitStatus));
-  std::string path = lastLine(r.out);
-  if (path.empty()) throw internal(what + " printed no socket path");
-  co_return path;
+  if (r.timedOut) throw unavailable(what + " did not come up within " + seconds(kStartDeadline));
+  if (r.line.empty()) throw internal(what + " failed: " + describeWaitStatus(r.waitStatus));
+  co_return r.line;
 }
 
 asio::awaitable<Exit> ShimClient::cleanupShim(Reaper& reaper, const ShimCommand& cmd,

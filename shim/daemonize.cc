@@ -17,14 +17,30 @@ std::string pidWithStartTime(int pid) {
   return std::to_string(pid) + " " + std::to_string(stat ? stat->startTime : 0);
 }
 
-int daemonize(const std::string& address, const std::string& logFile, int keepFd) {
+namespace {
+// What notifyReady() writes: a byte for the forking parent to wait on, or
+// the address line itself for a caller reading our stdout.
+std::string readyMessage = "\x01";
+}  // namespace
+
+int daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork) {
   int log = ::open(logFile.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log < 0) throw systemError("open shim log " + logFile, errno);
   int ready[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
+  if (fork) {
+    if (::pipe2(ready, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
+  } else {
+    // The caller's stdout becomes the ready channel; stdout itself is
+    // pointed at the log below.
+    std::fflush(stdout);
+    ready[0] = -1;
+    ready[1] = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+    if (ready[1] < 0) throw systemError("dup stdout", errno);
+    readyMessage = address + "\n";
+  }
   std::fflush(nullptr);
   // Fork before any loop or thread exists: the child owns nothing half-made.
-  pid_t pid = ::fork();
+  pid_t pid = fork ? ::fork() : 0;
   if (pid < 0) throw systemError("fork", errno);
   if (pid > 0) {
     // The parent's only job: once the child is ready, tell the caller where
@@ -44,9 +60,10 @@ int daemonize(const std::string& address, const std::string& logFile, int keepFd
     std::fflush(stdout);
     ::_exit(0);
   }
-  ::close(ready[0]);
+  if (ready[0] >= 0) ::close(ready[0]);
   // A new session: no controlling terminal, and berthd's process group
-  // signals (a Ctrl-C on a foreground berthd) do not reach us.
+  // signals (a Ctrl-C on a foreground berthd) do not reach us. (Without the
+  // fork berthd did it already; then this fails harmlessly.)
   ::setsid();
   // Do not pin any mount point (the state dir may be removed under us).
   if (::chdir("/") != 0) ::_exit(1);
@@ -74,8 +91,7 @@ int daemonize(const std::string& address, const std::string& logFile, int keepFd
 }
 
 void notifyReady(int readyFd) {
-  char byte = 1;
-  (void)!::write(readyFd, &byte, 1);
+  (void)!::write(readyFd, readyMessage.data(), readyMessage.size());
   ::close(readyFd);
 }
 

@@ -3,13 +3,20 @@
 
 namespace berth::shim {
 
-// Turns this process into the shim daemon; returns in the child only, with
-// an fd to pass to notifyReady() once shim.pid is written. The parent waits
-// for that, prints `address` and exits 0 (callers read it as "ready": the
-// socket is bound and listening, connections queue until we accept); if the
-// child dies first, the parent exits 1. `keepFd` (the listener) survives;
-// everything else inherited is closed.
-int daemonize(const std::string& address, const std::string& logFile, int keepFd);
+// Turns this process into the shim daemon; returns (in the daemon only) an fd
+// to pass to notifyReady() once shim.pid is written. Readiness is `address`
+// on the caller's stdout (the socket is bound and listening; connections
+// queue until we accept).
+//
+// fork: the `start` command of a shell or a test — fork, and the parent waits
+// for the child's notice, prints `address` and exits 0 (1 if the child died
+// first). Without fork (`start --no-fork`, how berthd starts shims: it
+// already made us a session leader and reads our stdout without waiting for
+// an exit), this process is the daemon and notifyReady() prints `address`
+// itself: that saves a fork, its copy-on-write faults and an exit per task.
+// Either way `keepFd` (the listener) survives and every other inherited fd
+// is closed; stdout and stderr go to `logFile`.
+int daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork);
 void notifyReady(int readyFd);
 
 // "PID STARTTIME" for shim.pid: the start time tells a live shim from a

@@ -32,6 +32,7 @@ namespace {
 struct Args {
   std::string ns, id, bundle, stateDir, runtime = "runc", logLevel = "info";
   std::string cgroupParent = "/berth";
+  bool noFork = false;  // start: see daemonize()
 };
 
 TaskConfig configFrom(const Args& a) {
@@ -96,7 +97,7 @@ int start(const Args& args) {
     std::printf("%s\n", sock.c_str());
     return 0;
   }
-  int readyFd = daemonize(sock, config.stateDir + "/log", fd);
+  int readyFd = daemonize(sock, config.stateDir + "/log", fd, !args.noFork);
   setLogName("berth-shim");
   try {
     return serve(config, fd, readyFd);
@@ -158,6 +159,9 @@ int main(int argc, char** argv) {
   };
   auto* startCmd = app.add_subcommand("start", "daemonize and serve the task");
   addCommon(startCmd);
+  startCmd->add_flag("--no-fork", a.noFork,
+                     "serve in this process (the caller made it a session leader and reads "
+                     "the address from stdout without waiting for an exit)");
   auto* deleteCmd = app.add_subcommand("delete", "clean up after a dead shim");
   addCommon(deleteCmd);
   CLI11_PARSE(app, argc, argv);

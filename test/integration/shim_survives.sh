@@ -102,5 +102,20 @@ kill -0 "$spid" 2>/dev/null || fail "the shim exited before shutdown"
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
+step "start --no-fork (how berthd starts shims): the process itself serves"
+mkfifo "$T/nofork.out"
+"$BERTH_SHIM" start --no-fork --namespace default --id t2 --bundle "$b" --state-dir "$T/state" \
+    >"$T/nofork.out" 2>>"$T/nofork.err" &
+nf=$!
+read -r -t 10 S2 <"$T/nofork.out" || fail "start --no-fork printed no address"
+assert_eq "$T/state/default/t2/shim.sock" "$S2" "address printed by the serving process"
+assert_eq "$nf" "$(shim_pid t2)" "the started process is the shim (no daemonizing fork)"
+kill -0 "$nf" 2>/dev/null || fail "start --no-fork exited after printing"
+assert_eq "$nf" "$(stat_field "$nf" 6)" "it leads its own session"
+read -r cpid2 _ <<<"$(drv "$S2" connect)"
+assert_eq "$nf" "$cpid2" "it answers on its socket"
+drv "$S2" shutdown >/dev/null
+wait "$nf" || fail "start --no-fork: the shim exited $? after shutdown"
+
 berth_leaks_check
 echo PASS
