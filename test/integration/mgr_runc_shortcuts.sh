@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The shim starts a created container through runc's exec fifo and deletes a
+# plain stopped one itself (docs/wire.md): no `runc start` or `runc delete`
+# process then, and runc agrees on the state (running after start; no state
+# dir, no cgroup after delete). A spec with hooks goes through runc for both,
+# so its poststop hook runs. A --runtime wrapper logs every runc command.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require
+command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
+berth_test_init mgr-runc-shortcuts
+
+cat >"$T/logged-runc" <<WRAP
+#!/bin/sh
+# the runc command (after the global options the shim passes) to a log
+for a; do case \$a in create|start|delete|kill|state|ps|exec) echo "\$a" >>"$T/runc-calls"; break;; esac; done
+exec "$BERTH_RUNC" "\$@"
+WRAP
+chmod +x "$T/logged-runc"
+berth_start_daemon --runtime "$T/logged-runc"
+RROOT=$T/state/runc/default
+
+# cgroup_dirs ID — the task's cgroup directories that exist, any hierarchy
+cgroup_dirs() {
+    local d
+    for d in /sys/fs/cgroup/*/"$(berth_cgroup_parent)/default/$1" /sys/fs/cgroup/"$(berth_cgroup_parent)/default/$1"; do
+        [[ -d $d ]] && echo "$d"
+    done
+    return 0
+}
+
+echo "--- a plain task: started and deleted without runc start / runc delete"
+b=$(mkbundle_sleeper plain)
+: >"$T/runc-calls"
+ctl run -d --bundle "$b" p1 >/dev/null
+assert_eq running "$(status_of p1)" "berth: running after start"
+[[ ! -e $RROOT/p1/exec.fifo ]] || fail "the exec fifo is still there after start"
+assert_eq running "$(json_get "$("$BERTH_RUNC" --root "$RROOT" state p1)" status)" "runc: running after start"
+[[ -n $(cgroup_dirs p1) ]] || fail "no cgroup for p1 while it runs"
+pids=$(ctl pids p1)   # runc ps works on a container started this way
+assert_contains "$pids" "$(json_get "$(ctl state p1)" pid)" "pids lists the init"
+ctl kill p1
+assert_eq 143 "$(json_get "$(ctl wait p1)" exit_status)" "exit status"
+ctl delete p1 >/dev/null
+[[ ! -e $RROOT/p1 ]] || fail "runc's state dir of p1 is left: $(ls -A "$RROOT/p1")"
+left=$(cgroup_dirs p1)
+[[ -z $left ]] || fail "cgroups of p1 left behind: $left"
+[[ -z $("$BERTH_RUNC" --root "$RROOT" list -q) ]] || fail "runc still lists a container"
+calls=$(sort -u "$T/runc-calls" | tr '\n' ' ')
+assert_contains "$calls" "create" "runc create ran"
+assert_contains "$calls" "ps" "runc ps ran"
+[[ $calls != *start* ]] || fail "runc start ran for a plain task (calls: $calls)"
+[[ $calls != *delete* ]] || fail "runc delete ran for a plain task (calls: $calls)"
+
+echo "--- a task with hooks: runc start and runc delete, and the poststop hook runs"
+b=$(mkbundle_sleeper hooked)
+hook() { jq -n --arg f "$T/hooks" --arg w "$1" '{path: "/bin/sh", args: ["sh", "-c", "echo \($w) >>\($f)"]}'; }
+jq --argjson s "$(hook poststart)" --argjson p "$(hook poststop)" \
+    '.hooks = {poststart: [$s], poststop: [$p]}' "$b/config.json" >"$T/config.json"
+mv "$T/config.json" "$b/config.json"
+: >"$T/runc-calls"
+ctl run -d --bundle "$b" h1 >/dev/null
+assert_eq running "$(status_of h1)" "hooked task running"
+ctl kill h1
+ctl wait h1 >/dev/null
+ctl delete h1 >/dev/null
+calls=$(sort -u "$T/runc-calls" | tr '\n' ' ')
+assert_contains "$calls" "start" "runc start ran for a task with hooks"
+assert_contains "$calls" "delete" "runc delete ran for a task with hooks"
+assert_contains "$(cat "$T/hooks")" "poststart" "the poststart hook ran"
+assert_contains "$(cat "$T/hooks")" "poststop" "the poststop hook ran"
+[[ ! -e $RROOT/h1 && -z $(cgroup_dirs h1) ]] || fail "h1 left runc state or cgroups"
+
+echo "--- a task whose init exits before start: start fails as runc's does, delete cleans up"
+b=$(mkbundle quick -- true)
+ctl create --bundle "$b" q1
+init=$(json_get "$(ctl state q1)" pid)
+kill -9 "$init"
+expect_error failed-precondition ctl start q1 >/dev/null
+ctl delete q1 >/dev/null || true
+[[ ! -e $RROOT/q1 && -z $(cgroup_dirs q1) ]] || fail "q1 left runc state or cgroups"
+
+berth_leaks_check
+echo "mgr-runc-shortcuts: ok"
