@@ -9,21 +9,14 @@
 
 #include "common/fsutil.h"
 #include "shim/exit_file.h"
+#include "test/unit/temp_dir.h"
 
 using berth::readFile;
 using berth::shim::ExitFile;
 
 namespace {
 
-struct Dir {
-  std::string path;
-  Dir() {
-    char tmpl[] = "/tmp/berth-exitfile-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~Dir() { berth::removeTree(path); }
-};
+using Dir = berth::test::TempDir;
 
 std::set<std::string> names(const std::string& dir) {
   std::set<std::string> out;

@@ -14,21 +14,13 @@
 
 #include "common/errors.h"
 #include "common/fsutil.h"
+#include "test/unit/temp_dir.h"
 
 using namespace berth;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/berth-fsutil-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using berth::test::TempDir;
 
 std::set<std::string> listDir(const std::string& path) {
   std::set<std::string> names;
