@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "common/fsutil.h"
 #include "common/ids.h"
+#include "common/kj_loop.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "manager/crash_point.h"
@@ -20,7 +21,8 @@ std::string nameOf(const std::string& ns, const std::string& id) { return ns + "
 
 ShimRuntime::ShimRuntime(RuntimeConfig config, Reaper& reaper, TaskList& tasks,
                          EventExchange& events, TaskMonitor& monitor)
-    : config_(std::move(config)), reaper_(reaper), tasks_(tasks), events_(events), monitor_(monitor) {}
+    : config_(std::move(config)), reaper_(reaper), tasks_(tasks), events_(events), monitor_(monitor),
+      trimmer_(KjLoop::current().io()) {}
 
 TaskPaths ShimRuntime::pathsFor(const std::string& ns, const std::string& id) const {
   TaskPaths p;
@@ -435,6 +437,7 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   tasks_.remove(ns, id);
   monitor_.stop(task);
   BERTH_LOG(info) << "deleted task " << nameOf(ns, id);
+  trimmer_.soon();
   co_return exit;
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/reaper.h"
 #include "manager/event_exchange.h"
+#include "manager/heap_trim.h"
 #include "manager/monitor.h"
 #include "manager/runtime.h"
 #include "manager/shim_client.h"
@@ -93,6 +94,7 @@ class ShimRuntime final : public Runtime {
   TaskMonitor& monitor_;
   // "NS/ID" being rolled back or cleaned up by recovery.
   std::set<std::string> cleaning_;
+  HeapTrimmer trimmer_;
 };
 
 }  // namespace berth
