@@ -32,17 +32,6 @@ std::string dirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-void writeAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw systemError("write " + path, errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
 std::string randomSuffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -146,6 +135,17 @@ void writeAndRename(const std::string& path, std::string_view data, mode_t mode,
 }
 }  // namespace
 
+void writeAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw systemError("write " + path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
 void atomicWrite(const std::string& path, std::string_view data, mode_t mode) {
   writeAndRename(path, data, mode, /*sync=*/true);
   // The rename is only durable once the directory entry is on disk.
@@ -176,14 +176,7 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
   }
   std::string text(data);
   if (text.size() < static_cast<size_t>(st.st_size)) text.resize(static_cast<size_t>(st.st_size), ' ');
-  ssize_t n;
-  do {
-    n = ::pwrite(fd.fd, text.data(), text.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) throw systemError("pwrite " + path, errno);
-  if (static_cast<size_t>(n) != text.size()) {
-    throw systemError("pwrite " + path + " (short write)", EIO);
-  }
+  writeAll(fd.fd, text, path);  // at offset 0: the file was just opened
 }
 
 void truncateFile(const std::string& path, mode_t mode) {

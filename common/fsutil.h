@@ -23,7 +23,11 @@ void atomicWrite(const std::string& path, std::string_view data, mode_t mode = 0
 // hot paths such as an exit file before its event.
 void replaceFile(const std::string& path, std::string_view data, mode_t mode = 0600);
 
-// Rewrites an existing small file in place with one pwrite(2), padding with
+// Writes all of DATA to FD at its offset (retrying EINTR and short writes);
+// errors name PATH.
+void writeAll(int fd, std::string_view data, const std::string& path);
+
+// Rewrites an existing small file in place with one write(2), padding with
 // spaces to the old length: for text whose readers skip trailing whitespace
 // (JSON). A single write within one page cannot be torn by the writer's
 // crash, and unlike a rename over the old file it does not make ext4 start

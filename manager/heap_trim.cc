@@ -1,13 +1,11 @@
 #include "manager/heap_trim.h"
 
-#include "common/quiet_timers.h"
-
 #include <malloc.h>
 
 namespace berth {
 
 HeapTrimmer::HeapTrimmer(asio::io_context& io, std::chrono::milliseconds delay)
-    : io_(io), timer_(io), delay_(delay) {}
+    : timer_(io), delay_(delay) {}
 
 void HeapTrimmer::soon() {
   if (armed_) return;

@@ -18,7 +18,6 @@ class HeapTrimmer {
   void soon();
 
  private:
-  asio::io_context& io_;
   asio::steady_timer timer_;
   std::chrono::milliseconds delay_;
   bool armed_ = false;

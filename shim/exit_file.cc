@@ -31,8 +31,10 @@ void ExitFile::discard() {
   if (fd_ < 0) return;
   ::close(fd_);
   fd_ = -1;
-  ::unlink((dir_ + "/." + name_ + ".new").c_str());  // never written: not an exit
+  ::unlink(tempPath().c_str());  // never written: not an exit
 }
+
+std::string ExitFile::tempPath() const { return dir_ + "/." + name_ + ".new"; }
 
 void ExitFile::prepare(const std::string& dir, const std::string& name) {
   discard();
@@ -40,7 +42,7 @@ void ExitFile::prepare(const std::string& dir, const std::string& name) {
   name_ = name;
   try {
     makeDirs(dir_, 0700);
-    std::string temp = dir_ + "/." + name_ + ".new";
+    std::string temp = tempPath();
     fd_ = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd_ < 0) throw systemError("open " + temp, errno);
   } catch (const std::exception& e) {
@@ -55,20 +57,18 @@ void ExitFile::write(std::string_view text) {
     replaceFile(path, text, 0600);
     return;
   }
-  std::string temp = dir_ + "/." + name_ + ".new";
+  std::string temp = tempPath();
   int fd = std::exchange(fd_, -1);
-  ssize_t n;
-  do {
-    n = ::pwrite(fd, text.data(), text.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(text.size())) {
+  try {
+    writeAll(fd, text, temp);  // the empty file's offset is 0
+  } catch (...) {
+    ::close(fd);
     ::unlink(temp.c_str());
-    throw systemError("pwrite " + temp, n < 0 ? err : EIO);
+    throw;
   }
+  ::close(fd);
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    err = errno;
+    int err = errno;
     ::unlink(temp.c_str());
     throw systemError("rename " + temp + " to " + path, err);
   }

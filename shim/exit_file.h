@@ -31,6 +31,7 @@ class ExitFile {
 
  private:
   void discard();
+  std::string tempPath() const;
 
   std::string dir_, name_;
   int fd_ = -1;  // the prepared temp file, open for writing
