@@ -44,15 +44,21 @@ asio::awaitable<void> readableOrTick(asio::posix::stream_descriptor& fifo, asio:
 
 }  // namespace
 
-asio::awaitable<void> startThroughExecFifo(const std::string& fifo, std::function<bool()> initGone,
+asio::awaitable<bool> startThroughExecFifo(const std::string& fifo, std::function<bool()> initGone,
                                            std::chrono::milliseconds deadline) {
   auto executor = co_await asio::this_coro::executor;
   // Non-blocking: the open must not wait for the writer, and epoll reports
   // nothing on this end until a writer has come (no early hang-up).
   int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) co_return false;
   if (fd < 0) throw systemError("open " + fifo, errno);
   asio::posix::stream_descriptor end(executor, fd);
   asio::steady_timer timer(executor);
+  // However this ends, the cancelled ticks must not leave the timerfd armed.
+  struct Settle {
+    asio::io_context& io;
+    ~Settle() { settleTimerfd(io); }
+  } settle{static_cast<asio::io_context&>(executor.context())};
   auto give_up = std::chrono::steady_clock::now() + deadline;
   for (;;) {
     char byte;
@@ -61,10 +67,7 @@ asio::awaitable<void> startThroughExecFifo(const std::string& fifo, std::functio
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw systemError("read " + fifo, errno);
     // n == 0: no writer (yet, or it left without writing); EAGAIN: a writer
     // that has not written yet.
-    if (initGone()) {
-      settleTimerfd(static_cast<asio::io_context&>(executor.context()));
-      throw failedPrecondition("cannot start: the container process is already dead");
-    }
+    if (initGone()) throw failedPrecondition("cannot start: the container process is already dead");
     if (std::chrono::steady_clock::now() >= give_up) {
       throw internal("start: the container's init did not take the exec fifo " + fifo + " within " +
                      std::to_string(deadline.count() / 1000) + " s");
@@ -73,7 +76,7 @@ asio::awaitable<void> startThroughExecFifo(const std::string& fifo, std::functio
   }
   // Removing the fifo is what makes runc report the container as running.
   if (::unlink(fifo.c_str()) != 0 && errno != ENOENT) throw systemError("unlink " + fifo, errno);
-  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
+  co_return true;
 }
 
 }  // namespace berth::shim

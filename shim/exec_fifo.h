@@ -19,11 +19,12 @@
 
 namespace berth::shim {
 
-// Releases the init waiting on `fifo`. `initGone` is asked every 100 ms
-// while nobody writes (as runc does): an init that died before opening its
-// end fails the start. Throws failed-precondition when the init is gone,
+// Releases the init waiting on `fifo`; false (nothing done) when there is no
+// such fifo, and the caller runs `runc start`. `initGone` is asked every
+// 100 ms while nobody writes (as runc does): an init that died before opening
+// its end fails the start. Throws failed-precondition when the init is gone,
 // internal on an I/O error or when `deadline` passes.
-asio::awaitable<void> startThroughExecFifo(const std::string& fifo,
+asio::awaitable<bool> startThroughExecFifo(const std::string& fifo,
                                            std::function<bool()> initGone,
                                            std::chrono::milliseconds deadline);
 

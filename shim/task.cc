@@ -201,14 +201,13 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     initStarting_ = true;
     try {
       if (restoreFrom_.empty()) {
-        std::string fifo = runc_.execFifo(config_.id);
-        if (!bundle_.startHooks && ::access(fifo.c_str(), F_OK) == 0) {
-          Process* init = &p;
-          co_await startThroughExecFifo(
-              fifo, [init] { return init->exit.has_value(); }, kStartDeadline);
-        } else {
-          co_await runc_.start(config_.id);
+        Process* init = &p;
+        bool started = false;  // through runc's exec fifo, where it can be
+        if (!bundle_.startHooks) {
+          started = co_await startThroughExecFifo(
+              runc_.execFifo(config_.id), [init] { return init->exit.has_value(); }, kStartDeadline);
         }
+        if (!started) co_await runc_.start(config_.id);
       } else {
         std::string problem = co_await runc_.criuProblem();
         if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);
