@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 extern char** environ;
 
@@ -120,77 +121,93 @@ bool CommandResult::ok() const {
   return !timedOut && WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0;
 }
 
+namespace {
+
+// A pipe for the child's stdout: `options.stdoutFd` gets the write end (close
+// it once the child is spawned), `read` is ours.
+struct StdoutPipe {
+  asio::posix::stream_descriptor read;
+  Fd write;
+  StdoutPipe(const asio::any_io_executor& executor, SpawnOptions& options) : read(executor) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
+    write.fd = p[1];
+    read.assign(p[0]);
+    options.stdoutFd = p[1];
+  }
+};
+
+// SIGKILLs `pid` if it still runs at the deadline. Gone with the scope, which
+// must end before anyone else could own the pid (it is our unreaped child
+// until then, so the kill cannot hit a reused pid).
+class KillAtDeadline {
+ public:
+  KillAtDeadline(const asio::any_io_executor& executor, pid_t pid, std::chrono::milliseconds deadline)
+      : timer_(executor, deadline), io_(static_cast<asio::io_context&>(executor.context())) {
+    timer_.async_wait([pid, fired = fired_](const boost::system::error_code& ec) {
+      if (ec) return;
+      *fired = true;
+      ::kill(pid, SIGKILL);
+    });
+  }
+  ~KillAtDeadline() {
+    timer_.cancel();
+    settleTimerfd(io_);
+  }
+  KillAtDeadline(const KillAtDeadline&) = delete;
+  KillAtDeadline& operator=(const KillAtDeadline&) = delete;
+  bool fired() const { return *fired_; }
+
+ private:
+  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
+  asio::steady_timer timer_;
+  asio::io_context& io_;
+};
+
+}  // namespace
+
 asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
                                           std::chrono::milliseconds deadline,
                                           bool captureStdout) {
   auto executor = co_await asio::this_coro::executor;
   CommandResult result;
-  std::unique_ptr<asio::posix::stream_descriptor> out;
-  Fd outWrite;
-  if (captureStdout) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
-    out = std::make_unique<asio::posix::stream_descriptor>(executor, p[0]);
-    outWrite.fd = p[1];
-    options.stdoutFd = p[1];
-  }
+  std::optional<StdoutPipe> out;
+  if (captureStdout) out.emplace(executor, options);
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   pid_t pid = spawnProcess(options);
-  ::close(std::exchange(outWrite.fd, -1));
-  auto timedOut = std::make_shared<bool>(false);
-  asio::steady_timer timer(executor, deadline);
-  timer.async_wait([pid, timedOut](const boost::system::error_code& ec) {
-    if (ec) return;
-    *timedOut = true;
-    ::kill(pid, SIGKILL);  // still our unreaped child: the pid cannot be reused
-  });
+  if (out) ::close(std::exchange(out->write.fd, -1));
+  KillAtDeadline killer(executor, pid, deadline);
   if (out) {
     // Read to EOF first: a child blocked on a full pipe would never exit.
     boost::system::error_code ec;
-    co_await asio::async_read(*out, asio::dynamic_buffer(result.out),
+    co_await asio::async_read(out->read, asio::dynamic_buffer(result.out),
                               asio::redirect_error(asio::use_awaitable, ec));
   }
   result.waitStatus = co_await reaper.wait(pid);
-  timer.cancel();
-  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
-  result.timedOut = *timedOut;
+  result.timedOut = killer.fired();
   co_return result;
 }
 
 asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions options,
-                                               std::chrono::milliseconds deadline,
-                                               Reaper::Callback onExit) {
+                                               std::chrono::milliseconds deadline) {
   auto executor = co_await asio::this_coro::executor;
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
-  asio::posix::stream_descriptor out(executor, p[0]);
-  Fd outWrite(p[1]);
-  options.stdoutFd = p[1];
-  if (options.stderrFd == kStderrToStdout) options.stderrFd = p[1];
+  StdoutPipe out(executor, options);
+  if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   StartedProcess started;
   started.pid = spawnProcess(options);
-  ::close(std::exchange(outWrite.fd, -1));
-  pid_t pid = started.pid;
-  auto timedOut = std::make_shared<bool>(false);
-  asio::steady_timer timer(executor, deadline);
-  timer.async_wait([pid, timedOut](const boost::system::error_code& ec) {
-    if (ec) return;
-    *timedOut = true;
-    ::kill(pid, SIGKILL);  // not reaped before the line or its exit: still ours
-  });
+  ::close(std::exchange(out.write.fd, -1));
+  KillAtDeadline killer(executor, started.pid, deadline);
   std::string buffer;
   boost::system::error_code ec;
-  size_t n = co_await asio::async_read_until(out, asio::dynamic_buffer(buffer), '\n',
+  size_t n = co_await asio::async_read_until(out.read, asio::dynamic_buffer(buffer), '\n',
                                              asio::redirect_error(asio::use_awaitable, ec));
-  timer.cancel();
-  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
-  if (!ec && n > 0 && !*timedOut) {
+  if (!ec && n > 0 && !killer.fired()) {
     started.line = buffer.substr(0, n - 1);
-    reaper.watch(pid, onExit ? std::move(onExit) : Reaper::Callback([](int) {}));
+    reaper.watch(started.pid, [](int) {});  // it runs on; its exit is only reaped
     co_return started;
   }
-  started.waitStatus = co_await reaper.wait(pid);
-  started.timedOut = *timedOut;
+  started.waitStatus = co_await reaper.wait(started.pid);
+  started.timedOut = killer.fired();
   co_return started;
 }
 

@@ -45,9 +45,9 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
 
 // A process that reports readiness with a line on stdout and keeps running
 // (berth-shim start --no-fork). Returns once the line is there, with the
-// pid; from then on the reaper reaps its exit and calls `onExit` (which may
-// be empty). If it exits or closes stdout first, `line` is empty and
-// `waitStatus` says how it ended; at the deadline it is killed (SIGKILL).
+// pid; from then on the reaper only reaps its exit (whoever cares watches
+// the pid otherwise). If it exits or closes stdout first, `line` is empty
+// and `waitStatus` says how it ended; at the deadline it is killed (SIGKILL).
 struct StartedProcess {
   pid_t pid = 0;
   std::string line;    // without the newline
@@ -55,7 +55,6 @@ struct StartedProcess {
   bool timedOut = false;
 };
 asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions options,
-                                               std::chrono::milliseconds deadline,
-                                               Reaper::Callback onExit);
+                                               std::chrono::milliseconds deadline);
 
 }  // namespace berth

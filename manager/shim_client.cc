@@ -56,7 +56,7 @@ asio::awaitable<std::string> ShimClient::startShim(Reaper& reaper, const ShimCom
   opts.stderrFd = 2;  // its complaints before it is up land in berthd's log
   constexpr std::chrono::milliseconds kStartDeadline{10000};
   // Its exit, whenever it comes, is only reaped here: ShimPid notices it.
-  StartedProcess r = co_await startUntilLine(reaper, opts, kStartDeadline, {});
+  StartedProcess r = co_await startUntilLine(reaper, opts, kStartDeadline);
   std::string what = "berth-shim start for " + ns + "/" + id;
   if (r.timedOut) throw unavailable(what + " did not come up within " + seconds(kStartDeadline));
   if (r.line.empty()) throw internal(what + " failed: " + describeWaitStatus(r.waitStatus));
