@@ -1,0 +1,82 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <optional>
+
+#include "common/reaper.h"
+#include "common/spawn.h"
+
+using namespace berth;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs `body` as a coroutine on a fresh loop until it returns (at most 10 s).
+template <typename T, typename F>
+T runOnLoop(F body) {
+  asio::io_context io;
+  Reaper reaper(io);
+  std::optional<T> result;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { result = co_await body(reaper); },
+                 [&io](std::exception_ptr e) {
+                   io.stop();
+                   if (e) std::rethrow_exception(e);
+                 });
+  io.run_for(10s);
+  REQUIRE(result.has_value());
+  return *result;
+}
+
+SpawnOptions shell(const char* script) {
+  SpawnOptions o;
+  o.argv = {"/bin/sh", "-c", script};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("runCommand kills a command at its deadline") {
+  auto start = std::chrono::steady_clock::now();
+  auto r = runOnLoop<CommandResult>([](Reaper& reaper) {
+    return runCommand(reaper, shell("exec sleep 5"), 200ms, true);
+  });
+  CHECK(r.timedOut);
+  CHECK(WIFSIGNALED(r.waitStatus));
+  CHECK(WTERMSIG(r.waitStatus) == SIGKILL);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+}
+
+TEST_CASE("startUntilLine returns the first line while the process runs on") {
+  auto r = runOnLoop<StartedProcess>([](Reaper& reaper) {
+    return startUntilLine(reaper, shell("echo ready; exec sleep 0.3"), 5s);
+  });
+  CHECK(r.line == "ready");
+  CHECK_FALSE(r.timedOut);
+  CHECK(::kill(r.pid, 0) == 0);  // still running after its line
+  ::kill(r.pid, SIGKILL);        // ours to end (the test's loop is gone)
+  ::waitpid(r.pid, nullptr, 0);
+}
+
+TEST_CASE("startUntilLine reports a process that ends without a line") {
+  auto r = runOnLoop<StartedProcess>([](Reaper& reaper) {
+    return startUntilLine(reaper, shell("exit 3"), 5s);
+  });
+  CHECK(r.line.empty());
+  CHECK_FALSE(r.timedOut);
+  CHECK(WIFEXITED(r.waitStatus));
+  CHECK(WEXITSTATUS(r.waitStatus) == 3);
+}
+
+TEST_CASE("startUntilLine keeps the deadline for a process that closed stdout without a line") {
+  auto start = std::chrono::steady_clock::now();
+  auto r = runOnLoop<StartedProcess>([](Reaper& reaper) {
+    return startUntilLine(reaper, shell("exec >&-; exec sleep 5"), 200ms);
+  });
+  CHECK(r.line.empty());
+  CHECK(r.timedOut);
+  CHECK(WIFSIGNALED(r.waitStatus));
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+}
