@@ -35,6 +35,9 @@ echo "--- a plain task: started and deleted without runc start / runc delete"
 b=$(mkbundle_sleeper plain)
 : >"$T/runc-calls"
 ctl run -d --bundle "$b" p1 >/dev/null
+# start returns once the init has exec'd the user's process (not while runc's
+# init could still hold pid 1 and drop a SIGTERM)
+assert_eq sh "$(cat "/proc/$(json_get "$(ctl state p1)" pid)/comm")" "the init runs the user's process after start"
 assert_eq running "$(status_of p1)" "berth: running after start"
 [[ ! -e $RROOT/p1/exec.fifo ]] || fail "the exec fifo is still there after start"
 assert_eq running "$(json_get "$("$BERTH_RUNC" --root "$RROOT" state p1)" status)" "runc: running after start"
