@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <utility>
 
 namespace berth::shim {
 
@@ -17,16 +18,13 @@ std::string pidWithStartTime(int pid) {
   return std::to_string(pid) + " " + std::to_string(stat ? stat->startTime : 0);
 }
 
-namespace {
-// What notifyReady() writes: a byte for the forking parent to wait on, or
-// the address line itself for a caller reading our stdout.
-std::string readyMessage = "\x01";
-}  // namespace
-
-int daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork) {
+ReadyNotice daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork) {
   int log = ::open(logFile.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log < 0) throw systemError("open shim log " + logFile, errno);
+  // The notice: a byte for the forking parent to wait on, or the address
+  // line itself for a caller reading our stdout.
   int ready[2];
+  std::string message = "\x01";
   if (fork) {
     if (::pipe2(ready, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
   } else {
@@ -36,7 +34,7 @@ int daemonize(const std::string& address, const std::string& logFile, int keepFd
     ready[0] = -1;
     ready[1] = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
     if (ready[1] < 0) throw systemError("dup stdout", errno);
-    readyMessage = address + "\n";
+    message = address + "\n";
   }
   std::fflush(nullptr);
   // Fork before any loop or thread exists: the child owns nothing half-made.
@@ -87,12 +85,12 @@ int daemonize(const std::string& address, const std::string& logFile, int keepFd
   // Every container process (init, execs and their orphans) reparents to
   // us, so we reap them and see their exits (runc create's child included).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  return readyFd;
+  return {readyFd, std::move(message)};
 }
 
-void notifyReady(int readyFd) {
-  (void)!::write(readyFd, readyMessage.data(), readyMessage.size());
-  ::close(readyFd);
+void notifyReady(const ReadyNotice& ready) {
+  (void)!::write(ready.fd, ready.message.data(), ready.message.size());
+  ::close(ready.fd);
 }
 
 }  // namespace berth::shim

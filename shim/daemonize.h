@@ -3,8 +3,14 @@
 
 namespace berth::shim {
 
-// Turns this process into the shim daemon; returns (in the daemon only) an fd
-// to pass to notifyReady() once shim.pid is written. Readiness is `address`
+// How the daemon tells its starter it is ready: `message` on `fd`.
+struct ReadyNotice {
+  int fd = -1;
+  std::string message;
+};
+
+// Turns this process into the shim daemon; returns (in the daemon only) the
+// notice to pass to notifyReady() once shim.pid is written. Readiness is `address`
 // on the caller's stdout (the socket is bound and listening; connections
 // queue until we accept).
 //
@@ -16,8 +22,8 @@ namespace berth::shim {
 // itself: that saves a fork, its copy-on-write faults and an exit per task.
 // Either way `keepFd` (the listener) survives and every other inherited fd
 // is closed; stdout and stderr go to `logFile`.
-int daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork);
-void notifyReady(int readyFd);
+ReadyNotice daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork);
+void notifyReady(const ReadyNotice& ready);
 
 // "PID STARTTIME" for shim.pid: the start time tells a live shim from a
 // process that reused its pid.

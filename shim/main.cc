@@ -53,14 +53,14 @@ TaskConfig configFrom(const Args& a) {
           a.stateDir + "/runc/" + a.ns, a.cgroupParent};
 }
 
-int serve(const TaskConfig& config, int listenFd, int readyFd) {
+int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready) {
   asio::io_context io;
   KjLoop loop(io);
   Reaper reaper(io);
   Task task(io, reaper, config);
   std::string sock = config.stateDir + "/shim.sock";
   replaceFile(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);
-  notifyReady(readyFd);
+  notifyReady(ready);
   bool exiting = false;
   auto requestExit = [&]() {
     if (exiting) return;
@@ -97,10 +97,10 @@ int start(const Args& args) {
     std::printf("%s\n", sock.c_str());
     return 0;
   }
-  int readyFd = daemonize(sock, config.stateDir + "/log", fd, !args.noFork);
+  ReadyNotice ready = daemonize(sock, config.stateDir + "/log", fd, !args.noFork);
   setLogName("berth-shim");
   try {
-    return serve(config, fd, readyFd);
+    return serve(config, fd, ready);
   } catch (std::exception& e) {
     BERTH_LOG(error) << "shim failed: " << e.what();
     return 1;
