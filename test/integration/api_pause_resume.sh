@@ -99,6 +99,7 @@ ctl create --bundle "$b" t2
 msg=$(expect_error failed-precondition ctl pause t2)
 echo "  pause of a created task: $msg"
 ctl start t2
+term_ready t2  # a SIGTERM is judged when sent: the trap must be there before the freeze
 ctl pause t2
 ctl kill t2
 sleep 0.3

@@ -33,6 +33,21 @@ mkbundle_sleeper() {
     mkbundle "${1:-sleeper}" -- sh -c 'trap "exit 143" TERM; sleep 1000 & wait'
 }
 
+# term_ready ID — wait until the task's init catches SIGTERM. `start` returns
+# once the sleeper's shell runs, but its trap comes a moment later, and a
+# SIGTERM before it is dropped (PID 1): on a loaded machine a kill right after
+# start could be lost and the wait hang.
+term_ready() {
+    local pid
+    pid=$(json_get "$(ctl state "$1")" pid)
+    wait_for _catches_term "$pid"
+}
+_catches_term() {
+    local mask
+    mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+    [[ -n $mask ]] && (((16#$mask >> 14) & 1))  # bit 14: SIGTERM (15)
+}
+
 # now_ms — wall clock in milliseconds
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 

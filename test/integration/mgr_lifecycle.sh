@@ -25,6 +25,7 @@ listed=$(ctl list --json)
 assert_contains "$listed" '"id":"t1"' "list shows t1"
 assert_contains "$listed" '"status":"running"' "list shows it running"
 
+term_ready t1
 ctl kill t1
 w=$(ctl wait t1)
 assert_eq 143 "$(json_get "$w" exit_status)" "wait after SIGTERM"

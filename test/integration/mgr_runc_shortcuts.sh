@@ -44,6 +44,7 @@ assert_eq running "$(json_get "$("$BERTH_RUNC" --root "$RROOT" state p1)" status
 [[ -n $(cgroup_dirs p1) ]] || fail "no cgroup for p1 while it runs"
 pids=$(ctl pids p1)   # runc ps works on a container started this way
 assert_contains "$pids" "$(json_get "$(ctl state p1)" pid)" "pids lists the init"
+term_ready p1
 ctl kill p1
 assert_eq 143 "$(json_get "$(ctl wait p1)" exit_status)" "exit status"
 ctl delete p1 >/dev/null
@@ -66,6 +67,7 @@ mv "$T/config.json" "$b/config.json"
 : >"$T/runc-calls"
 ctl run -d --bundle "$b" h1 >/dev/null
 assert_eq running "$(status_of h1)" "hooked task running"
+term_ready h1
 ctl kill h1
 ctl wait h1 >/dev/null
 ctl delete h1 >/dev/null

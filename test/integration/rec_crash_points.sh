@@ -100,6 +100,7 @@ echo "--- delete: berthd dies after Shim.delete, after the shim's shutdown, befo
 for p in c5:after-shim-delete c6:after-shim-shutdown c7:before-record-remove c8:before-shim-delete; do
     id=${p%%:*} point=${p#*:}
     ctl run -d --bundle "$b" "$id"
+    term_ready "$id"
     ctl kill "$id"
     assert_eq 143 "$(json_get "$(ctl wait "$id")" exit_status)" "$id's exit"
     crash_during "$point" ctl delete "$id"
@@ -111,6 +112,7 @@ done
 
 echo "--- events: berthd dies after journaling an exit, before its record"
 ctl run -d --bundle "$b" c9
+term_ready c9
 crash_during after-exit-journaled ctl kill c9
 stopped_with c9 143
 assert_eq 1 "$(events c9 /tasks/exit)" "c9's exit published once"
