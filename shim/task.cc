@@ -6,6 +6,7 @@
 #include "common/timeutil.h"
 #include "common/wire_status.h"
 #include "shim/exec_fifo.h"
+#include "shim/exec_wait.h"
 #include "shim/runc_destroy.h"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,8 @@ namespace berth::shim {
 namespace {
 // As long as `runc start` is given (shim/runc.cc).
 constexpr std::chrono::milliseconds kStartDeadline{15000};
+// How long a released init may take to exec (shim/exec_wait.h).
+constexpr std::chrono::milliseconds kExecDeadline{2000};
 }  // namespace
 
 nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay) {
@@ -202,12 +205,18 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     try {
       if (restoreFrom_.empty()) {
         Process* init = &p;
+        auto runcInit = executableOf(static_cast<pid_t>(p.pid));  // blocked on its fifo: still runc
         bool started = false;  // through runc's exec fifo, where it can be
         if (!bundle_.startHooks) {
           started = co_await startThroughExecFifo(
               runc_.execFifo(config_.id), [init] { return init->exit.has_value(); }, kStartDeadline);
         }
         if (!started) co_await runc_.start(config_.id);
+        if (runcInit && !co_await waitUntilExeced(static_cast<pid_t>(p.pid), *runcInit, kExecDeadline)) {
+          BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": init pid " << p.pid
+                          << " still runs runc's init " << kExecDeadline.count()
+                          << " ms after start; answering the start anyway";
+        }
       } else {
         std::string problem = co_await runc_.criuProblem();
         if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);

@@ -78,6 +78,32 @@ assert_contains "$(cat "$T/hooks")" "poststart" "the poststart hook ran"
 assert_contains "$(cat "$T/hooks")" "poststop" "the poststop hook ran"
 [[ ! -e $RROOT/h1 && -z $(cgroup_dirs h1) ]] || fail "h1 left runc state or cgroups"
 
+echo "--- a slow exec: start returns only once the init runs the user's process"
+# A startContainer hook runs inside the container after the fifo's byte and
+# before the exec (runc's init also closes its descriptors there): a start
+# that answered at the byte would leave runc's Go init as pid 1, and a SIGTERM
+# then kills it with status 2 instead of reaching the user's trap.
+slow_exec() {
+    local b=$1 extra=${2:-'{}'}
+    jq --argjson x "$extra" '.hooks = ({startContainer: [{path: "/bin/sleep", args: ["sleep", "0.5"]}]} + $x)' \
+        "$b/config.json" >"$T/config.json"
+    mv "$T/config.json" "$b/config.json"
+}
+b=$(mkbundle_sleeper slow)
+slow_exec "$b"
+b2=$(mkbundle_sleeper slow-hooked)
+slow_exec "$b2" "{\"poststart\": [$(hook poststart)]}"
+for t in s1:"$b" s2:"$b2"; do  # s1 through the fifo, s2 through runc start
+    id=${t%%:*}
+    ctl run -d --bundle "${t#*:}" "$id" >/dev/null
+    pid=$(json_get "$(ctl state "$id")" pid)
+    assert_eq sh "$(cat "/proc/$pid/comm")" "$id's init runs the user's process when start returns"
+    term_ready "$id"
+    ctl kill "$id"
+    assert_eq 143 "$(json_get "$(ctl wait "$id")" exit_status)" "$id's exit status"
+    ctl delete "$id" >/dev/null
+done
+
 echo "--- a task whose init exits before start: start fails as runc's does, delete cleans up"
 b=$(mkbundle quick -- true)
 ctl create --bundle "$b" q1

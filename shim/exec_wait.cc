@@ -1,0 +1,34 @@
+#include "shim/exec_wait.h"
+
+#include <sys/stat.h>
+
+#include <string>
+
+namespace berth::shim {
+
+namespace {
+constexpr std::chrono::microseconds kCheckEvery{500};
+}  // namespace
+
+std::optional<ExecutableId> executableOf(pid_t pid) {
+  struct stat st {};
+  // stat follows the magic link to the open file itself, whatever its path
+  // says in the container's mount namespace.
+  std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  if (::stat(exe.c_str(), &st) != 0) return std::nullopt;
+  return ExecutableId{st.st_dev, st.st_ino};
+}
+
+asio::awaitable<bool> waitUntilExeced(pid_t pid, ExecutableId before, std::chrono::milliseconds deadline) {
+  auto give_up = std::chrono::steady_clock::now() + deadline;
+  // Only expiring waits: nothing left armed on the timerfd afterwards.
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    if (executableOf(pid) != before) co_return true;
+    if (std::chrono::steady_clock::now() >= give_up) co_return false;
+    timer.expires_after(kCheckEvery);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace berth::shim
