@@ -49,7 +49,11 @@ class EventExchange::ShimSink final : public wire::EventSink::Server {
     } catch (const Error& e) {
       throw toKjException(e);
     }
-    return kj::READY_NOW;
+    // The record's save, and with it the ack, one turn later: the fan-out's
+    // messages (their writes armed depth-first, ahead of this breadth-first
+    // event) reach the subscribers before berthd spends time on the record.
+    // The journal already has the event, so a crash in between loses nothing.
+    return kj::evalLater([origin] { origin->saveHandledSeq(); });
   }
 
   kj::Promise<void> close(CloseContext ctx) override {
@@ -143,7 +147,8 @@ void EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, 
   }
   // The cache first (it also fills the record's exit); subscribers next (the
   // journal has the event, so its seq is taken for good); then the record
-  // with the new last seq, one save for both, before the ack. A crash before
+  // with the new last seq, one save for both, before the ack (the save is
+  // the caller's, a turn later: ShimSink::publish). A crash before
   // that save is caught up from the journal at restart (journaled()), so the
   // event is not published twice.
   origin->applyEvent(*shared);

@@ -42,8 +42,10 @@ class EventOrigin {
   virtual int64_t originIncarnation() const = 0;
   // The shim seq of the last event berthd handled for this task.
   virtual uint64_t lastHandledSeq() const = 0;
-  // Persists it (task record); called before the ack.
+  // Notes it (duplicates are told by it from now on) and wakes the task's
+  // waiters; saveHandledSeq persists it, a turn later, before the ack.
   virtual void recordHandledSeq(uint64_t shimSeq) = 0;
+  virtual void saveHandledSeq() = 0;
   // Keeps the task's cached state current (e.g. stopped on the init's exit).
   virtual void applyEvent(const TaskEvent& event) = 0;
   // A task whose create failed and is being undone: its events are dropped.

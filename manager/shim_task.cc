@@ -96,13 +96,16 @@ TaskInfo ShimTask::info() const {
 
 void ShimTask::recordHandledSeq(uint64_t shimSeq) {
   record_.lastSeq = shimSeq;
+  wakeWaiters();
+}
+
+void ShimTask::saveHandledSeq() {
   try {
     record_.saveQuickly(paths_.recordFile);
   } catch (const Error& e) {
     // The record is gone only when the task is being deleted or undone.
     BERTH_LOG(debug) << "task " << ns_ << "/" << id_ << ": cannot save last seq: " << e.what();
   }
-  wakeWaiters();
 }
 
 void ShimTask::applyEvent(const TaskEvent& ev) {

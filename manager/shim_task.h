@@ -64,6 +64,7 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   int64_t originIncarnation() const override { return record_.createdAtNs; }
   uint64_t lastHandledSeq() const override { return record_.lastSeq; }
   void recordHandledSeq(uint64_t shimSeq) override;
+  void saveHandledSeq() override;
   void applyEvent(const TaskEvent& event) override;
   bool discarded() const override { return discarded_; }
 

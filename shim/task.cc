@@ -150,6 +150,7 @@ void Task::adoptInit() {
   reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
   cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
   oom_.arm(cgroups_);
+  mountNs_.pin(static_cast<pid_t>(init_->pid));
 }
 
 void Task::exec(const std::string& execId, const std::string& partialSpec, IoPaths paths) {
@@ -419,6 +420,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   if (p.status != Status::Stopped || !destroyStoppedContainer(runc_.containerDir(config_.id))) {
     co_await runc_.remove(config_.id, /*force=*/p.status == Status::Created);
   }
+  mountNs_.release();  // before the rootfs goes: the container's copy of it goes with this
   unmountRootfs(mountRecord());
   p.status = next;
   events_.emit([&](auto e) {
