@@ -60,14 +60,24 @@ asio::awaitable<bool> startThroughExecFifo(const std::string& fifo, std::functio
     ~Settle() { settleTimerfd(io); }
   } settle{static_cast<asio::io_context&>(executor.context())};
   auto give_up = std::chrono::steady_clock::now() + deadline;
+  bool released = false;  // the init wrote its byte
   for (;;) {
     char byte;
     ssize_t n = ::read(fd, &byte, 1);
-    if (n == 1) break;  // the init is released: it goes on to exec
+    if (n == 1) {
+      released = true;
+      continue;
+    }
+    // After the byte, end of file: the init's end is closed, by its exec
+    // (close-on-exec) or, in runc 1.1.12 and later, by hand just before it;
+    // either way the exec is at most moments away (exec_wait.h waits for it).
+    if (n == 0 && released) break;
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw systemError("read " + fifo, errno);
-    // n == 0: no writer yet (or one that left without writing); EAGAIN: a
-    // writer that has not written yet.
-    if (initGone()) throw failedPrecondition("cannot start: the container process is already dead");
+    // n == 0: no writer (yet, or it left without writing); EAGAIN: a writer
+    // that has not written yet, or not closed yet.
+    if (!released && initGone()) {
+      throw failedPrecondition("cannot start: the container process is already dead");
+    }
     if (std::chrono::steady_clock::now() >= give_up) {
       throw internal("start: the container's init did not take the exec fifo " + fifo + " within " +
                      std::to_string(deadline.count() / 1000) + " s");

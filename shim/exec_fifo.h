@@ -20,8 +20,9 @@
 namespace berth::shim {
 
 // Releases the init waiting on `fifo` and returns once it has written its
-// byte, as `runc start` does (the exec follows: see exec_wait.h); false
-// (nothing done) when there is no such fifo, and the caller runs `runc start`. `initGone` is asked every
+// byte and closed its end, which it does at (or just before) its exec of the
+// user's process: see exec_wait.h; false (nothing done) when there is no such
+// fifo, and the caller runs `runc start`. `initGone` is asked every
 // 100 ms while nobody writes (as runc does): an init that died before opening
 // its end fails the start. Throws failed-precondition when the init is gone,
 // internal on an I/O error or when `deadline` passes.

@@ -2,12 +2,17 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <string>
 
 namespace berth::shim {
 
 namespace {
-constexpr std::chrono::microseconds kCheckEvery{500};
+// The exec usually follows within microseconds (after the fifo's end of file)
+// but may take longer (a startContainer hook, `runc start`): look again soon,
+// then less and less often.
+constexpr std::chrono::microseconds kFirstCheck{50};
+constexpr std::chrono::microseconds kCheckAtMost{2000};
 }  // namespace
 
 std::optional<ExecutableId> executableOf(pid_t pid) {
@@ -23,11 +28,13 @@ asio::awaitable<bool> waitUntilExeced(pid_t pid, ExecutableId before, std::chron
   auto give_up = std::chrono::steady_clock::now() + deadline;
   // Only expiring waits: nothing left armed on the timerfd afterwards.
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto interval = kFirstCheck;
   for (;;) {
     if (executableOf(pid) != before) co_return true;
     if (std::chrono::steady_clock::now() >= give_up) co_return false;
-    timer.expires_after(kCheckEvery);
+    timer.expires_after(interval);
     co_await timer.async_wait(asio::use_awaitable);
+    interval = std::min(interval * 2, kCheckAtMost);
   }
 }
 

@@ -1,10 +1,11 @@
 // Waiting for a container's init to exec the user's process.
 //
-// Both ways of starting a created container end a moment before that exec:
-// `runc start` returns once it has read the byte the init writes to its exec
-// fifo, and so does startThroughExecFifo. After the byte, runc's init still
-// closes its descriptors (runc 1.1.12, and Debian's 1.1.5+deb12u1 with the
-// CVE-2024-21626 fix, close them all by hand) and then execs. Until then the
+// Both ways of starting a created container may end a moment before that
+// exec: `runc start` returns once it has read the byte the init writes to its
+// exec fifo, and startThroughExecFifo once the init's end of the fifo closes.
+// After the byte, runc's init runs any startContainer hooks and closes its
+// descriptors (runc 1.1.12, and Debian's 1.1.5+deb12u1 with the CVE-2024-21626
+// fix, close them all by hand, the fifo's end too), and then execs. Until then the
 // pid is runc's Go init, which catches every signal: a SIGTERM sent in that
 // window kills it with status 2 instead of reaching the user's handler. So a
 // start returns only once the init runs something else.
@@ -31,8 +32,8 @@ struct ExecutableId {
 std::optional<ExecutableId> executableOf(pid_t pid);
 
 // Returns true once `pid` no longer executes `before` (it exec'd, or it is
-// gone); false if it still does when `deadline` has passed. Checks every
-// half millisecond: the exec follows the fifo's byte closely.
+// gone); false if it still does when `deadline` has passed. Polls: 50 µs
+// after the first look, then twice as long each time, up to 2 ms.
 asio::awaitable<bool> waitUntilExeced(pid_t pid, ExecutableId before, std::chrono::milliseconds deadline);
 
 }  // namespace berth::shim
