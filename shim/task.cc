@@ -212,7 +212,18 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
           started = co_await startThroughExecFifo(
               runc_.execFifo(config_.id), [init] { return init->exit.has_value(); }, kStartDeadline);
         }
-        if (!started) co_await runc_.start(config_.id);
+        if (!started) {
+          try {
+            co_await runc_.start(config_.id);
+          } catch (const Error&) {
+            // As on the fifo's path: an init that died before its start is
+            // a wrong state, whatever words the runtime found for it.
+            if (init->exit || !executableOf(static_cast<pid_t>(init->pid))) {
+              throw failedPrecondition("cannot start: the container process is already dead");
+            }
+            throw;
+          }
+        }
         if (runcInit && !co_await waitUntilExeced(static_cast<pid_t>(p.pid), *runcInit, kExecDeadline)) {
           BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": init pid " << p.pid
                           << " still runs runc's init " << kExecDeadline.count()

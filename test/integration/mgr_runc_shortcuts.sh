@@ -121,5 +121,42 @@ expect_error failed-precondition ctl start q1 >/dev/null
 ctl delete q1 >/dev/null || true
 [[ ! -e $RROOT/q1 && -z $(cgroup_dirs q1) ]] || fail "q1 left runc state or cgroups"
 
+echo "--- a runtime that keeps its state elsewhere: no exec fifo where runc's would be, so start goes through it"
+# The wrapper moves runc's --root aside: the shim finds no ROOT/ID/exec.fifo
+# (nor a state.json for its own delete) and falls back to the runtime's
+# start and delete, which still work.
+cat >"$T/elsewhere-runc" <<WRAP
+#!/usr/bin/env bash
+args=() prev=
+for a; do [[ \$prev == --root ]] && a=\$a-elsewhere; args+=("\$a"); prev=\$a; done
+for a; do case \$a in create|start|delete|kill|state|ps|exec) echo "\$a" >>"$T/runc-calls"; break;; esac; done
+exec "$BERTH_RUNC" "\${args[@]}"
+WRAP
+chmod +x "$T/elsewhere-runc"
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$T/elsewhere-runc"
+b=$(mkbundle_sleeper elsewhere)
+: >"$T/runc-calls"
+ctl run -d --bundle "$b" e1 >/dev/null
+[[ -p $RROOT-elsewhere/e1/exec.fifo || -d $RROOT-elsewhere/e1 ]] || fail "runc's state for e1 is not where the wrapper puts it"
+[[ ! -e $RROOT/e1 ]] || fail "e1 has runc state where the shim looks"
+assert_eq sh "$(cat "/proc/$(json_get "$(ctl state e1)" pid)/comm")" "e1's init runs the user's process when start returns"
+assert_eq running "$(json_get "$("$BERTH_RUNC" --root "$RROOT-elsewhere" state e1)" status)" "runc: e1 running"
+term_ready e1
+ctl kill e1
+assert_eq 143 "$(json_get "$(ctl wait e1)" exit_status)" "e1's exit status"
+ctl delete e1 >/dev/null
+calls=$(sort -u "$T/runc-calls" | tr '\n' ' ')
+assert_contains "$calls" "start" "the runtime's start ran"
+assert_contains "$calls" "delete" "the runtime's delete ran"
+[[ ! -e $RROOT-elsewhere/e1 && -z $(cgroup_dirs e1) ]] || fail "e1 left runc state or cgroups"
+# an init that died before start: the runtime's start fails, and so does ours,
+# as a wrong state
+ctl create --bundle "$(mkbundle quick2 -- true)" q2
+kill -9 "$(json_get "$(ctl state q2)" pid)"
+expect_error failed-precondition ctl start q2 >/dev/null
+ctl delete q2 >/dev/null || true
+[[ ! -e $RROOT-elsewhere/q2 && -z $(cgroup_dirs q2) ]] || fail "q2 left runc state or cgroups"
+
 berth_leaks_check
 echo "mgr-runc-shortcuts: ok"
