@@ -180,13 +180,25 @@ int cmdKill(const Globals& g, const KillArgs& a) {
   return 0;
 }
 
+namespace {
+
+// The calls that name a task (or one of its processes) and answer with an
+// exit (wait, delete) or nothing (pause, resume): one shape, the request
+// picked by `make` (a lambda over the API client).
+template <typename MakeRequest>
+auto callOnProcess(Client& c, const std::string& id, const std::string& execId, MakeRequest make) {
+  auto req = make(c.api());
+  c.setTask(req.initTask(), id);
+  if constexpr (requires { req.setExecId(""); }) req.setExecId(execId);
+  return c.wait(req.send());
+}
+
+}  // namespace
+
 int cmdWait(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto req = c.api().waitRequest();
-  c.setTask(req.initTask(), a.id);
-  req.setExecId(a.execId);
-  auto resp = c.wait(req.send());
+  auto resp = callOnProcess(c, a.id, a.execId, [](auto& api) { return api.waitRequest(); });
   printJson(exitJson(resp.getExit(), false));
   return 0;
 }
@@ -194,10 +206,7 @@ int cmdWait(const Globals& g, const TaskArgs& a) {
 int cmdDelete(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto req = c.api().deleteRequest();
-  c.setTask(req.initTask(), a.id);
-  req.setExecId(a.execId);
-  auto resp = c.wait(req.send());
+  auto resp = callOnProcess(c, a.id, a.execId, [](auto& api) { return api.deleteRequest(); });
   printJson(exitJson(resp.getExit(), true));
   return 0;
 }
@@ -205,18 +214,14 @@ int cmdDelete(const Globals& g, const TaskArgs& a) {
 int cmdPause(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
-  auto req = c.api().pauseRequest();
-  c.setTask(req.initTask(), id);
-  c.wait(req.send());
+  callOnProcess(c, id, "", [](auto& api) { return api.pauseRequest(); });
   return 0;
 }
 
 int cmdResume(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
-  auto req = c.api().resumeRequest();
-  c.setTask(req.initTask(), id);
-  c.wait(req.send());
+  callOnProcess(c, id, "", [](auto& api) { return api.resumeRequest(); });
   return 0;
 }
 
