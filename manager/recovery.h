@@ -1,7 +1,8 @@
 // Getting the tasks back after berthd (re)starts, and noticing shims that die.
 //
-// At start: walk ROOT/NS/ID/task; list every task at once (status from the
-// record: "unknown" while loading, so `list` never blocks) and reconnect them
+// At start: walk ROOT/NS/ID/task; list every task at once (status and pid
+// from the record, as berthd last knew them, until the shim answers, so
+// `list` never blocks) and reconnect them
 // all in parallel, each within kConnectDeadline: connect to its shim.sock,
 // `connect`, subscribe after the record's last seq. A shim that is gone (no
 // answer, or shim.pid names a dead process or another one with the same pid)

@@ -17,6 +17,14 @@ const char* statusName(Status status) {
   return "unknown";
 }
 
+Status statusFromName(std::string_view name) {
+  for (Status s : {Status::Created, Status::Running, Status::Stopped, Status::Deleted, Status::Paused,
+                   Status::Pausing}) {
+    if (name == statusName(s)) return s;
+  }
+  return Status::Unknown;
+}
+
 ExitStatus ExitStatus::fromWaitStatus(int waitStatus) {
   if (WIFSIGNALED(waitStatus)) return signaled(static_cast<uint8_t>(WTERMSIG(waitStatus)));
   return exited(static_cast<uint8_t>(WEXITSTATUS(waitStatus)));

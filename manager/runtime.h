@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth {
@@ -26,6 +27,8 @@ enum class Status { Unknown, Created, Running, Stopped, Deleted, Paused, Pausing
 
 // "created", "running", ... ("unknown" for Unknown).
 const char* statusName(Status status);
+// The reverse of statusName; Unknown for any other word.
+Status statusFromName(std::string_view name);
 
 // How a process ended; mapped to 128+signal only at the contract edge.
 struct ExitStatus {

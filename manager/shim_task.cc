@@ -60,6 +60,11 @@ ShimTask::ShimTask(std::string ns, std::string id, TaskRecord record, TaskPaths 
   cached_.id = id_;
   cached_.io = record_.io;
   cached_.status = Status::Unknown;
+  if (record_.lastStatus != Status::Unknown && record_.lastStatus != Status::Deleted) {
+    // As berthd last knew it, until the shim tells (see recovery.h).
+    cached_.status = record_.lastStatus;
+    cached_.pid = record_.lastPid;
+  }
   if (record_.exit) {
     // Its exit was handled before berthd restarted: final, whatever the shim says.
     cached_.status = Status::Stopped;
@@ -137,12 +142,19 @@ void ShimTask::applyEvent(const TaskEvent& ev) {
       record_.deletePublished = true;
     }
   }
+  rememberStatus();
   wakeWaiters();
+}
+
+void ShimTask::rememberStatus() {
+  record_.lastStatus = cached_.status;
+  record_.lastPid = cached_.pid;
 }
 
 void ShimTask::noteCreated(uint32_t pid) {
   if (cached_.status == Status::Unknown) cached_.status = Status::Created;
   if (cached_.pid == 0) cached_.pid = pid;
+  rememberStatus();
 }
 
 void ShimTask::noteState(const State& s) {
@@ -152,6 +164,7 @@ void ShimTask::noteState(const State& s) {
   if (s.pid != 0) cached_.pid = s.pid;
   if (s.status == Status::Stopped) cached_.exit = s.exit;
   cached_.io = s.io;
+  rememberStatus();
 }
 
 void ShimTask::markLost(const Exit& exit) {

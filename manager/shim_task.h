@@ -99,6 +99,8 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
  private:
   asio::awaitable<void> waitForChange(std::chrono::steady_clock::time_point until);
   void wakeWaiters();
+  // Copies the cached status and pid into the record (saved with it next).
+  void rememberStatus();
 
   std::string ns_;
   std::string id_;

@@ -31,6 +31,10 @@ std::string TaskRecord::toJson() const {
   if (exit) j["exit"] = exitJson(*exit);
   if (deletePublished) j["delete_published"] = true;
   if (deleting) j["deleting"] = true;
+  if (lastStatus != Status::Unknown) {
+    j["status"] = statusName(lastStatus);
+    j["pid"] = lastPid;
+  }
   return j.dump() + "\n";
 }
 
@@ -61,6 +65,8 @@ TaskRecord TaskRecord::fromJson(const std::string& text, const std::string& path
     if (j.contains("exit")) r.exit = exitOf(j["exit"]);
     r.deletePublished = j.value("delete_published", false);
     r.deleting = j.value("deleting", false);
+    r.lastStatus = statusFromName(j.value("status", ""));
+    r.lastPid = j.value("pid", 0u);
     return r;
   } catch (const json::exception& e) {
     throw invalidArgument("task record " + path + " is broken: " + e.what());

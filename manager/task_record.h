@@ -32,6 +32,11 @@ struct TaskRecord {
   bool deletePublished = false;
   // A delete is under way: at start-up berthd finishes it.
   bool deleting = false;
+  // The task's status and pid as berthd last knew them, saved with the
+  // events that change them: what `list` shows after a restart while the
+  // shim is being reconnected (it never waits on a shim).
+  Status lastStatus = Status::Unknown;
+  uint32_t lastPid = 0;
 
   std::string toJson() const;
   // invalid-argument naming PATH if the JSON is broken.

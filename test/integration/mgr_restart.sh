@@ -20,6 +20,7 @@ for id in t1 t2 t4; do ctl run -d --bundle "$b" "$id"; done
 ctl create --bundle "$b" t3
 t1pid=$(json_get "$(ctl state t1)" pid)
 t2pid=$(json_get "$(ctl state t2)" pid)
+t4pid=$(json_get "$(ctl state t4)" pid)
 t3shim=$(shim_pid_of t3)
 t4shim=$(shim_pid_of t4)
 last=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | tail -1 || true)
@@ -39,6 +40,16 @@ restarted=$(now_ms)
 listed=$(ctl list --json)
 echo "list while loading: $listed"
 assert_contains "$listed" '"id":"t4"' "t4 listed while its shim is being checked"
+# while a shim is being checked, list shows the task as berthd last knew it
+# (its record), never a status outside the contract's words
+jq -e 'all(.[]; .status | IN("created", "running", "stopped", "paused", "pausing", "deleted"))' \
+    <<<"$listed" >/dev/null || fail "a status outside the contract while loading: $listed"
+t4listed=$(jq -c '.[] | select(.id == "t4")' <<<"$listed")
+if [[ $(json_get "$t4listed" status) == running ]]; then
+    assert_eq "$t4pid" "$(json_get "$t4listed" pid)" "t4's pid while its shim is being checked"
+else  # the 2 s deadline already passed (a loaded machine): cleaned up
+    assert_eq stopped "$(json_get "$t4listed" status)" "t4 while its shim is being checked"
+fi
 assert_eq running "$(status_of t1)" "t1 still running after the restart"
 assert_eq "$t1pid" "$(json_get "$(ctl state t1)" pid)" "same init"
 wait_for test "$(status_of t2)" = stopped
