@@ -46,6 +46,25 @@ fi
 assert_contains "$err" "/no/such/binary" "runc's own words name the binary"
 echo "  $err"
 expect_error not-found ctl state t1 >/dev/null
+# attached (run and exec without -d): the failure is one line too, though
+# runc also wrote its error into the process's stderr FIFO
+for cmd in "run --bundle $bn t1" "run --rm --bundle $bn t1"; do
+    st=0
+    err=$(ctl $cmd 2>&1 >/dev/null) || st=$?
+    assert_eq 1 "$st" "$cmd ($err)"
+    assert_eq 1 "$(wc -l <<<"$err")" "one line from '$cmd': $err"
+    [[ $err == "berthctl: "* ]] || fail "$cmd: $err"
+    ctl delete t1 >/dev/null 2>&1 || true
+done
+ctl run -d --bundle "$b" t0
+st=0
+err=$(ctl exec --exec-id x1 t0 -- /no/such/binary 2>&1 >/dev/null) || st=$?
+assert_eq 1 "$st" "exec of a missing binary ($err)"
+assert_eq 1 "$(wc -l <<<"$err")" "one line from an attached exec of a missing binary: $err"
+[[ $err == "berthctl: "* ]] || fail "exec of a missing binary: $err"
+ctl kill --signal KILL t0
+ctl wait t0 >/dev/null
+ctl delete t0 >/dev/null
 
 echo "--- unknown task"
 for verb in state start kill wait delete pause resume pids metrics; do

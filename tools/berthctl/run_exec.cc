@@ -155,6 +155,11 @@ class Attached {
   // start is sent now), and with --tty our terminal.
   void attach() {
     started_ = true;
+    // Read only now: what came before is runc's own error, written to the
+    // process's stderr when its create or start failed, and that failure is
+    // reported once, as berthctl's error line. (The process cannot write
+    // before its start; whatever it wrote since is still in the FIFOs.)
+    for (auto& p : pumps_) readPump(*p);
     if (pendingSignal_ != 0) forwardSignal(pendingSignal_);
     if (tty_) {
       raw_ = std::make_unique<RawMode>(0);
@@ -215,7 +220,6 @@ class Attached {
     int rfd = openOrThrow(path, O_RDONLY | O_NONBLOCK);
     pumps_.push_back(std::make_unique<Pump>(c_.io(), rfd, out));
     holds_.push_back(std::make_unique<Fd>(openOrThrow(path, O_WRONLY | O_NONBLOCK)));
-    readPump(*pumps_.back());
   }
 
   void readPump(Pump& p) {
