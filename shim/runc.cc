@@ -59,7 +59,7 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
     if (msg.empty()) msg = describeWaitStatus(result.waitStatus);
     // runc's fatal line already reads "runc create failed: ..."; say it once.
     std::string prefix = "runc " + what + " failed: ";
-    throw internal(msg.rfind(prefix, 0) == 0 ? msg : prefix + msg);
+    throw RuntimeRefused(msg.rfind(prefix, 0) == 0 ? msg : prefix + msg);
   }
   co_return result.out;
 }

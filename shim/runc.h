@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/errors.h"
 #include "common/reaper.h"
 
 #include <chrono>
@@ -16,6 +17,14 @@ namespace berth::shim {
 
 struct ProcessStdio {
   int in = -1, out = -1, err = -1;  // -1: /dev/null
+};
+
+// runc ran and refused (exited non-zero), in its own words; internal until a
+// caller knows better (a spec or resources runc cannot use are the client's
+// to fix). A runc that timed out is a plain internal Error.
+class RuntimeRefused : public Error {
+public:
+  explicit RuntimeRefused(std::string message) : Error(Code::Internal, std::move(message)) {}
 };
 
 class Runc {

@@ -120,7 +120,8 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
       init_.reset();
       unmountRootfs(mountRecord());
       // runc's own words; a bundle it cannot use is the caller's to fix.
-      throw invalidArgument(e.message());
+      if (dynamic_cast<const RuntimeRefused*>(&e)) throw invalidArgument(e.message());
+      throw;
     }
     init_->io.releaseProcessSide();
     init_->pid = readPidFile(pidFile);
@@ -269,7 +270,15 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/console-" + execId + ".sock");
     p.exitFile.prepare(config_.stateDir + "/exit", execId);
-    co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
+    try {
+      co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
+    } catch (const RuntimeRefused& e) {
+      // As at create: a process runc cannot start (no such binary, a bad
+      // cwd or user) is the caller's to fix, in runc's own words; unless the
+      // task stopped meanwhile.
+      if (init_->exit) throw failedPrecondition("cannot start an exec process in a stopped task");
+      throw invalidArgument(e.message());
+    }
     co_await p.io.attachConsole();
   } catch (...) {
     p.status = Status::Created;
@@ -498,7 +507,15 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
   }
   std::string file = config_.stateDir + "/resources.json";
   replaceFile(file, resourcesJson, 0600);
-  co_await runc_.update(config_.id, file);
+  try {
+    co_await runc_.update(config_.id, file);
+  } catch (const RuntimeRefused& e) {
+    // Resources runc or the kernel refuse (a string for a number, a memory
+    // limit below the usage) are the caller's to fix; unless the task
+    // stopped meanwhile.
+    if (p.exit) throw failedPrecondition("cannot update a stopped task");
+    throw invalidArgument(e.message());
+  }
 }
 
 asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {

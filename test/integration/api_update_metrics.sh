@@ -55,6 +55,12 @@ expect_error invalid-argument ctl update --resources "$T/none.json" t1 >/dev/nul
 echo '[1,2]' >"$T/array.json"
 expect_error invalid-argument ctl update --resources "$T/array.json" t1 >/dev/null
 expect_error not-found ctl update --resources "$T/res.json" ghost >/dev/null
+# valid JSON that runc or the kernel refuses: still the caller's to fix
+echo '{"memory":{"limit":"abc"}}' >"$T/typo.json"
+msg=$(expect_error invalid-argument ctl update --resources "$T/typo.json" t1)
+assert_contains "$msg" "limit" "runc's words name the field"
+echo '{"memory":{"limit":4096}}' >"$T/tiny.json"
+expect_error invalid-argument ctl update --resources "$T/tiny.json" t1 >/dev/null
 assert_eq "$limit" "$(<"$memfile")" "limit kept after refused updates"
 
 echo "--- metrics follow an allocation of 20 MB"

@@ -61,7 +61,9 @@ st=0
 err=$(ctl exec --exec-id x1 t0 -- /no/such/binary 2>&1 >/dev/null) || st=$?
 assert_eq 1 "$st" "exec of a missing binary ($err)"
 assert_eq 1 "$(wc -l <<<"$err")" "one line from an attached exec of a missing binary: $err"
-[[ $err == "berthctl: "* ]] || fail "exec of a missing binary: $err"
+# as at create: a process runc cannot start is the caller's to fix
+[[ $err == "berthctl: invalid-argument: "*/no/such/binary* ]] || fail "exec of a missing binary: $err"
+expect_error invalid-argument ctl exec -d --exec-id x2 --cwd /no/such/dir t0 -- true >/dev/null
 ctl kill --signal KILL t0
 ctl wait t0 >/dev/null
 ctl delete t0 >/dev/null
