@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/quiet_timers.h"
 #include "common/timeutil.h"
 #include "common/wire_status.h"
 #include "shim/exec_fifo.h"
@@ -21,6 +22,8 @@ namespace {
 constexpr std::chrono::milliseconds kStartDeadline{15000};
 // How long a released init may take to exec (shim/exec_wait.h).
 constexpr std::chrono::milliseconds kExecDeadline{2000};
+// runc delete --force returns once the init is dead; we reap it just after.
+constexpr std::chrono::milliseconds kExitAfterForcedDelete{2000};
 }  // namespace
 
 nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay) {
@@ -427,6 +430,15 @@ asio::awaitable<ExitInfo> Task::wait(std::string execId) {
   co_return *find(execId).exit;
 }
 
+asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds deadline) {
+  if (p.exit) co_return;
+  auto timer = std::make_shared<asio::steady_timer>(io_, deadline);
+  p.waiters.push_back([timer] { timer->cancel(); });
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  settleTimerfd(io_);  // a cancelled timer must not wake the idle shim later
+}
+
 asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   Process& p = find(execId);
   Status next = transitionOrThrow(p.status, Action::Delete);
@@ -437,8 +449,15 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     co_return exit;
   }
   // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
+  bool created = p.status == Status::Created;
   if (p.status != Status::Stopped || !destroyStoppedContainer(runc_.containerDir(config_.id))) {
-    co_await runc_.remove(config_.id, /*force=*/p.status == Status::Created);
+    co_await runc_.remove(config_.id, /*force=*/created);
+  }
+  if (created) {
+    // runc delete --force killed the init: its exit, published as /tasks/exit
+    // and answered to waiters, is this delete's too.
+    co_await exitOrDeadline(p, kExitAfterForcedDelete);
+    if (p.exit) exit = *p.exit;
   }
   mountNs_.release();  // before the rootfs goes: the container's copy of it goes with this
   unmountRootfs(mountRecord());

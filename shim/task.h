@@ -100,6 +100,8 @@ class Task {
   void publishExit(Process& p);
   void maybeFinishInit();
   void writeExitFile(Process& p);
+  // Returns once `p` has an exit (reaped and published), or after `deadline`.
+  asio::awaitable<void> exitOrDeadline(Process& p, std::chrono::milliseconds deadline);
   uint32_t readPidFile(const std::string& path);
   // After runc created or restored the init: watch it, find its cgroups.
   void adoptInit();

@@ -62,6 +62,27 @@ since=$(json_get "$(head -1 "$T/events.out")" seq)
 replayed=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since "$since" || true)
 assert_eq 3 "$(grep -c '"topic"' <<<"$replayed")" "replay after seq $since"
 
+echo "--- delete of a created task: the exit it reports is the one published"
+"$BERTHCTL" --address "$T/berthd.sock" events --topic /tasks/ >"$T/events2.out" &
+events_pid=$!
+ctl create --bundle "$b" t2
+wait_for grep -q '/tasks/create' "$T/events2.out"
+ctl wait t2 >"$T/wait2.out" &
+waiter=$!
+d=$(ctl delete t2)
+wait "$waiter" || fail "wait on a created task that was deleted failed"
+wait_for grep -q '/tasks/delete' "$T/events2.out"
+kill "$events_pid" 2>/dev/null || true
+wait "$events_pid" 2>/dev/null || true
+exit_line=$(grep '/tasks/exit' "$T/events2.out")
+delete_line=$(grep '/tasks/delete' "$T/events2.out")
+assert_eq 137 "$(json_get "$d" exit_status)" "delete's exit_status (runc delete --force killed the init)"
+for f in exit_status exited_at; do
+    assert_eq "$(json_get "$exit_line" "event.$f")" "$(json_get "$d" "$f")" "delete's $f against /tasks/exit"
+    assert_eq "$(json_get "$exit_line" "event.$f")" "$(json_get "$delete_line" "event.$f")" "/tasks/delete's $f"
+    assert_eq "$(json_get "$exit_line" "event.$f")" "$(json_get "$(cat "$T/wait2.out")" "$f")" "wait's $f"
+done
+
 berth_kill_daemon TERM
 assert_eq 0 "$BERTH_DAEMON_STATUS" "berthd exits 0 on SIGTERM"
 berth_leaks_check
