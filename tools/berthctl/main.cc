@@ -10,10 +10,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -45,6 +47,23 @@ int runGuarded(const std::function<int()>& fn) {
     printError("internal: unknown error");
   }
   return 1;
+}
+
+// Digits only, and within the target's range: CLI11 2.1 would take "-1" for
+// an unsigned option and wrap it, and overflow silently.
+template <typename Unsigned>
+CLI::Validator unsignedNumber() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+          return "not an unsigned number: " + s;
+        }
+        errno = 0;
+        unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
+        if (errno == ERANGE || v > std::numeric_limits<Unsigned>::max()) return "out of range: " + s;
+        return {};
+      },
+      "");  // the option's type already reads UINT
 }
 
 }  // namespace
@@ -195,8 +214,8 @@ int main(int argc, char** argv) {
   {
     auto* s = cmd("resize", "resize a process's terminal", [&] { return cmdResize(g, resize); });
     s->add_option("--exec-id", resize.execId, "an exec process");
-    s->add_option("--width", resize.width, "columns")->required();
-    s->add_option("--height", resize.height, "rows")->required();
+    s->add_option("--width", resize.width, "columns")->required()->check(unsignedNumber<uint32_t>());
+    s->add_option("--height", resize.height, "rows")->required()->check(unsignedNumber<uint32_t>());
     s->add_option("ID", resize.id, "task id")->required();
   }
 
@@ -215,7 +234,8 @@ int main(int argc, char** argv) {
       return cmdEvents(g, events);
     });
     s->add_option("--topic", events.topic, "only topics starting with this prefix (e.g. /tasks/exit)");
-    sinceOpt = s->add_option("--since", events.since, "first replay the retained events after this seq");
+    sinceOpt = s->add_option("--since", events.since, "first replay the retained events after this seq")
+                   ->check(unsignedNumber<uint64_t>());
   }
 
   cmd("version", "print the client's and berthd's versions as JSON", [&] { return cmdVersion(g); });
