@@ -24,7 +24,7 @@ int64_t nowNs() { return readClock(CLOCK_REALTIME, "CLOCK_REALTIME"); }
 uint64_t monotonicNs() { return static_cast<uint64_t>(readClock(CLOCK_MONOTONIC, "CLOCK_MONOTONIC")); }
 
 std::string rfc3339Nano(int64_t ns) {
-  if (ns == 0) return "0001-01-01T00:00:00Z";
+  if (ns == 0) return "0001-01-01T00:00:00.000000000Z";
   // Floor division so times before 1970 keep a non-negative fraction.
   int64_t sec = ns / kNsPerSec;
   int64_t frac = ns % kNsPerSec;

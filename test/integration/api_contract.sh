@@ -15,7 +15,7 @@ ob=$(mkbundle oom --memory $((16 * 1024 * 1024)) -- sh -c 'x=$(head -c 60000000 
 events_start
 
 TIME_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$'
-ZERO_TIME=0001-01-01T00:00:00Z
+ZERO_TIME=0001-01-01T00:00:00.000000000Z  # Go's zero time, nanoseconds as everywhere
 # keys_are JSON "K1 K2 ..." WHAT — exactly these top-level keys, in this order
 keys_are() { assert_eq "$2" "$(json_keys "$1")" "$3 keys ($1)"; }
 is_time() { [[ $1 =~ $TIME_RE ]] || fail "$2: '$1' is not RFC 3339 UTC with nanoseconds"; }

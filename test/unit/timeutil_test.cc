@@ -4,7 +4,9 @@
 
 using namespace berth;
 
-TEST_CASE("time zero formats as Go's zero time") { CHECK(rfc3339Nano(0) == "0001-01-01T00:00:00Z"); }
+TEST_CASE("time zero formats as Go's zero time, with nanoseconds like every other time") {
+  CHECK(rfc3339Nano(0) == "0001-01-01T00:00:00.000000000Z");
+}
 
 TEST_CASE("one nanosecond after the epoch keeps all nine fraction digits") {
   CHECK(rfc3339Nano(1) == "1970-01-01T00:00:00.000000001Z");
