@@ -132,7 +132,8 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
         p.copier_ = std::make_shared<StdinCopier>(io, fifo, pipefd[1]);
         p.copier_->start();
       } else {
-        p.stdio_.in = ::open(paths.stdin.c_str(), O_RDONLY | O_CLOEXEC);
+        // A regular file, created (empty) if missing, like the outputs.
+        p.stdio_.in = ::open(paths.stdin.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
         if (p.stdio_.in < 0) {
           throw invalidArgument("cannot open " + paths.stdin + ": " + strerror(errno));
         }

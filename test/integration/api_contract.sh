@@ -125,6 +125,16 @@ assert_eq 137 "$st" "run of a task killed by the OOM killer"
 wait_for has_event /tasks/oom oom1
 ctl delete oom1 >/dev/null
 
+echo "--- IO paths: a regular file is created if missing, stdin too"
+cb=$(mkbundle cat -- sh -c 'cat; echo done')
+ctl create --bundle "$cb" --stdin "$T/new-in.txt" --stdout "$T/new-out.txt" io1
+[[ -f $T/new-in.txt && -f $T/new-out.txt ]] || fail "missing IO files were not created"
+ctl start io1
+assert_eq 0 "$(json_get "$(ctl wait io1)" exit_status)" "cat of an empty, new stdin file"
+assert_eq done "$(cat "$T/new-out.txt")" "its stdout"
+ctl delete io1 >/dev/null
+expect_error invalid-argument ctl create --bundle "$cb" --stdin "$T/no/such/dir/in" io2 >/dev/null
+
 echo "--- errors: exit 1, one line 'berthctl: CODE: message'"
 # err_line CODE CMD... — also: nothing on stdout, exactly one stderr line
 err_line() {
