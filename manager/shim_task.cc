@@ -318,6 +318,9 @@ asio::awaitable<void> ShimTask::resume() {
 }
 
 asio::awaitable<std::shared_ptr<Process>> ShimTask::exec(std::string execId, ExecOpts opts) {
+  // Events tell the init's exit by its id being the task's: an exec of the
+  // same name would pass for the init and stop the task in berthd's eyes.
+  if (execId == id_) throw invalidArgument("exec id \"" + execId + "\" is the task's own id");
   auto self = shared_from_this();
   auto shim = co_await shimFor("exec in");
   co_await shim->exec(execId, std::move(opts));

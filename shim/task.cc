@@ -164,6 +164,7 @@ void Task::exec(const std::string& execId, const std::string& partialSpec, IoPat
     throw failedPrecondition("cannot exec in a " + std::string(statusName(init_->status)) +
                              " task");
   }
+  if (execId == config_.id) throw invalidArgument("exec id \"" + execId + "\" is the task's own id");
   if (execs_.count(execId)) {
     throw alreadyExists("exec process " + execId + " already exists in task " + config_.id);
   }

@@ -89,6 +89,10 @@ assert_eq running "$(status_of t1)" "still running after the refused delete"
 echo "--- exec id errors"
 expect_error not-found ctl state --exec-id nosuch t1 >/dev/null
 expect_error invalid-argument ctl state --exec-id 'bad/exec' t1 >/dev/null
+# an exec named like its task: its exit would pass for the init's
+expect_error invalid-argument ctl exec --exec-id t1 t1 -- sh -c 'exit 3' >/dev/null
+expect_error invalid-argument ctl exec -d --exec-id t1 t1 -- true >/dev/null
+assert_eq running "$(status_of t1)" "t1 after an exec named t1 was refused"
 
 ctl kill --signal KILL t1
 assert_eq 137 "$(json_get "$(ctl wait t1)" exit_status)" "SIGKILL exit"

@@ -59,6 +59,7 @@ step "exec spec errors"
 drv_fails invalid-argument "$S" exec bad1 'not json'
 drv_fails invalid-argument "$S" exec bad2 '{"args":[]}'
 drv_fails invalid-argument "$S" exec bad3 '["sh"]'
+drv_fails invalid-argument "$S" exec t1 '{"args":["true"]}'  # the task's own id
 drv_fails not-found "$S" state bad1
 
 step "delete of the execs"
