@@ -44,11 +44,13 @@ class EventExchange::ShimSink final : public wire::EventSink::Server {
       BERTH_LOG(debug) << "event " << ev.topic << " of a task berthd no longer has; acknowledged";
       return kj::READY_NOW;
     }
+    bool handled;
     try {
-      exchange_.handleShimEvent(origin, std::move(ev));
+      handled = exchange_.handleShimEvent(origin, std::move(ev));
     } catch (const Error& e) {
       throw toKjException(e);
     }
+    if (!handled) return kj::READY_NOW;
     // The record's save, and with it the ack, one turn later: the fan-out's
     // messages (their writes armed depth-first, ahead of this breadth-first
     // event) reach the subscribers before berthd spends time on the record.
@@ -128,12 +130,12 @@ wire::EventSink::Client EventExchange::sinkFor(std::weak_ptr<EventOrigin> origin
   return kj::heap<ShimSink>(*this, std::move(origin), alive_);
 }
 
-void EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent ev) {
-  if (origin->discarded()) return;  // a create being undone
+bool EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent ev) {
+  if (origin->discarded()) return false;  // a create being undone
   if (ev.shimSeq != 0 && ev.shimSeq <= origin->lastHandledSeq()) {
     BERTH_LOG(debug) << "duplicate event " << ev.topic << " shim seq " << ev.shimSeq << " of "
                      << origin->originNamespace() << "/" << origin->originId();
-    return;
+    return false;
   }
   ev.ns = origin->originNamespace();
   if (ev.taskId.empty()) ev.taskId = origin->originId();
@@ -154,6 +156,7 @@ void EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, 
   origin->applyEvent(*shared);
   fanOut(shared);
   if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
+  return true;
 }
 
 void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {

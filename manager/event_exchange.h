@@ -84,7 +84,8 @@ class EventExchange {
 
   // One event from a shim (the sink's publish): see the header comment.
   // Throws if it cannot be journaled (the shim keeps it and retries).
-  void handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent event);
+  // False when the event was dropped (a duplicate, or a create being undone).
+  bool handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent event);
   // An event berthd makes itself (a lost shim's exit, its delete).
   void publishLocal(TaskEvent event, const std::shared_ptr<EventOrigin>& origin = nullptr);
 

@@ -147,6 +147,9 @@ void ShimTask::applyEvent(const TaskEvent& ev) {
 }
 
 void ShimTask::rememberStatus() {
+  // A stop counts once its exit is in the record too (a state reply can say
+  // stopped first): a restart then answers from the record alone.
+  if (cached_.status == Status::Stopped && !record_.exit) return;
   record_.lastStatus = cached_.status;
   record_.lastPid = cached_.pid;
 }

@@ -75,9 +75,7 @@ asio::awaitable<bool> startThroughExecFifo(const std::string& fifo, std::functio
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw systemError("read " + fifo, errno);
     // n == 0: no writer (yet, or it left without writing); EAGAIN: a writer
     // that has not written yet, or not closed yet.
-    if (!released && initGone()) {
-      throw failedPrecondition("cannot start: the container process is already dead");
-    }
+    if (!released && initGone()) throw failedPrecondition(kInitDeadBeforeStart);
     if (std::chrono::steady_clock::now() >= give_up) {
       throw internal("start: the container's init did not take the exec fifo " + fifo + " within " +
                      std::to_string(deadline.count() / 1000) + " s");

@@ -19,6 +19,9 @@
 
 namespace berth::shim {
 
+// The failed-precondition text of a start whose init died before it.
+inline constexpr const char* kInitDeadBeforeStart = "cannot start: the container process is already dead";
+
 // Releases the init waiting on `fifo` and returns once it has written its
 // byte and closed its end, which it does at (or just before) its exec of the
 // user's process: see exec_wait.h; false (nothing done) when there is no such

@@ -1,4 +1,4 @@
-// Holding a container's mount namespace open from start to delete.
+// Holding a container's mount namespace open from create to delete.
 //
 // When the last process in a mount namespace exits, the kernel tears the
 // namespace down inside that exit, before the parent is told: it unmounts

@@ -218,16 +218,10 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
               runc_.execFifo(config_.id), [init] { return init->exit.has_value(); }, kStartDeadline);
         }
         if (!started) {
-          try {
-            co_await runc_.start(config_.id);
-          } catch (const Error&) {
-            // As on the fifo's path: an init that died before its start is
-            // a wrong state, whatever words the runtime found for it.
-            if (init->exit || !executableOf(static_cast<pid_t>(init->pid))) {
-              throw failedPrecondition("cannot start: the container process is already dead");
-            }
-            throw;
-          }
+          // As on the fifo's path: an init that died before its start (a
+          // zombie not reaped yet, too) is a wrong state, not runc's error.
+          if (initGone()) throw failedPrecondition(kInitDeadBeforeStart);
+          co_await runc_.start(config_.id);
         }
         if (runcInit && !co_await waitUntilExeced(static_cast<pid_t>(p.pid), *runcInit, kExecDeadline)) {
           BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": init pid " << p.pid
@@ -277,11 +271,8 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     try {
       co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
     } catch (const RuntimeRefused& e) {
-      // As at create: a process runc cannot start (no such binary, a bad
-      // cwd or user) is the caller's to fix, in runc's own words; unless the
-      // task stopped meanwhile.
-      if (init_->exit) throw failedPrecondition("cannot start an exec process in a stopped task");
-      throw invalidArgument(e.message());
+      // No such binary, a bad cwd or user: see refusedBecause.
+      refusedBecause(e, "start an exec process in");
     }
     co_await p.io.attachConsole();
   } catch (...) {
@@ -431,6 +422,19 @@ asio::awaitable<ExitInfo> Task::wait(std::string execId) {
   co_return *find(execId).exit;
 }
 
+bool Task::initGone() const {
+  return !init_ || init_->exit || !executableOf(static_cast<pid_t>(init_->pid));
+}
+
+void Task::refusedBecause(const RuntimeRefused& e, const std::string& what) const {
+  // What runc refuses in a running task (a process it cannot start,
+  // resources it cannot apply) is the caller's to fix, in runc's own words,
+  // as a bundle it refuses at create is; unless the task stopped meanwhile
+  // (reaped or not yet).
+  if (initGone()) throw failedPrecondition("cannot " + what + " a stopped task");
+  throw invalidArgument(e.message());
+}
+
 asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds deadline) {
   if (p.exit) co_return;
   auto timer = std::make_shared<asio::steady_timer>(io_, deadline);
@@ -451,10 +455,12 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   }
   // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
   bool created = p.status == Status::Created;
+  // (A task created from a checkpoint has no process before its start.)
+  bool killsInit = created && p.pid != 0;
   if (p.status != Status::Stopped || !destroyStoppedContainer(runc_.containerDir(config_.id))) {
     co_await runc_.remove(config_.id, /*force=*/created);
   }
-  if (created) {
+  if (killsInit) {
     // runc delete --force killed the init: its exit, published as /tasks/exit
     // and answered to waiters, is this delete's too.
     co_await exitOrDeadline(p, kExitAfterForcedDelete);
@@ -530,11 +536,8 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
   try {
     co_await runc_.update(config_.id, file);
   } catch (const RuntimeRefused& e) {
-    // Resources runc or the kernel refuse (a string for a number, a memory
-    // limit below the usage) are the caller's to fix; unless the task
-    // stopped meanwhile.
-    if (p.exit) throw failedPrecondition("cannot update a stopped task");
-    throw invalidArgument(e.message());
+    // A string for a number, a memory limit below the usage: see refusedBecause.
+    refusedBecause(e, "update");
   }
 }
 

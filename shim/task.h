@@ -100,6 +100,12 @@ class Task {
   void publishExit(Process& p);
   void maybeFinishInit();
   void writeExitFile(Process& p);
+  // The init exited (reaped) or is a zombie, or there is none.
+  bool initGone() const;
+  // Throws the error a RuntimeRefused from runc stands for when the client
+  // asked to `what` a task: failed-precondition if the init is gone, else
+  // invalid-argument.
+  [[noreturn]] void refusedBecause(const RuntimeRefused& e, const std::string& what) const;
   // Returns once `p` has an exit (reaped and published), or after `deadline`.
   asio::awaitable<void> exitOrDeadline(Process& p, std::chrono::milliseconds deadline);
   uint32_t readPidFile(const std::string& path);

@@ -82,7 +82,7 @@ expect_usage events --since notanumber
 expect_usage events --since -1                    # not wrapped to 2^64-1
 expect_usage events --since 18446744073709551616  # 2^64: not wrapped to 0
 expect_usage resize --width -1 --height 10 t1
-expect_usage resize --width 10 --height 4294967296 t1
+expect_usage resize --width 10 --height 65536 t1  # struct winsize: 16 bits
 expect_usage list --json extra
 
 # -------------------------------------------------------------- no daemon

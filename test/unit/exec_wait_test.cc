@@ -52,7 +52,9 @@ bool waitOnLoop(pid_t pid, ExecutableId before, std::chrono::milliseconds deadli
   asio::io_context io;
   std::optional<bool> result;
   asio::steady_timer later(io, 50ms);
-  later.async_wait([&](const boost::system::error_code&) { after(); });
+  later.async_wait([&](const boost::system::error_code& ec) {
+    if (!ec) after();  // not when the wait ended first (cancelled)
+  });
   asio::co_spawn(io, waitUntilExeced(pid, before, deadline), [&](std::exception_ptr e, bool r) {
     if (e) std::rethrow_exception(e);
     result = r;
@@ -76,7 +78,9 @@ TEST_CASE("waitUntilExeced returns once the process runs another program") {
   auto before = executableOf(c.pid);
   REQUIRE(before.has_value());
   CHECK(*before == fileId("/proc/self/exe"));  // the fork still runs us
+  auto start = std::chrono::steady_clock::now();
   CHECK(waitOnLoop(c.pid, *before, 5000ms, [&] { c.go(); }));
+  CHECK(std::chrono::steady_clock::now() - start >= 50ms);  // not before the child was let go
   CHECK(executableOf(c.pid) == fileId("/bin/sleep"));
 }
 

@@ -182,14 +182,13 @@ int cmdKill(const Globals& g, const KillArgs& a) {
 
 namespace {
 
-// The calls that name a task (or one of its processes) and answer with an
-// exit (wait, delete) or nothing (pause, resume): one shape, the request
-// picked by `make` (a lambda over the API client).
+// The calls that name a task and answer with an exit (wait, delete) or
+// nothing (pause, resume): one shape, the request made by `make` (which also
+// sets the exec id where the call takes one).
 template <typename MakeRequest>
-auto callOnProcess(Client& c, const std::string& id, const std::string& execId, MakeRequest make) {
+auto callOnTask(Client& c, const std::string& id, MakeRequest make) {
   auto req = make(c.api());
   c.setTask(req.initTask(), id);
-  if constexpr (requires { req.setExecId(""); }) req.setExecId(execId);
   return c.wait(req.send());
 }
 
@@ -198,7 +197,11 @@ auto callOnProcess(Client& c, const std::string& id, const std::string& execId, 
 int cmdWait(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto resp = callOnProcess(c, a.id, a.execId, [](auto& api) { return api.waitRequest(); });
+  auto resp = callOnTask(c, a.id, [&](auto& api) {
+    auto req = api.waitRequest();
+    req.setExecId(a.execId);
+    return req;
+  });
   printJson(exitJson(resp.getExit(), false));
   return 0;
 }
@@ -206,7 +209,11 @@ int cmdWait(const Globals& g, const TaskArgs& a) {
 int cmdDelete(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto resp = callOnProcess(c, a.id, a.execId, [](auto& api) { return api.deleteRequest(); });
+  auto resp = callOnTask(c, a.id, [&](auto& api) {
+    auto req = api.deleteRequest();
+    req.setExecId(a.execId);
+    return req;
+  });
   printJson(exitJson(resp.getExit(), true));
   return 0;
 }
@@ -214,14 +221,14 @@ int cmdDelete(const Globals& g, const TaskArgs& a) {
 int cmdPause(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
-  callOnProcess(c, id, "", [](auto& api) { return api.pauseRequest(); });
+  callOnTask(c, id, [](auto& api) { return api.pauseRequest(); });
   return 0;
 }
 
 int cmdResume(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
-  callOnProcess(c, id, "", [](auto& api) { return api.resumeRequest(); });
+  callOnTask(c, id, [](auto& api) { return api.resumeRequest(); });
   return 0;
 }
 

@@ -214,8 +214,9 @@ int main(int argc, char** argv) {
   {
     auto* s = cmd("resize", "resize a process's terminal", [&] { return cmdResize(g, resize); });
     s->add_option("--exec-id", resize.execId, "an exec process");
-    s->add_option("--width", resize.width, "columns")->required()->check(unsignedNumber<uint32_t>());
-    s->add_option("--height", resize.height, "rows")->required()->check(unsignedNumber<uint32_t>());
+    // A pty's size is two 16-bit numbers (struct winsize).
+    s->add_option("--width", resize.width, "columns")->required()->check(unsignedNumber<uint16_t>());
+    s->add_option("--height", resize.height, "rows")->required()->check(unsignedNumber<uint16_t>());
     s->add_option("ID", resize.id, "task id")->required();
   }
 
