@@ -59,8 +59,10 @@ expect_error not-found ctl update --resources "$T/res.json" ghost >/dev/null
 echo '{"memory":{"limit":"abc"}}' >"$T/typo.json"
 msg=$(expect_error invalid-argument ctl update --resources "$T/typo.json" t1)
 assert_contains "$msg" "limit" "runc's words name the field"
-echo '{"memory":{"limit":4096}}' >"$T/tiny.json"
-expect_error invalid-argument ctl update --resources "$T/tiny.json" t1 >/dev/null
+if ! cgroup_v2; then  # v1 refuses a limit below the usage (v2 would OOM-kill instead)
+    echo '{"memory":{"limit":4096}}' >"$T/tiny.json"
+    expect_error invalid-argument ctl update --resources "$T/tiny.json" t1 >/dev/null
+fi
 assert_eq "$limit" "$(<"$memfile")" "limit kept after refused updates"
 
 echo "--- metrics follow an allocation of 20 MB"
