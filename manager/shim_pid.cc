@@ -2,7 +2,7 @@
 
 #include "common/fsutil.h"
 #include "common/proc_stat.h"
-#include "common/quiet_timers.h"
+#include "common/readable_within.h"
 
 #include <signal.h>
 #include <sys/syscall.h>
@@ -50,16 +50,10 @@ asio::awaitable<bool> waitShimGone(ShimPid shim, std::chrono::milliseconds deadl
   asio::posix::stream_descriptor pidfd(executor, fd);
   // Checked after the open, so the pidfd names the shim, not a reused pid.
   if (!shimAlive(shim)) co_return true;
-  asio::steady_timer timer(executor, deadline);
-  timer.async_wait([&pidfd](const boost::system::error_code& ec) {
-    if (!ec) pidfd.cancel();
-  });
-  boost::system::error_code ec;
-  co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
-                            asio::redirect_error(asio::use_awaitable, ec));
-  timer.cancel();
-  settleTimerfd(static_cast<asio::io_context&>(executor.context()));
-  co_return !ec;
+  // (A timer that cancels the pidfd's wait could fire in the same turn as
+  // the exit and then cancel through a pidfd already gone: readableWithin
+  // guards against that.)
+  co_return co_await readableWithin(pidfd, deadline);
 }
 
 asio::awaitable<bool> killShim(ShimPid shim, std::chrono::milliseconds deadline) {

@@ -1,47 +1,17 @@
 #include "shim/exec_fifo.h"
 
 #include "common/errors.h"
-#include "common/quiet_timers.h"
+#include "common/readable_within.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
-#include <optional>
 
 namespace berth::shim {
 
 namespace {
-
 constexpr std::chrono::milliseconds kCheckEvery{100};
-
-// Waits until `fifo` is readable (or hung up) or `timer` fires, whichever
-// comes first; the other wait is cancelled.
-asio::awaitable<void> readableOrTick(asio::posix::stream_descriptor& fifo, asio::steady_timer& timer) {
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-      [&fifo, &timer](auto handler) {
-        using Handler = decltype(handler);
-        auto pending = std::make_shared<std::optional<Handler>>(std::move(handler));
-        // Runs once; the cancelled wait's handler finds `pending` empty and
-        // touches nothing (fifo and timer may be gone by then).
-        auto finish = [pending, &fifo, &timer]() {
-          if (!*pending) return;
-          Handler h = std::move(**pending);
-          pending->reset();
-          boost::system::error_code ignored;
-          fifo.cancel(ignored);
-          timer.cancel();
-          std::move(h)();
-        };
-        fifo.async_wait(asio::posix::stream_descriptor::wait_read,
-                        [finish](const boost::system::error_code&) mutable { finish(); });
-        timer.expires_after(kCheckEvery);
-        timer.async_wait([finish](const boost::system::error_code&) mutable { finish(); });
-      },
-      asio::use_awaitable);
-}
-
 }  // namespace
 
 asio::awaitable<bool> startThroughExecFifo(const std::string& fifo, std::function<bool()> initGone,
@@ -53,12 +23,6 @@ asio::awaitable<bool> startThroughExecFifo(const std::string& fifo, std::functio
   if (fd < 0 && errno == ENOENT) co_return false;
   if (fd < 0) throw systemError("open " + fifo, errno);
   asio::posix::stream_descriptor end(executor, fd);
-  asio::steady_timer timer(executor);
-  // However this ends, the cancelled ticks must not leave the timerfd armed.
-  struct Settle {
-    asio::io_context& io;
-    ~Settle() { settleTimerfd(io); }
-  } settle{static_cast<asio::io_context&>(executor.context())};
   auto give_up = std::chrono::steady_clock::now() + deadline;
   bool released = false;  // the init wrote its byte
   for (;;) {
@@ -80,7 +44,7 @@ asio::awaitable<bool> startThroughExecFifo(const std::string& fifo, std::functio
       throw internal("start: the container's init did not take the exec fifo " + fifo + " within " +
                      std::to_string(deadline.count() / 1000) + " s");
     }
-    co_await readableOrTick(end, timer);
+    co_await readableWithin(end, kCheckEvery);
   }
   // Removing the fifo is what makes runc report the container as running.
   if (::unlink(fifo.c_str()) != 0 && errno != ENOENT) throw systemError("unlink " + fifo, errno);
