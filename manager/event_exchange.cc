@@ -15,6 +15,13 @@
 
 namespace berth {
 
+namespace {
+// journaled_'s key: one incarnation of one task.
+std::string journalKey(const std::string& ns, const std::string& id, int64_t incarnation) {
+  return ns + "/" + id + "/" + std::to_string(incarnation);
+}
+}  // namespace
+
 struct EventExchange::Subscriber {
   uint64_t id = 0;
   wire::EventSink::Client sink;
@@ -93,7 +100,7 @@ void EventExchange::load() {
         if (ev->seq > lastSeq_) lastSeq_ = ev->seq;
         retained_.push_back(ev);
         if (ev->incarnation != 0) {
-          auto& j = journaled_[ev->ns + "/" + ev->taskId + "/" + std::to_string(ev->incarnation)];
+          auto& j = journaled_[journalKey(ev->ns, ev->taskId, ev->incarnation)];
           j.any = true;
           if (ev->shimSeq > j.lastShimSeq) j.lastShimSeq = ev->shimSeq;
           if (ev->fields.value("id", "") == ev->taskId) {
@@ -122,7 +129,7 @@ void EventExchange::load() {
 
 EventExchange::Journaled EventExchange::journaled(const std::string& ns, const std::string& id,
                                                  int64_t incarnation) const {
-  auto it = journaled_.find(ns + "/" + id + "/" + std::to_string(incarnation));
+  auto it = journaled_.find(journalKey(ns, id, incarnation));
   return it == journaled_.end() ? Journaled{} : it->second;
 }
 
@@ -175,16 +182,7 @@ void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin
 }
 
 void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
-  std::string line = toJournalLine(*ev) + "\n";
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw systemError("write " + path_, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
+  writeAll(fd_, toJournalLine(*ev) + "\n", path_);
   BERTH_LOG(debug) << "event " << ev->seq << " " << ev->topic << " " << ev->ns << "/" << ev->taskId
                    << " (shim seq " << ev->shimSeq << ")";
   retained_.push_back(ev);

@@ -280,7 +280,7 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
   const std::string ns = task->ns(), id = task->id(), name = nameOf(ns, id);
   const TaskPaths& paths = task->paths();
   BERTH_LOG(warn) << "task " << name << ": berthd died while deleting it; finishing the delete";
-  task->setDeleting(true);  // no reconnect on a disconnect; a second delete is refused
+  // The record says deleting: no reconnect on a disconnect; a second delete is refused.
   Exit exit = task->cachedState().exit;
   bool clean = false;  // the shim deleted the container and exited by itself
   auto shim = readShimPid(paths.stateDir);
@@ -301,7 +301,6 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
           // It never got as far as Shim.delete, and the init still runs: no delete to finish.
           BERTH_LOG(info) << "task " << name << " still runs; its interrupted delete is dropped";
           markDeleting(task, false);
-          task->setDeleting(false);
           task->noteState(s);
           task->setPhase(ShimTask::Phase::Ready);
           if (!client->connected() && onShimDisconnected) onShimDisconnected(task);
@@ -392,19 +391,16 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   Exit exit;
   bool lost = task->phase() == ShimTask::Phase::Lost;
   if (lost) {
-    task->setDeleting(true);
     markDeleting(task, true);
     exit = task->cachedState().exit;
   } else {
     auto client = co_await task->shimFor("delete");
-    task->setDeleting(true);
     markDeleting(task, true);
     crashPoint("before-shim-delete");
     try {
       exit = co_await client->remove("");
     } catch (...) {
-      task->setDeleting(false);  // e.g. failed-precondition: it still runs
-      markDeleting(task, false);
+      markDeleting(task, false);  // e.g. failed-precondition: it still runs
       throw;
     }
     crashPoint("after-shim-delete");

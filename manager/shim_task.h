@@ -74,11 +74,11 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   const TaskPaths& paths() const { return paths_; }
   TaskRecord& record() { return record_; }
   void setDiscarded() { discarded_ = true; }
-  bool deleting() const { return deleting_; }
+  // A delete is under way (the record says so: markDeleting).
+  bool deleting() const { return record_.deleting; }
   // A lost shim is being cleaned up (guards against doing it twice).
   bool reaping() const { return reaping_; }
   void setReaping(bool reaping) { reaping_ = reaping; }
-  void setDeleting(bool deleting) { deleting_ = deleting; }
   std::shared_ptr<ShimClient> client() const { return client_; }
   void setClient(std::shared_ptr<ShimClient> client) { client_ = std::move(client); }
   // The init was created (pid) — from create's answer, before its event.
@@ -109,7 +109,6 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   Phase phase_;
   State cached_;
   bool discarded_ = false;
-  bool deleting_ = false;
   bool reaping_ = false;
   std::shared_ptr<ShimClient> client_;
   std::vector<std::shared_ptr<asio::steady_timer>> waiters_;

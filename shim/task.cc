@@ -210,12 +210,11 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     initStarting_ = true;
     try {
       if (restoreFrom_.empty()) {
-        Process* init = &p;
         auto runcInit = executableOf(static_cast<pid_t>(p.pid));  // blocked on its fifo: still runc
         bool started = false;  // through runc's exec fifo, where it can be
         if (!bundle_.startHooks) {
           started = co_await startThroughExecFifo(
-              runc_.execFifo(config_.id), [init] { return init->exit.has_value(); }, kStartDeadline);
+              runc_.execFifo(config_.id), [this] { return initGone(); }, kStartDeadline);
         }
         if (!started) {
           // As on the fifo's path: an init that died before its start (a
