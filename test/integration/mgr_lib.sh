@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Helpers shared by the berthd tests (mgr_*.sh); sourced after lib.sh.
 
-# mgr_require — skip (77) where the real binaries cannot run.
+# mgr_require [TOOL...] — skip (77) where the real binaries cannot run, or
+# where a TOOL the test needs (jq) is missing.
 mgr_require() {
     if ((EUID != 0)); then echo "SKIP: needs root (runc)"; exit 77; fi
     command -v "$BERTH_RUNC" >/dev/null || { echo "SKIP: no runc"; exit 77; }
@@ -9,6 +10,9 @@ mgr_require() {
     local b
     for b in "$BERTHD" "$BERTHCTL" "$BERTH_SHIM"; do
         [[ -x $b ]] || fail "missing $b (build first, or set BERTH_BUILD)"
+    done
+    for b; do
+        command -v "$b" >/dev/null || { echo "SKIP: no $b"; exit 77; }
     done
 }
 

@@ -8,7 +8,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 source "$HERE/mgr_lib.sh"
-mgr_require
+mgr_require jq
 berth_test_init mgr-restart
 # Recovery's deadline is 2 s a shim; cleaning up a lost one runs `berth-shim delete`.
 WAIT_FOR_TIMEOUT=${WAIT_FOR_TIMEOUT:-15}

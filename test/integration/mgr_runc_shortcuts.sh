@@ -9,8 +9,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 source "$HERE/mgr_lib.sh"
-mgr_require
-command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
+mgr_require jq
 berth_test_init mgr-runc-shortcuts
 
 cat >"$T/logged-runc" <<WRAP

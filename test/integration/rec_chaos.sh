@@ -17,8 +17,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 source "$HERE/mgr_lib.sh"
 source "$HERE/rec_lib.sh"
-mgr_require
-command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
+mgr_require jq
 WORKERS=${WORKERS:-4}
 DURATION=${DURATION:-32}
 KILL_SHIM_EVERY=${KILL_SHIM_EVERY:-2}

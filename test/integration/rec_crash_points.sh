@@ -12,8 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 source "$HERE/mgr_lib.sh"
 source "$HERE/rec_lib.sh"
-mgr_require
-command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
+mgr_require jq
 DRIVER=$BUILD/test/shim/shim_driver
 [[ -x $DRIVER ]] || fail "missing $DRIVER"
 berth_test_init rec-crash-points

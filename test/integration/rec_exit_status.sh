@@ -10,8 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 source "$HERE/mgr_lib.sh"
 source "$HERE/rec_lib.sh"
-mgr_require
-command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
+mgr_require jq
 berth_test_init rec-exit-status
 WAIT_FOR_TIMEOUT=${WAIT_FOR_TIMEOUT:-15}
 berth_start_daemon
