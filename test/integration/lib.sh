@@ -390,6 +390,9 @@ berth_cleanup() {
     local cg
     for cg in /sys/fs/cgroup/*"$(berth_cgroup_parent)" /sys/fs/cgroup"$(berth_cgroup_parent)"; do
         [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
+        # and the parent all tests share, once empty: a test running beside
+        # us keeps it busy (rmdir fails), and runc makes it again if needed
+        [[ -d ${cg%/*} ]] && rmdir "${cg%/*}" 2>/dev/null
     done
     # 7. the directory
     if [[ ${BERTH_TEST_KEEP:-0} == 1 ]]; then
