@@ -139,7 +139,8 @@ mkdir -p "$T/state/default/orphan"
 python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$T/state/default/orphan/shim.sock"
 echo "$fake_pid" >"$T/state/default/orphan/shim.pid"
 # stray: a live shim with a created container, but no record.
-sock=$("$BERTH_SHIM" start --namespace default --id stray --bundle "$b" --state-dir "$T/state" --runtime "$BERTH_RUNC")
+sock=$("$BERTH_SHIM" start --namespace default --id stray --bundle "$b" --state-dir "$T/state" --runtime "$BERTH_RUNC" \
+    --cgroup-parent "$(berth_cgroup_parent)")
 "$DRIVER" "$sock" create stray >/dev/null
 read -r strayshim _ <"$T/state/default/stray/shim.pid"
 assert_eq stray "$(runc_list default | grep -x stray)" "the stray container exists"

@@ -56,8 +56,11 @@ mkbundle() {
 # or the socket is not where docs/wire.md says.
 shim_start() {
     local id=$1 bundle=$2 sock
+    # --cgroup-parent: a spec without cgroupsPath (SHIM_RAW_BUNDLE) lands
+    # under this test's own parent, which the cleanup removes.
     sock=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id "$id" --bundle "$bundle" \
-        --state-dir "$T/state" --runtime "$BERTH_RUNC" --log-level debug) ||
+        --state-dir "$T/state" --runtime "$BERTH_RUNC" --log-level debug \
+        --cgroup-parent "$(berth_cgroup_parent)") ||
         fail "berth-shim start $id failed"
     [[ $sock == "$T/state/$SHIM_NS/$id/shim.sock" ]] ||
         fail "berth-shim start $id printed '$sock', not $T/state/$SHIM_NS/$id/shim.sock"
