@@ -17,6 +17,8 @@ constexpr size_t kKeptExits = 4096;
 
 Reaper::Reaper(asio::io_context& io) : sigchld_(io, SIGCHLD) { arm(); }
 
+Reaper::~Reaper() { *alive_ = false; }
+
 void Reaper::arm() {
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
@@ -25,26 +27,53 @@ void Reaper::arm() {
   });
 }
 
+namespace {
+// waitid's siginfo as the status word waitpid would have given.
+int waitStatusOf(const siginfo_t& si) {
+  switch (si.si_code) {
+    case CLD_EXITED: return (si.si_status & 0xff) << 8;
+    case CLD_DUMPED: return (si.si_status & 0x7f) | 0x80;
+    default: return si.si_status & 0x7f;  // CLD_KILLED
+  }
+}
+}  // namespace
+
 void Reaper::reapAll() {
+  if (reapQueued_) return;  // the queued reap calls back here
+  siginfo_t si{};
   for (;;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid < 0 && errno == EINTR) continue;
-    if (pid <= 0) return;  // 0: children left but none exited; ECHILD: none left
-    auto it = owners_.find(pid);
-    if (it != owners_.end()) {
-      Callback cb = std::move(it->second);
-      owners_.erase(it);
-      cb(status);
-      continue;
+    si = {};
+    if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) break;
+    if (errno != EINTR) return;  // ECHILD: no children left
+  }
+  pid_t pid = si.si_pid;
+  if (pid == 0) return;  // children left, none exited
+  dispatch(pid, waitStatusOf(si));
+  reapQueued_ = true;
+  asio::post(sigchld_.get_executor(), [this, pid, alive = alive_] {
+    if (!*alive) return;
+    reapQueued_ = false;
+    int status;
+    while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
     }
-    if (onUnclaimed) onUnclaimed(pid, status);
-    kept_[pid] = status;
-    keptOrder_.push_back(pid);
-    if (keptOrder_.size() > kKeptExits) {
-      kept_.erase(keptOrder_.front());
-      keptOrder_.pop_front();
-    }
+    reapAll();  // the next exit, if another child died meanwhile
+  });
+}
+
+void Reaper::dispatch(pid_t pid, int status) {
+  auto it = owners_.find(pid);
+  if (it != owners_.end()) {
+    Callback cb = std::move(it->second);
+    owners_.erase(it);
+    cb(status);
+    return;
+  }
+  if (onUnclaimed) onUnclaimed(pid, status);
+  kept_[pid] = status;
+  keptOrder_.push_back(pid);
+  if (keptOrder_.size() > kKeptExits) {
+    kept_.erase(keptOrder_.front());
+    keptOrder_.pop_front();
   }
 }
 
