@@ -13,7 +13,10 @@
 namespace berth::shim {
 
 ExitFile::ExitFile(ExitFile&& other) noexcept
-    : dir_(std::move(other.dir_)), name_(std::move(other.name_)), fd_(std::exchange(other.fd_, -1)) {}
+    : dir_(std::move(other.dir_)),
+      name_(std::move(other.name_)),
+      fd_(std::exchange(other.fd_, -1)),
+      dirFd_(std::exchange(other.dirFd_, -1)) {}
 
 ExitFile& ExitFile::operator=(ExitFile&& other) noexcept {
   if (this != &other) {
@@ -21,6 +24,7 @@ ExitFile& ExitFile::operator=(ExitFile&& other) noexcept {
     dir_ = std::move(other.dir_);
     name_ = std::move(other.name_);
     fd_ = std::exchange(other.fd_, -1);
+    dirFd_ = std::exchange(other.dirFd_, -1);
   }
   return *this;
 }
@@ -28,6 +32,7 @@ ExitFile& ExitFile::operator=(ExitFile&& other) noexcept {
 ExitFile::~ExitFile() { discard(); }
 
 void ExitFile::discard() {
+  if (dirFd_ >= 0) ::close(std::exchange(dirFd_, -1));
   if (fd_ < 0) return;
   ::close(fd_);
   fd_ = -1;
@@ -43,8 +48,18 @@ void ExitFile::prepare(const std::string& dir, const std::string& name) {
   try {
     makeDirs(dir_, 0700);
     std::string temp = tempPath();
-    fd_ = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd_ < 0) throw systemError("open " + temp, errno);
+    dirFd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirFd_ < 0) throw systemError("open " + dir_, errno);
+    fd_ = ::openat(dirFd_, ("." + name_ + ".new").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                   0600);
+    if (fd_ < 0) {
+      int err = errno;
+      ::close(std::exchange(dirFd_, -1));
+      throw systemError("open " + temp, err);
+    }
+    // The page the exit's line goes to, allocated now (size unchanged): the
+    // write at the exit then finds it in the page cache. Best effort.
+    (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, 4096);
   } catch (const std::exception& e) {
     BERTH_LOG(warn) << "preparing the exit file of " << name_ << ": " << e.what();
   }
@@ -59,16 +74,20 @@ void ExitFile::write(std::string_view text) {
   }
   std::string temp = tempPath();
   int fd = std::exchange(fd_, -1);
+  int dirFd = std::exchange(dirFd_, -1);
   try {
     writeAll(fd, text, temp);  // the empty file's offset is 0
   } catch (...) {
     ::close(fd);
+    ::close(dirFd);
     ::unlink(temp.c_str());
     throw;
   }
   ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int err = errno;
+  int renamed = ::renameat(dirFd, ("." + name_ + ".new").c_str(), dirFd, name_.c_str());
+  int err = errno;
+  ::close(dirFd);
+  if (renamed != 0) {
     ::unlink(temp.c_str());
     throw systemError("rename " + temp + " to " + path, err);
   }

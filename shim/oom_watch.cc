@@ -7,6 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace berth::shim {
@@ -24,32 +26,53 @@ uint64_t parseOomKill(const std::string& text) {
 OomWatch::OomWatch(asio::io_context& io, std::function<void()> onOom)
     : io_(io), onOom_(std::move(onOom)) {}
 
-OomWatch::~OomWatch() { *alive_ = false; }
+OomWatch::~OomWatch() {
+  *alive_ = false;
+  if (counterFd_ >= 0) ::close(counterFd_);
+}
+
+std::optional<std::string> OomWatch::readCounter() const {
+  if (counterFd_ < 0) return std::nullopt;
+  std::string text;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::pread(counterFd_, buf, sizeof buf, static_cast<off_t>(text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;  // ENODEV: the cgroup was removed
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+  }
+}
 
 void OomWatch::arm(const CgroupPaths& paths) {
   std::string v1 = paths.hasV1("memory") ? paths.v1.at("memory") : "";
   std::string v2 = paths.unified.value_or("");
   if (!v1.empty()) {
-    std::string dir = "/sys/fs/cgroup/memory" + v1;
-    counterFile_ = dir + "/memory.oom_control";
-    int ctl = ::open(counterFile_.c_str(), O_RDONLY | O_CLOEXEC);
+    counterFile_ = "/sys/fs/cgroup/memory" + v1 + "/memory.oom_control";
+  } else if (!v2.empty()) {
+    counterFile_ = "/sys/fs/cgroup" + v2 + "/memory.events";
+  }
+  if (counterFile_.empty()) return;
+  counterFd_ = ::open(counterFile_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (counterFd_ < 0) {
+    BERTH_LOG(warn) << "no OOM watch: open " << counterFile_ << ": " << strerror(errno);
+    return;
+  }
+  if (!v1.empty()) {
     int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int ec = ::open((dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
-    if (ctl >= 0 && efd >= 0 && ec >= 0) {
-      std::string reg = std::to_string(efd) + " " + std::to_string(ctl);
+    int ec = ::open(("/sys/fs/cgroup/memory" + v1 + "/cgroup.event_control").c_str(),
+                    O_WRONLY | O_CLOEXEC);
+    if (efd >= 0 && ec >= 0) {
+      std::string reg = std::to_string(efd) + " " + std::to_string(counterFd_);
       if (::write(ec, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size())) {
         eventfd_ = std::make_unique<asio::posix::stream_descriptor>(io_, efd);
         efd = -1;
       }
     }
-    if (ctl >= 0) ::close(ctl);
     if (ec >= 0) ::close(ec);
     if (efd >= 0) ::close(efd);
-  } else if (!v2.empty()) {
-    counterFile_ = "/sys/fs/cgroup" + v2 + "/memory.events";
   }
-  if (counterFile_.empty()) return;
-  auto text = readFile(counterFile_);
+  auto text = readCounter();
   seen_ = text ? parseOomKill(*text) : 0;
   BERTH_LOG(debug) << "oom watch on " << counterFile_ << " (baseline " << seen_ << ")";
   if (eventfd_) waitEvent();
@@ -81,14 +104,12 @@ void OomWatch::recheck(int attempt) {
 }
 
 void OomWatch::check() {
-  if (counterFile_.empty()) return;
-  std::optional<std::string> text;
-  try {
-    text = readFile(counterFile_);
-  } catch (...) {
-    // The cgroup may vanish at any moment (runc delete).
-  }
+  if (counterFd_ < 0) return;
+  auto text = readCounter();
   if (!text) {
+    // The cgroup is gone (runc delete): nothing more to watch.
+    ::close(counterFd_);
+    counterFd_ = -1;
     eventfd_.reset();
     return;
   }

@@ -5,7 +5,8 @@
 // (runc delete), so a kill is only counted when memory.oom_control's oom_kill
 // counter went up. cgroup v2: memory.events' oom_kill counter (checked on the
 // same occasions; inotify is not wired yet). Armed between runc create and
-// runc start; checked once more when the init exits.
+// runc start; checked once more when the init exits. The counter file stays
+// open and is re-read with pread: the exit's check then costs no path walk.
 #pragma once
 
 #include "common/asio.h"
@@ -13,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace berth::shim {
@@ -30,10 +32,13 @@ class OomWatch {
  private:
   void waitEvent();
   void recheck(int attempt);
+  // The counter file's text; nullopt once the cgroup is gone.
+  std::optional<std::string> readCounter() const;
 
   asio::io_context& io_;
   std::function<void()> onOom_;
   std::string counterFile_;  // memory.oom_control (v1) or memory.events (v2)
+  int counterFd_ = -1;
   uint64_t seen_ = 0;
   std::unique_ptr<asio::posix::stream_descriptor> eventfd_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
