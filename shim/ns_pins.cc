@@ -1,4 +1,4 @@
-#include "shim/mount_ns_pin.h"
+#include "shim/ns_pins.h"
 
 #include "common/log.h"
 
@@ -11,19 +11,22 @@
 
 namespace berth::shim {
 
-void MountNamespacePin::pin(pid_t pid) {
+void NamespacePins::pin(pid_t pid) {
   release();
-  std::string path = "/proc/" + std::to_string(pid) + "/ns/mnt";
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    BERTH_LOG(debug) << "open " << path << ": " << std::strerror(errno) << " (not pinned)";
+  for (size_t i = 0; i < kKinds.size(); ++i) {
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + kKinds[i];
+    fds_[i] = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fds_[i] < 0) {
+      BERTH_LOG(debug) << "open " << path << ": " << std::strerror(errno) << " (not pinned)";
+    }
   }
 }
 
-void MountNamespacePin::release() {
-  if (fd_ < 0) return;
-  ::close(fd_);
-  fd_ = -1;
+void NamespacePins::release() {
+  for (int& fd : fds_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
 }
 
 }  // namespace berth::shim

@@ -1,35 +1,44 @@
-// Holding a container's mount namespace open from create to delete.
+// Holding a container's mount and network namespaces open from create to
+// delete, so that their teardown is not in the path of the init's exit.
 //
-// When the last process in a mount namespace exits, the kernel tears the
-// namespace down inside that exit, before the parent is told: it unmounts
-// the container's whole mount tree and waits for an expedited RCU grace
-// period (namespace_unlock, from free_nsproxy in do_exit). On the 2-vCPU
-// reference VM that is 0.3–1.4 ms between a `kill -9` and our SIGCHLD, most
-// of an exit event's latency. With /proc/PID/ns/mnt open here, the exit only
-// drops a reference, and the teardown happens when the shim releases the
-// pin: at delete, off the exit's path.
+// mnt: when the last process in a mount namespace exits, the kernel tears
+// the namespace down inside that exit, before the parent is told: it
+// unmounts the container's whole mount tree and waits for an expedited RCU
+// grace period (namespace_unlock, from free_nsproxy in do_exit). On the
+// 2-vCPU reference VM that was 0.3–1.4 ms between a `kill -9` and our
+// SIGCHLD, most of an exit event's latency.
+//
+// net: the last exit queues cleanup_net, which a kworker runs at once: about
+// a millisecond of CPU (devices, RCU barriers) on one of the two vCPUs, while
+// the shim, berthd and the client pass the exit event along.
+//
+// With /proc/PID/ns/{mnt,net} open here, the exit only drops references, and
+// the teardown happens when the shim releases the pins: at delete.
 #pragma once
 
 #include <sys/types.h>
 
+#include <array>
+
 namespace berth::shim {
 
-class MountNamespacePin {
+class NamespacePins {
 public:
-  MountNamespacePin() = default;
-  MountNamespacePin(const MountNamespacePin&) = delete;
-  MountNamespacePin& operator=(const MountNamespacePin&) = delete;
-  ~MountNamespacePin() { release(); }
+  NamespacePins() = default;
+  NamespacePins(const NamespacePins&) = delete;
+  NamespacePins& operator=(const NamespacePins&) = delete;
+  ~NamespacePins() { release(); }
 
-  // Opens the mount namespace of `pid`; a failure (the process is already
-  // gone) is logged at debug level and leaves nothing pinned.
+  // Opens the namespaces of `pid`; a failure (the process is already gone)
+  // is logged at debug level and leaves that namespace unpinned.
   void pin(pid_t pid);
-  // Drops the reference; if it was the last, the teardown runs now, here.
+  // Drops the references; if they were the last, the teardown runs now, here.
   void release();
-  bool pinned() const { return fd_ >= 0; }
+  bool pinned() const { return fds_[0] >= 0; }
 
 private:
-  int fd_ = -1;
+  static constexpr std::array<const char*, 2> kKinds = {"mnt", "net"};
+  std::array<int, kKinds.size()> fds_ = {-1, -1};
 };
 
 }  // namespace berth::shim

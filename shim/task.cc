@@ -154,7 +154,7 @@ void Task::adoptInit() {
   reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
   cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
   oom_.arm(cgroups_);
-  mountNs_.pin(static_cast<pid_t>(init_->pid));
+  namespaces_.pin(static_cast<pid_t>(init_->pid));
 }
 
 void Task::exec(const std::string& execId, const std::string& partialSpec, IoPaths paths) {
@@ -313,9 +313,11 @@ void Task::onExit(Process& p, int waitStatus) {
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
     timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
   }
-  // After the event is on its way: the log write is not in the exit's path.
-  BERTH_LOG(info) << "process " << (p.execId.empty() ? config_.id : p.execId) << " (pid " << p.pid
-                  << ") " << describeWaitStatus(waitStatus);
+  // Posted behind the event's write (queued by the KJ loop above): the log
+  // line is not in the exit's path.
+  asio::post(io_, [name = p.execId.empty() ? config_.id : p.execId, pid = p.pid, waitStatus] {
+    BERTH_LOG(info) << "process " << name << " (pid " << pid << ") " << describeWaitStatus(waitStatus);
+  });
 }
 
 void Task::afterOutputDrained(Process& p) {
@@ -465,7 +467,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     co_await exitOrDeadline(p, kExitAfterForcedDelete);
     if (p.exit) exit = *p.exit;
   }
-  mountNs_.release();  // before the rootfs goes: the container's copy of it goes with this
+  namespaces_.release();  // before the rootfs goes: the container's copy of it goes with this
   unmountRootfs(mountRecord());
   p.status = next;
   events_.emit([&](auto e) {

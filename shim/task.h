@@ -10,7 +10,7 @@
 #include "shim/event_journal.h"
 #include "shim/exit_file.h"
 #include "shim/metrics.h"
-#include "shim/mount_ns_pin.h"
+#include "shim/ns_pins.h"
 #include "shim/oom_watch.h"
 #include "shim/process_io.h"
 #include "shim/rootfs_mounts.h"
@@ -121,7 +121,7 @@ class Task {
   OomWatch oom_;
   PreparedBundle bundle_;  // what runc runs (see shim/bundle.h)
   CgroupPaths cgroups_;  // found at create, kept after the init is gone
-  MountNamespacePin mountNs_;  // from create to delete: see mount_ns_pin.h
+  NamespacePins namespaces_;  // mnt and net, from create to delete: see ns_pins.h
   std::unique_ptr<Process> init_;
   std::map<std::string, std::unique_ptr<Process>> execs_;
   bool initExitPending_ = false;  // init reaped, its exit waits for the execs'

@@ -44,16 +44,23 @@ assert_eq running "$(json_get "$("$BERTH_RUNC" --root "$RROOT" state p1)" status
 [[ -n $(cgroup_dirs p1) ]] || fail "no cgroup for p1 while it runs"
 pids=$(ctl pids p1)   # runc ps works on a container started this way
 assert_contains "$pids" "$(json_get "$(ctl state p1)" pid)" "pids lists the init"
-# the shim holds the container's mount namespace (shim/mount_ns_pin.h), also
-# after the init's exit, so its teardown is not in the exit's path
+# the shim holds the container's mount and network namespaces (shim/ns_pins.h),
+# also after the init's exit, so their teardown is not in the exit's path
 read -r p1shim _ <"$T/state/default/p1/shim.pid"
-p1mnt=$(readlink "/proc/$(json_get "$(ctl state p1)" pid)/ns/mnt")
-held_by_shim() { ls -l "/proc/$p1shim/fd" | grep -qF "$p1mnt"; }
-held_by_shim || fail "the shim does not hold p1's mount namespace $p1mnt"
+p1ns=()
+for kind in mnt net; do p1ns+=("$(readlink "/proc/$(json_get "$(ctl state p1)" pid)/ns/$kind")"); done
+[[ ${p1ns[1]} != "$(readlink /proc/self/ns/net)" ]] || fail "p1 has no network namespace of its own"
+held_by_shim() {
+    local ns
+    for ns in "${p1ns[@]}"; do
+        ls -l "/proc/$p1shim/fd" | grep -qF "$ns" || { echo "$ns"; return 1; }
+    done
+}
+missing=$(held_by_shim) || fail "the shim does not hold p1's namespace $missing"
 term_ready p1
 ctl kill p1
 assert_eq 143 "$(json_get "$(ctl wait p1)" exit_status)" "exit status"
-held_by_shim || fail "the shim let go of p1's mount namespace before the delete"
+missing=$(held_by_shim) || fail "the shim let go of p1's namespace $missing before the delete"
 ctl delete p1 >/dev/null
 [[ ! -e $RROOT/p1 ]] || fail "runc's state dir of p1 is left: $(ls -A "$RROOT/p1")"
 left=$(cgroup_dirs p1)
