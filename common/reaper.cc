@@ -1,6 +1,10 @@
 #include "common/reaper.h"
 
+#include "common/errors.h"
 #include "common/log.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
 
 #include <sys/wait.h>
 
@@ -8,6 +12,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace berth {
 
@@ -15,16 +21,40 @@ namespace {
 constexpr size_t kKeptExits = 4096;
 }
 
-Reaper::Reaper(asio::io_context& io) : sigchld_(io, SIGCHLD) { arm(); }
+namespace {
+int openSigchldFd() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) throw systemError("block SIGCHLD", errno);
+  int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) throw systemError("signalfd SIGCHLD", errno);
+  return fd;
+}
+}  // namespace
+
+Reaper::Reaper(asio::io_context& io) : sigchld_(io, openSigchldFd()), reapTimer_(io) {
+  arm();
+  // Children that died before we were made: their SIGCHLD may be long gone.
+  asio::post(io, [this, alive = alive_] {
+    if (*alive) reapAll();
+  });
+}
 
 Reaper::~Reaper() { *alive_ = false; }
 
 void Reaper::arm() {
-  sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    reapAll();
-    arm();
-  });
+  sigchld_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        // Drain: one read per pending SIGCHLD (they merge anyway);
+                        // reapAll finds every exit, whichever signal told of it.
+                        signalfd_siginfo info[8];
+                        while (::read(sigchld_.native_handle(), info, sizeof info) > 0) {
+                        }
+                        reapAll();
+                        arm();
+                      });
 }
 
 namespace {
@@ -38,26 +68,60 @@ int waitStatusOf(const siginfo_t& si) {
 }
 }  // namespace
 
-void Reaper::reapAll() {
-  if (reapQueued_) return;  // the queued reap calls back here
-  siginfo_t si{};
+namespace {
+// The exit of `idtype`/`id` without reaping it; nullopt if none (yet).
+std::optional<siginfo_t> peekExit(idtype_t idtype, id_t id) {
   for (;;) {
-    si = {};
-    if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0) break;
-    if (errno != EINTR) return;  // ECHILD: no children left
+    siginfo_t si{};
+    if (::waitid(idtype, id, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+      if (si.si_pid == 0) return std::nullopt;  // children left, none exited
+      return si;
+    }
+    if (errno != EINTR) return std::nullopt;  // ECHILD
   }
-  pid_t pid = si.si_pid;
-  if (pid == 0) return;  // children left, none exited
-  dispatch(pid, waitStatusOf(si));
-  reapQueued_ = true;
-  asio::post(sigchld_.get_executor(), [this, pid, alive = alive_] {
+}
+}  // namespace
+
+void Reaper::reapAll() {
+  // Registered children first, each by its pid: a zombie handed out earlier
+  // and not reaped yet cannot hide them.
+  std::vector<std::pair<pid_t, int>> exited;
+  for (const auto& [pid, cb] : owners_) {
+    if (auto si = peekExit(P_PID, static_cast<id_t>(pid))) exited.emplace_back(pid, waitStatusOf(*si));
+  }
+  for (auto [pid, status] : exited) {
+    handedOut_.insert(pid);
+    dispatch(pid, status);
+  }
+  // Then the rest (orphans, processes registered later), in the kernel's
+  // order, up to the first zombie already handed out.
+  while (auto si = peekExit(P_ALL, 0)) {
+    if (handedOut_.count(si->si_pid)) break;
+    handedOut_.insert(si->si_pid);
+    dispatch(si->si_pid, waitStatusOf(*si));
+  }
+  if (handedOut_.empty() || reapArmed_) return;
+  reapArmed_ = true;
+  // Armed from a posted handler, behind the writes the callbacks queued:
+  // arming a timer is a timerfd_settime, ~25 us on the reference VM.
+  asio::post(reapTimer_.get_executor(), [this, alive = alive_] {
     if (!*alive) return;
-    reapQueued_ = false;
+    reapTimer_.expires_after(kReapDelay);
+    reapTimer_.async_wait([this, alive](const boost::system::error_code&) {
+      if (!*alive) return;
+      reapArmed_ = false;
+      reapHandedOut();
+    });
+  });
+}
+
+void Reaper::reapHandedOut() {
+  for (pid_t pid : std::exchange(handedOut_, {})) {
     int status;
     while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
     }
-    reapAll();  // the next exit, if another child died meanwhile
-  });
+  }
+  reapAll();  // exits that waited behind those zombies
 }
 
 void Reaper::dispatch(pid_t pid, int status) {

@@ -313,10 +313,14 @@ void Task::onExit(Process& p, int waitStatus) {
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
     timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
   }
-  // Posted behind the event's write (queued by the KJ loop above): the log
-  // line is not in the exit's path.
-  asio::post(io_, [name = p.execId.empty() ? config_.id : p.execId, pid = p.pid, waitStatus] {
-    BERTH_LOG(info) << "process " << name << " (pid " << pid << ") " << describeWaitStatus(waitStatus);
+  // Logged with the reap (Reaper::kReapDelay), not in the exit's path: not
+  // before the event's write, nor right after it, on the CPU berthd may have
+  // been woken on. The timer is armed behind the write too (see the Reaper).
+  asio::post(io_, [this, name = p.execId.empty() ? config_.id : p.execId, pid = p.pid, waitStatus] {
+    auto timer = std::make_shared<asio::steady_timer>(io_, Reaper::kReapDelay);
+    timer->async_wait([timer, name, pid, waitStatus](const boost::system::error_code&) {
+      BERTH_LOG(info) << "process " << name << " (pid " << pid << ") " << describeWaitStatus(waitStatus);
+    });
   });
 }
 

@@ -21,6 +21,9 @@ pid=$(json_get "$(ctl state t1)" pid)
 ctl start t1
 assert_eq running "$(status_of t1)" "after start"
 kill -0 "$pid" || fail "init $pid is not running"
+# the shim and berthd block SIGCHLD (a signalfd reads it); their children,
+# and so the container's process, must not inherit that
+assert_eq 0000000000000000 "$(awk '/^SigBlk:/ { print $2 }' "/proc/$pid/status")" "the init's blocked signals"
 listed=$(ctl list --json)
 assert_contains "$listed" '"id":"t1"' "list shows t1"
 assert_contains "$listed" '"status":"running"' "list shows it running"
