@@ -33,6 +33,20 @@ int openOutput(const std::string& path) {
   return fd;
 }
 
+// The process's stdin source: a FIFO opened O_RDWR (we hold a writer too, so
+// a client that closes and reopens it is no EOF; closeIO is), or a regular
+// file, created (empty) if missing, like the outputs.
+int openInput(const std::string& path) {
+  if (isFifo(path)) {
+    int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw invalidArgument("cannot open FIFO " + path + ": " + strerror(errno));
+    return fd;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) throw invalidArgument("cannot open " + path + ": " + strerror(errno));
+  return fd;
+}
+
 void closeFd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
@@ -98,12 +112,7 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
     // stderr goes to the same pty; stdout's target receives both.
     try {
       p.consoleOut_ = openOutput(paths.stdout);
-      if (!paths.stdin.empty()) {
-        p.consoleIn_ = ::open(paths.stdin.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-        if (p.consoleIn_ < 0) {
-          throw invalidArgument("cannot open " + paths.stdin + ": " + strerror(errno));
-        }
-      }
+      if (!paths.stdin.empty()) p.consoleIn_ = openInput(paths.stdin);
       p.socket_ = std::make_unique<ConsoleSocket>(io, consoleSocket);
     } catch (...) {
       closeFd(p.consoleOut_);
@@ -116,13 +125,10 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
     p.stdio_.out = openOutput(paths.stdout);
     p.stdio_.err = openOutput(paths.stderr);
     if (!paths.stdin.empty()) {
-      if (isFifo(paths.stdin)) {
-        // O_RDWR: we hold a writer too, so a client that closes and reopens
-        // the FIFO is no EOF; closeIO is.
-        int fifo = ::open(paths.stdin.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-        if (fifo < 0) {
-          throw invalidArgument("cannot open FIFO " + paths.stdin + ": " + strerror(errno));
-        }
+      int in = openInput(paths.stdin);
+      struct stat st {};
+      if (::fstat(in, &st) == 0 && S_ISFIFO(st.st_mode)) {
+        int fifo = in;
         int pipefd[2];
         if (::pipe2(pipefd, O_CLOEXEC) != 0) {
           ::close(fifo);
@@ -132,11 +138,7 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
         p.copier_ = std::make_shared<StdinCopier>(io, fifo, pipefd[1]);
         p.copier_->start();
       } else {
-        // A regular file, created (empty) if missing, like the outputs.
-        p.stdio_.in = ::open(paths.stdin.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
-        if (p.stdio_.in < 0) {
-          throw invalidArgument("cannot open " + paths.stdin + ": " + strerror(errno));
-        }
+        p.stdio_.in = in;  // the process reads the file itself
       }
     }
   } catch (...) {

@@ -134,6 +134,17 @@ assert_eq 0 "$(json_get "$(ctl wait io1)" exit_status)" "cat of an empty, new st
 assert_eq done "$(cat "$T/new-out.txt")" "its stdout"
 ctl delete io1 >/dev/null
 expect_error invalid-argument ctl create --bundle "$cb" --stdin "$T/no/such/dir/in" io2 >/dev/null
+# with a terminal too (the shim copies a regular file into the pty)
+printf 'echo from-file\n' >"$T/tty-in.txt"
+ctl create --tty --bundle "$(mkbundle tsh -- sh)" --stdin "$T/tty-new-in.txt" --stdout "$T/tty-new-out.txt" io3
+[[ -f $T/tty-new-in.txt && -f $T/tty-new-out.txt ]] || fail "missing IO files were not created with --tty"
+ctl delete io3 >/dev/null
+ctl create --tty --bundle "$T/bundles/tsh" --stdin "$T/tty-in.txt" --stdout "$T/tty-out.txt" io4
+ctl start io4
+wait_for grep -q '^from-file' "$T/tty-out.txt"
+ctl kill --signal KILL io4
+ctl wait io4 >/dev/null
+ctl delete io4 >/dev/null
 
 echo "--- errors: exit 1, one line 'berthctl: CODE: message'"
 # err_line CODE CMD... — also: nothing on stdout, exactly one stderr line
