@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cerrno>
+#include <string>
+#include <vector>
 
 namespace berth::shim {
 
@@ -18,7 +20,36 @@ bool isFifo(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-int openOutput(const std::string& path) {
+// The IO files one ProcessIO::open created. Unless kept, they are removed
+// again: a refused IO path leaves no file behind that was not there before
+// (the outputs are opened, and created, before stdin is looked at).
+class CreatedFiles {
+ public:
+  CreatedFiles() = default;
+  CreatedFiles(const CreatedFiles&) = delete;
+  CreatedFiles& operator=(const CreatedFiles&) = delete;
+  ~CreatedFiles() {
+    if (kept_) return;
+    for (const auto& path : paths_) ::unlink(path.c_str());
+  }
+  // Opens PATH with O_CREAT and FLAGS; notes it if this open made it.
+  int open(const std::string& path, int flags) {
+    int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL, 0640);
+    if (fd >= 0) {
+      paths_.push_back(path);
+      return fd;
+    }
+    if (errno != EEXIST) return -1;
+    return ::open(path.c_str(), flags);  // there already (or made meanwhile)
+  }
+  void keep() { kept_ = true; }
+
+ private:
+  std::vector<std::string> paths_;
+  bool kept_ = false;
+};
+
+int openOutput(const std::string& path, CreatedFiles& created) {
   if (path.empty()) return -1;
   if (isFifo(path)) {
     // O_RDWR never blocks and never fails for want of a reader; the process
@@ -28,7 +59,7 @@ int openOutput(const std::string& path) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  int fd = created.open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) throw invalidArgument("cannot open " + path + " for append: " + strerror(errno));
   return fd;
 }
@@ -36,13 +67,13 @@ int openOutput(const std::string& path) {
 // The process's stdin source: a FIFO opened O_RDWR (we hold a writer too, so
 // a client that closes and reopens it is no EOF; closeIO is), or a regular
 // file, created (empty) if missing, like the outputs.
-int openInput(const std::string& path) {
+int openInput(const std::string& path, CreatedFiles& created) {
   if (isFifo(path)) {
     int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw invalidArgument("cannot open FIFO " + path + ": " + strerror(errno));
     return fd;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
+  int fd = created.open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw invalidArgument("cannot open " + path + ": " + strerror(errno));
   return fd;
 }
@@ -108,24 +139,26 @@ class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
 ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
                           const std::string& consoleSocket) {
   ProcessIO p;
+  CreatedFiles created;
   if (paths.terminal) {
     // stderr goes to the same pty; stdout's target receives both.
     try {
-      p.consoleOut_ = openOutput(paths.stdout);
-      if (!paths.stdin.empty()) p.consoleIn_ = openInput(paths.stdin);
+      p.consoleOut_ = openOutput(paths.stdout, created);
+      if (!paths.stdin.empty()) p.consoleIn_ = openInput(paths.stdin, created);
       p.socket_ = std::make_unique<ConsoleSocket>(io, consoleSocket);
     } catch (...) {
       closeFd(p.consoleOut_);
       closeFd(p.consoleIn_);
       throw;
     }
+    created.keep();
     return p;
   }
   try {
-    p.stdio_.out = openOutput(paths.stdout);
-    p.stdio_.err = openOutput(paths.stderr);
+    p.stdio_.out = openOutput(paths.stdout, created);
+    p.stdio_.err = openOutput(paths.stderr, created);
     if (!paths.stdin.empty()) {
-      int in = openInput(paths.stdin);
+      int in = openInput(paths.stdin, created);
       struct stat st {};
       if (::fstat(in, &st) == 0 && S_ISFIFO(st.st_mode)) {
         int fifo = in;
@@ -146,6 +179,7 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
     p.closeStdin();
     throw;
   }
+  created.keep();
   return p;
 }
 

@@ -133,7 +133,11 @@ ctl start io1
 assert_eq 0 "$(json_get "$(ctl wait io1)" exit_status)" "cat of an empty, new stdin file"
 assert_eq done "$(cat "$T/new-out.txt")" "its stdout"
 ctl delete io1 >/dev/null
-expect_error invalid-argument ctl create --bundle "$cb" --stdin "$T/no/such/dir/in" io2 >/dev/null
+expect_error invalid-argument ctl create --bundle "$cb" --stdin "$T/no/such/dir/in" \
+    --stdout "$T/io2-out.txt" --stderr "$T/new-out.txt" io2 >/dev/null
+# the refused create leaves no file it made, and keeps the one that was there
+[[ ! -e $T/io2-out.txt ]] || fail "a refused create left the stdout file it created"
+assert_eq done "$(cat "$T/new-out.txt")" "a file that was there before the refused create"
 # with a terminal too (the shim copies a regular file into the pty)
 printf 'echo from-file\n' >"$T/tty-in.txt"
 ctl create --tty --bundle "$(mkbundle tsh -- sh)" --stdin "$T/tty-new-in.txt" --stdout "$T/tty-new-out.txt" io3
