@@ -26,6 +26,11 @@ int openSigchldFd() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
+  // The default action, not an inherited SIG_IGN: with SIGCHLD ignored the
+  // kernel reaps children itself, blocked or not, and waitid sees none.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  if (::sigaction(SIGCHLD, &dfl, nullptr) != 0) throw systemError("sigaction SIGCHLD", errno);
   if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) throw systemError("block SIGCHLD", errno);
   int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) throw systemError("signalfd SIGCHLD", errno);
@@ -33,7 +38,8 @@ int openSigchldFd() {
 }
 }  // namespace
 
-Reaper::Reaper(asio::io_context& io) : sigchld_(io, openSigchldFd()), reapTimer_(io) {
+Reaper::Reaper(asio::io_context& io, ReapTiming timing)
+    : sigchld_(io, openSigchldFd()), timing_(timing), reapTimer_(io) {
   arm();
   // Children that died before we were made: their SIGCHLD may be long gone.
   asio::post(io, [this, alive = alive_] {
@@ -41,12 +47,23 @@ Reaper::Reaper(asio::io_context& io) : sigchld_(io, openSigchldFd()), reapTimer_
   });
 }
 
-Reaper::~Reaper() { *alive_ = false; }
+namespace {
+void reapNow(pid_t pid) {
+  int status;
+  while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
+  }
+}
+}  // namespace
+
+Reaper::~Reaper() {
+  *alive_ = false;
+  for (const auto& [pid, status] : handedOut_) reapNow(pid);
+}
 
 void Reaper::arm() {
   sigchld_.async_wait(asio::posix::stream_descriptor::wait_read,
-                      [this](const boost::system::error_code& ec) {
-                        if (ec) return;
+                      [this, alive = alive_](const boost::system::error_code& ec) {
+                        if (ec || !*alive) return;
                         // Drain: one read per pending SIGCHLD (they merge anyway);
                         // reapAll finds every exit, whichever signal told of it.
                         signalfd_siginfo info[8];
@@ -83,24 +100,35 @@ std::optional<siginfo_t> peekExit(idtype_t idtype, id_t id) {
 }  // namespace
 
 void Reaper::reapAll() {
-  // Registered children first, each by its pid: a zombie handed out earlier
-  // and not reaped yet cannot hide them.
-  std::vector<std::pair<pid_t, int>> exited;
-  for (const auto& [pid, cb] : owners_) {
-    if (auto si = peekExit(P_PID, static_cast<id_t>(pid))) exited.emplace_back(pid, waitStatusOf(*si));
-  }
-  for (auto [pid, status] : exited) {
-    handedOut_.insert(pid);
-    dispatch(pid, status);
-  }
-  // Then the rest (orphans, processes registered later), in the kernel's
-  // order, up to the first zombie already handed out.
+  bool hidden = false;
   while (auto si = peekExit(P_ALL, 0)) {
-    if (handedOut_.count(si->si_pid)) break;
-    handedOut_.insert(si->si_pid);
-    dispatch(si->si_pid, waitStatusOf(*si));
+    if (handedOut_.count(si->si_pid)) {
+      hidden = true;  // the kernel's first zombie waits for its deferred reap
+      break;
+    }
+    handOut(si->si_pid, waitStatusOf(*si));
   }
-  if (handedOut_.empty() || reapArmed_) return;
+  if (hidden) {
+    // Registered children whose exits queue behind it: by pid.
+    std::vector<pid_t> pids;
+    for (const auto& entry : owners_) pids.push_back(entry.first);
+    for (pid_t pid : pids) {
+      if (!owners_.count(pid)) continue;  // an earlier callback unwatched it
+      if (auto si = peekExit(P_PID, static_cast<id_t>(pid))) handOut(pid, waitStatusOf(*si));
+    }
+  }
+  if (!handedOut_.empty()) armDeferredReap();
+}
+
+void Reaper::handOut(pid_t pid, int status) {
+  bool defer = timing_ == ReapTiming::Deferred && owners_.count(pid);
+  if (defer) handedOut_[pid] = status;
+  dispatch(pid, status);
+  if (!defer) reapNow(pid);
+}
+
+void Reaper::armDeferredReap() {
+  if (reapArmed_) return;
   reapArmed_ = true;
   // Armed from a posted handler, behind the writes the callbacks queued:
   // arming a timer is a timerfd_settime, ~25 us on the reference VM.
@@ -116,11 +144,7 @@ void Reaper::reapAll() {
 }
 
 void Reaper::reapHandedOut() {
-  for (pid_t pid : std::exchange(handedOut_, {})) {
-    int status;
-    while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
-    }
-  }
+  for (const auto& [pid, status] : std::exchange(handedOut_, {})) reapNow(pid);
   reapAll();  // exits that waited behind those zombies
 }
 
@@ -142,6 +166,10 @@ void Reaper::dispatch(pid_t pid, int status) {
 }
 
 void Reaper::watch(pid_t pid, Callback onExit) {
+  if (auto out = handedOut_.find(pid); out != handedOut_.end()) {
+    onExit(out->second);  // exited, handed out, its reap still to come
+    return;
+  }
   auto it = kept_.find(pid);
   if (it != kept_.end()) {
     int status = it->second;

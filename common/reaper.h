@@ -7,14 +7,16 @@
 // threads (a thread that left SIGCHLD unblocked would take it).
 //
 // An exit is handed over before it is reaped: waitid(WNOWAIT) reads it and
-// the owner's callback runs; the reap itself comes kReapDelay later, once the
-// exit's event has left and its readers had the CPU. Reaping a container's
-// init drops its /proc dentries in every proc mount, ~90 us on the reference
+// the owner's callback runs. With ReapTiming::Deferred (the shim) a
+// registered child's zombie is reaped kReapDelay later, once the exit's event
+// has usually left and its readers had the CPU: reaping a container's init
+// drops its /proc dentries in every proc mount, ~90 us on the reference
 // machine; done at once it delayed the event, and done right after the send
 // it still held the CPU the woken berthd had been placed on. Meanwhile the pid
-// stays a zombie, so it cannot be reused, and the exits of registered
-// children are still handed out at once (looked up by pid); only unclaimed
-// ones queued behind a zombie wait for its reap.
+// stays a zombie, so it cannot be reused; registered children whose exits
+// queue behind it are found by pid, unclaimed ones wait for its reap.
+// Unclaimed exits are reaped at once (their status is kept, see below), and
+// with ReapTiming::Immediate (berthd, with a child per shim) every exit is.
 //
 // Owners register right after fork, before the loop runs again, so a runc
 // invocation can never lose its exit. A process we learn of later (the
@@ -31,16 +33,17 @@
 #include <memory>
 #include <chrono>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace berth {
+
+enum class ReapTiming { Immediate, Deferred };
 
 class Reaper {
  public:
   using Callback = std::function<void(int waitStatus)>;
 
-  explicit Reaper(asio::io_context& io);
+  explicit Reaper(asio::io_context& io, ReapTiming timing = ReapTiming::Immediate);
   ~Reaper();
 
   // Calls `onExit` once `pid` has exited (at once if it already did).
@@ -60,7 +63,10 @@ class Reaper {
 
  private:
   void arm();
+  // Gives the exit to its owner (or keeps it), and reaps it now or later.
+  void handOut(pid_t pid, int status);
   void dispatch(pid_t pid, int status);
+  void armDeferredReap();
   // Reaps the handed-out zombies, then looks for exits queued behind them.
   void reapHandedOut();
 
@@ -70,8 +76,10 @@ class Reaper {
   // nobody will ever ask about cannot grow it without limit.
   std::unordered_map<pid_t, int> kept_;
   std::deque<pid_t> keptOrder_;
-  // Exits handed out but not reaped yet, and the timer that reaps them.
-  std::unordered_set<pid_t> handedOut_;
+  ReapTiming timing_;
+  // Exits handed out but not reaped yet (pid -> status), and the timer that
+  // reaps them.
+  std::unordered_map<pid_t, int> handedOut_;
   asio::steady_timer reapTimer_;
   bool reapArmed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -61,7 +61,7 @@ int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready) {
   ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
   asio::io_context io;
   KjLoop loop(io);
-  Reaper reaper(io);
+  Reaper reaper(io, ReapTiming::Deferred);  // the exit's event before the reap: see reaper.h
   Task task(io, reaper, config);
   std::string sock = config.stateDir + "/shim.sock";
   replaceFile(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);

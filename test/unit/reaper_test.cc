@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/reaper.h"
+
+using namespace berth;
+using namespace std::chrono_literals;
+
+namespace {
+
+pid_t childExiting(int code) {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(code);
+  REQUIRE(pid > 0);
+  return pid;
+}
+
+// The state letter of /proc/PID/stat ('Z' for a zombie), or '-' once reaped.
+char procState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return '-';
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+}
+
+void waitZombie(pid_t pid) {
+  for (int i = 0; i < 2000 && procState(pid) != 'Z'; ++i) ::usleep(1000);
+  REQUIRE(procState(pid) == 'Z');
+}
+
+bool reaped(pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) < 0 && errno == ECHILD; }
+
+// Runs the loop until `done` holds (at most 5 s).
+void runUntil(asio::io_context& io, const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(2ms);
+  REQUIRE(done());
+}
+
+}  // namespace
+
+TEST_CASE("a deferred reap hands the exit out while the child is still a zombie") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  pid_t pid = childExiting(3);
+  std::optional<int> status;
+  char stateAtExit = '?';
+  reaper.watch(pid, [&](int st) {
+    status = st;
+    stateAtExit = procState(pid);
+  });
+  runUntil(io, [&] { return status.has_value(); });
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 3);
+  CHECK(stateAtExit == 'Z');  // handed out before the reap
+  runUntil(io, [&] { return procState(pid) == '-'; });
+  CHECK(reaped(pid));
+}
+
+TEST_CASE("a registered exit behind a zombie awaiting its reap is handed out at once") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  pid_t first = childExiting(1), second = childExiting(2);
+  waitZombie(first);
+  waitZombie(second);
+  std::optional<int> firstStatus, secondStatus;
+  char firstStateThen = '?';
+  reaper.watch(first, [&](int st) { firstStatus = st; });
+  reaper.watch(second, [&](int st) {
+    secondStatus = st;
+    firstStateThen = procState(first);
+  });
+  runUntil(io, [&] { return firstStatus && secondStatus; });
+  CHECK(WEXITSTATUS(*firstStatus) == 1);
+  CHECK(WEXITSTATUS(*secondStatus) == 2);
+  // The second was found while the first still waited for its reap (by pid:
+  // waitid(P_ALL, WNOWAIT) would have kept returning the first).
+  CHECK(firstStateThen == 'Z');
+  runUntil(io, [&] { return reaped(first) && reaped(second); });
+}
+
+TEST_CASE("an unclaimed exit is reaped at once and kept for a late watch") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  pid_t pid = childExiting(4);
+  waitZombie(pid);
+  runUntil(io, [&] { return procState(pid) == '-'; });  // nobody waited: no deferral
+  std::optional<int> status;
+  reaper.watch(pid, [&](int st) { status = st; });
+  REQUIRE(status.has_value());  // at once, from the kept exit
+  CHECK(WEXITSTATUS(*status) == 4);
+}
+
+TEST_CASE("the reaper sees exits even when SIGCHLD was inherited as ignored") {
+  // With SIGCHLD ignored the kernel reaps children itself, blocked or not;
+  // the Reaper restores the default action.
+  ::signal(SIGCHLD, SIG_IGN);
+  asio::io_context io;
+  Reaper reaper(io);
+  pid_t pid = childExiting(5);
+  std::optional<int> status;
+  reaper.watch(pid, [&](int st) { status = st; });
+  runUntil(io, [&] { return status.has_value(); });
+  CHECK(WEXITSTATUS(*status) == 5);
+}
