@@ -5,6 +5,8 @@
 #include "common/log.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,9 +59,14 @@ void ExitFile::prepare(const std::string& dir, const std::string& name) {
       ::close(std::exchange(dirFd_, -1));
       throw systemError("open " + temp, err);
     }
-    // The page the exit's line goes to, allocated now (size unchanged): the
-    // write at the exit then finds it in the page cache. Best effort.
-    (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, 4096);
+    // On tmpfs (the state dir is under /run), the page the exit's line goes
+    // to, allocated now (size unchanged): the write at the exit then finds
+    // it in the page cache. On a disk filesystem this would only reserve an
+    // unwritten extent, more work later, so not there.
+    struct statfs fs {};
+    if (::fstatfs(fd_, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+      (void)::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, 4096);
+    }
   } catch (const std::exception& e) {
     BERTH_LOG(warn) << "preparing the exit file of " << name_ << ": " << e.what();
   }

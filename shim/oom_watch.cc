@@ -33,14 +33,14 @@ OomWatch::~OomWatch() {
 
 std::optional<std::string> OomWatch::readCounter() const {
   if (counterFd_ < 0) return std::nullopt;
-  std::string text;
-  char buf[512];
+  // One pread: the file is regenerated on each read from offset 0, and a few
+  // short lines (memory.events is the longer, ~100 bytes).
+  char buf[4096];
   for (;;) {
-    ssize_t n = ::pread(counterFd_, buf, sizeof buf, static_cast<off_t>(text.size()));
+    ssize_t n = ::pread(counterFd_, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return std::nullopt;  // ENODEV: the cgroup was removed
-    if (n == 0) return text;
-    text.append(buf, static_cast<size_t>(n));
+    return std::string(buf, static_cast<size_t>(n));
   }
 }
 
@@ -53,9 +53,12 @@ void OomWatch::arm(const CgroupPaths& paths) {
     counterFile_ = "/sys/fs/cgroup" + v2 + "/memory.events";
   }
   if (counterFile_.empty()) return;
+  if (counterFd_ >= 0) ::close(counterFd_);
+  eventfd_.reset();
   counterFd_ = ::open(counterFile_.c_str(), O_RDONLY | O_CLOEXEC);
   if (counterFd_ < 0) {
-    BERTH_LOG(warn) << "no OOM watch: open " << counterFile_ << ": " << strerror(errno);
+    // e.g. cgroup v2 without the memory controller
+    BERTH_LOG(debug) << "no OOM watch: open " << counterFile_ << ": " << strerror(errno);
     return;
   }
   if (!v1.empty()) {

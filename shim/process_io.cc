@@ -40,7 +40,9 @@ class CreatedFiles {
       return fd;
     }
     if (errno != EEXIST) return -1;
-    return ::open(path.c_str(), flags);  // there already (or made meanwhile)
+    // There already, or a dangling symlink (O_EXCL refuses those): opened,
+    // or the link's target made, as before; either way not ours to remove.
+    return ::open(path.c_str(), flags | O_CREAT, 0640);
   }
   void keep() { kept_ = true; }
 

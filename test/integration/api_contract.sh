@@ -138,6 +138,11 @@ expect_error invalid-argument ctl create --bundle "$cb" --stdin "$T/no/such/dir/
 # the refused create leaves no file it made, and keeps the one that was there
 [[ ! -e $T/io2-out.txt ]] || fail "a refused create left the stdout file it created"
 assert_eq done "$(cat "$T/new-out.txt")" "a file that was there before the refused create"
+# a symlink to a log file that is not there yet: the file is made through it
+ln -s "$T/linked-out.txt" "$T/link-out"
+ctl create --bundle "$cb" --stdout "$T/link-out" io5
+[[ -f $T/linked-out.txt ]] || fail "an IO symlink's target was not created"
+ctl delete io5 >/dev/null
 # with a terminal too (the shim copies a regular file into the pty)
 printf 'echo from-file\n' >"$T/tty-in.txt"
 ctl create --tty --bundle "$(mkbundle tsh -- sh)" --stdin "$T/tty-new-in.txt" --stdout "$T/tty-new-out.txt" io3
