@@ -124,9 +124,9 @@ bench_init() {
     for rt in $want; do
         case $rt in
             runc) RUNTIMES+=" runc" ;;
-            floor)
-                if [[ -x $BUILD/bench/exit_floor ]]; then RUNTIMES+=" floor"; else
-                    echo "$name: skipping floor: no $BUILD/bench/exit_floor" >&2; fi ;;
+            floor | relays)
+                if [[ -x $BUILD/bench/exit_floor ]]; then RUNTIMES+=" $rt"; else
+                    echo "$name: skipping $rt: no $BUILD/bench/exit_floor" >&2; fi ;;
             berth)
                 local b missing=
                 for b in $BENCH_BERTH_BINS; do [[ -x $BUILD/$b ]] || missing+=" $BUILD/$b"; done
