@@ -155,6 +155,26 @@ ctl kill --signal KILL io4
 ctl wait io4 >/dev/null
 ctl delete io4 >/dev/null
 
+echo "--- an attached terminal exec whose stdin stays open lets go of it all at its exit"
+ctl run -d --bundle "$(mkbundle tsleep -- sleep 1000)" ty1
+read -r tshim _ <"$T/state/$BERTH_NAMESPACE/ty1/shim.pid"
+shim_fds() { ls "/proc/$tshim/fd" | wc -l; }
+before=$(shim_fds)
+mkfifo "$T/held-stdin"
+exec 8<>"$T/held-stdin" # a stdin that never ends, like a person's terminal
+st=0
+out=$(timeout 20 "$BERTHCTL" --address "$T/berthd.sock" exec --tty --exec-id h1 ty1 -- \
+    sh -c 'echo hi; exit 4' <&8) || st=$?
+exec 8>&-
+assert_eq 4 "$st" "exec --tty's status with its stdin still open"
+assert_contains "$out" hi "exec --tty's output"
+expect_error not-found ctl state --exec-id h1 ty1 >/dev/null
+# the exec's pty master and its stdout and stdin FIFOs were kept for good
+assert_eq "$before" "$(shim_fds)" "the shim's open fds after the exec"
+ctl kill --signal KILL ty1
+ctl wait ty1 >/dev/null
+ctl delete ty1 >/dev/null
+
 echo "--- errors: exit 1, one line 'berthctl: CODE: message'"
 # err_line CODE CMD... — also: nothing on stdout, exactly one stderr line
 err_line() {
