@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,25 +12,44 @@
 
 namespace berth {
 
-namespace {
-sockaddr_un addressOf(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
+SocketPath::SocketPath(const std::string& path) : path_(path) {
+  addr_.sun_family = AF_UNIX;
   if (path.empty() || path[0] == '\0') throw invalidArgument("socket path is empty");
-  if (path.size() >= sizeof(addr.sun_path)) {
-    throw invalidArgument("socket path \"" + path + "\" is longer than " +
-                          std::to_string(sizeof(addr.sun_path) - 1) + " bytes");
+  std::string usable = path;
+  if (path.size() >= sizeof(addr_.sun_path)) {
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    name_ = slash == std::string::npos ? path : path.substr(slash + 1);
+    dirFd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirFd_ < 0) {
+      error_ = errno;  // as connect(2) or bind(2) on the path would have failed
+      return;
+    }
+    usable = "/proc/self/fd/" + std::to_string(dirFd_) + "/" + name_;
+    if (usable.size() >= sizeof(addr_.sun_path)) {
+      throw invalidArgument("socket name \"" + name_ + "\" is too long");
+    }
   }
-  path.copy(addr.sun_path, path.size());
-  return addr;
+  usable.copy(addr_.sun_path, usable.size());
 }
 
+SocketPath::~SocketPath() {
+  if (dirFd_ >= 0) ::close(dirFd_);
+}
+
+std::string SocketPath::forOthers() const {
+  if (dirFd_ < 0) return path_;
+  return "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(dirFd_) + "/" + name_;
+}
+
+namespace {
 // connect(2) on a fresh CLOEXEC socket; returns the fd or -errno.
 int rawConnect(const std::string& path) {
-  sockaddr_un addr = addressOf(path);
+  SocketPath at(path);
+  if (at.error()) return -at.error();
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
-  while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  while (::connect(fd, reinterpret_cast<const sockaddr*>(&at.address()), sizeof(sockaddr_un)) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
     ::close(fd);
@@ -51,7 +71,8 @@ UnixAcceptor listenUnix(asio::io_context& io, const std::string& path) {
 }
 
 int listenUnixFd(const std::string& path) {
-  sockaddr_un addr = addressOf(path);
+  SocketPath at(path);
+  if (at.error()) throw systemError("bind " + path, at.error());
   if (unixSocketAnswers(path)) {
     throw alreadyExists("a server already listens on " + path);
   }
@@ -62,7 +83,7 @@ int listenUnixFd(const std::string& path) {
   if (fd < 0) throw systemError("socket(AF_UNIX)", errno);
   // Bind under umask 0177 so the socket is 0600 from its first instant.
   mode_t old = ::umask(0177);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int rc = ::bind(fd, reinterpret_cast<const sockaddr*>(&at.address()), sizeof(sockaddr_un));
   int err = errno;
   ::umask(old);
   if (rc != 0) {

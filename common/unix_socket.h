@@ -4,9 +4,35 @@
 
 #include "common/asio.h"
 
+#include <sys/un.h>
+
 #include <string>
 
 namespace berth {
+
+// A unix socket path as bind(2) and connect(2) take it. sun_path holds 107
+// bytes; a longer path (a deep state dir, a long namespace and id) is reached
+// through its directory, opened here: /proc/self/fd/N/NAME.
+class SocketPath {
+ public:
+  explicit SocketPath(const std::string& path);
+  ~SocketPath();
+  SocketPath(const SocketPath&) = delete;
+  SocketPath& operator=(const SocketPath&) = delete;
+
+  const sockaddr_un& address() const { return addr_; }
+  // errno of opening a long path's directory (0: none); the address is unusable.
+  int error() const { return error_; }
+  // The path for another process (a child: runc) to connect to while this
+  // object lives: PATH itself, or /proc/OURPID/fd/N/NAME when it is long.
+  std::string forOthers() const;
+
+ private:
+  sockaddr_un addr_{};
+  std::string path_, name_;
+  int dirFd_ = -1;
+  int error_ = 0;
+};
 
 using UnixSocket = asio::local::stream_protocol::socket;
 using UnixAcceptor = asio::local::stream_protocol::acceptor;

@@ -17,7 +17,7 @@
 namespace berth::shim {
 
 ConsoleSocket::ConsoleSocket(asio::io_context& io, std::string path)
-    : path_(std::move(path)), acceptor_(listenUnix(io, path_)) {}
+    : path_(std::move(path)), forRunc_(path_), acceptor_(listenUnix(io, path_)) {}
 
 ConsoleSocket::~ConsoleSocket() { ::unlink(path_.c_str()); }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/unix_socket.h"
 
 #include <functional>
 #include <memory>
@@ -18,13 +19,15 @@ class ConsoleSocket {
  public:
   ConsoleSocket(asio::io_context& io, std::string path);
   ~ConsoleSocket();
-  const std::string& path() const { return path_; }
+  // The path runc is given: reachable however long the state dir makes it.
+  std::string path() const { return forRunc_.forOthers(); }
   // Accepts runc's connection and receives the master fd (it arrives while
   // `runc create/exec` runs; start this before and await it after).
   asio::awaitable<int> receiveMaster();
 
  private:
   std::string path_;
+  SocketPath forRunc_;
   asio::local::stream_protocol::acceptor acceptor_;
 };
 

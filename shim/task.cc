@@ -15,9 +15,21 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdio>
+#include <functional>
+
 namespace berth::shim {
 
 namespace {
+// An exec's console socket, named after it; a long exec id is hashed so
+// that runc's path to it (/proc/PID/fd/N/NAME for a long state dir, see
+// SocketPath) still fits a socket address.
+std::string consoleSocketName(const std::string& execId) {
+  if (execId.size() <= 32) return "console-" + execId + ".sock";
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(execId));
+  return "console-" + std::string(hex) + ".sock";
+}
 // As long as `runc start` is given (shim/runc.cc).
 constexpr std::chrono::milliseconds kStartDeadline{15000};
 // How long a released init may take to exec (shim/exec_wait.h).
@@ -265,7 +277,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   p.status = Status::Running;  // claims it against a second start
   std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
   try {
-    p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/console-" + execId + ".sock");
+    p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
     p.exitFile.prepare(config_.stateDir + "/exit", execId);
     try {
       co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());

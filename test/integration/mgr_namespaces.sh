@@ -40,6 +40,22 @@ assert_eq created "$(json_get "$(ctl -n beta state web)" status)" "beta/web surv
 ctl -n beta delete web >/dev/null
 ctl -n beta delete db >/dev/null
 
+# the longest namespace and id there are: the shim's socket path (and a
+# terminal's console socket) no longer fits a socket address; it must work
+long_ns=n$(printf 'a%.0s' {1..75})
+long_id=i$(printf 'b%.0s' {1..75})
+long_exec=x$(printf 'c%.0s' {1..75})
+lb_dir=$(mkbundle_sleeper)
+ctl -n "$long_ns" create --tty --bundle "$lb_dir" "$long_id"
+ctl -n "$long_ns" start "$long_id"
+assert_eq running "$(json_get "$(ctl -n "$long_ns" state "$long_id")" status)" "a task with the longest namespace and id"
+ctl -n "$long_ns" exec -d --tty --exec-id "$long_exec" "$long_id" -- sleep 100
+assert_eq running "$(json_get "$(ctl -n "$long_ns" state --exec-id "$long_exec" "$long_id")" status)" \
+    "a terminal exec with the longest exec id"
+ctl -n "$long_ns" kill --all --signal KILL "$long_id"
+ctl -n "$long_ns" wait "$long_id" >/dev/null
+ctl -n "$long_ns" delete "$long_id" >/dev/null
+
 # events carry their namespace
 ev=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 || true)
 assert_contains "$ev" '"namespace":"alpha"' "alpha events"
