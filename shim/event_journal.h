@@ -5,7 +5,9 @@
 //   create < start < (oom) < exit < delete                 for the init
 //   exec-added < exec-started < exit                        for each exec
 //   an OOM comes before the exit it caused, and the init's exit is the last
-//   exit of its task (exec exits still pending are published first).
+//   exit of its task (exec exits still pending are published first); an
+//   init that exits while runc start, pause or resume runs has that event
+//   first (a frozen init killed from the host dies at the thaw).
 // Events leave in seq order, one publish in flight at a time, so berthd sees
 // exactly this order, again after a reconnect (subscribe(afterSeq) replays).
 #pragma once

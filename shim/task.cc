@@ -219,7 +219,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   Process& p = find(execId);
   if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);
   if (execId.empty()) {
-    initStarting_ = true;
+    ++initEventsAhead_;
     try {
       if (restoreFrom_.empty()) {
         auto runcInit = executableOf(static_cast<pid_t>(p.pid));  // blocked on its fifo: still runc
@@ -253,11 +253,11 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         adoptInit();
       }
     } catch (...) {
-      initStarting_ = false;
+      --initEventsAhead_;
       maybeFinishInit();
       throw;
     }
-    initStarting_ = false;
+    --initEventsAhead_;
     // The init may have exited (and been reaped) while runc start ran.
     if (p.status == Status::Created) p.status = Status::Running;
     uint32_t pid = p.pid;
@@ -358,9 +358,9 @@ void Task::maybeFinishInit() {
   for (auto& [id, e] : execs_) {
     if (e->pid && !e->exit) return;  // still running: the init's exit comes last
   }
-  // An exit reaped while `runc start` was still running is published after
-  // the start event (start() calls back here).
-  if (initStarting_) return;
+  // An exit reaped while `runc start`, `pause` or `resume` was still running
+  // is published after their event (they call back here).
+  if (initEventsAhead_ > 0) return;
   initExitPending_ = false;
   oom_.check();  // an OOM kill is published before the exit it caused
   publishExit(*init_);
@@ -519,14 +519,19 @@ asio::awaitable<std::vector<PidInfo>> Task::pids() {
 asio::awaitable<void> Task::pause() {
   Process& p = find("");
   setStatus(p, Action::Pause);
+  ++initEventsAhead_;
   try {
     co_await runc_.pause(config_.id);
   } catch (...) {
     if (p.status == Status::Pausing) p.status = Status::Running;
+    --initEventsAhead_;
+    maybeFinishInit();
     throw;
   }
+  --initEventsAhead_;
   if (p.status == Status::Pausing) p.status = Status::Paused;
   events_.emit([&](auto e) { e.initPaused().setContainerId(config_.id); });
+  maybeFinishInit();
 }
 
 asio::awaitable<void> Task::resume() {
@@ -534,9 +539,20 @@ asio::awaitable<void> Task::resume() {
   if (p.status != Status::Paused) {
     throw failedPrecondition("cannot resume a " + std::string(statusName(p.status)) + " process");
   }
-  co_await runc_.resume(config_.id);
+  // An init killed while frozen dies the moment the thaw lets the SIGKILL
+  // land, often before `runc resume` returns: its exit follows /tasks/resumed.
+  ++initEventsAhead_;
+  try {
+    co_await runc_.resume(config_.id);
+  } catch (...) {
+    --initEventsAhead_;
+    maybeFinishInit();
+    throw;
+  }
+  --initEventsAhead_;
   if (p.status == Status::Paused) p.status = Status::Running;
   events_.emit([&](auto e) { e.initResumed().setContainerId(config_.id); });
+  maybeFinishInit();
 }
 
 asio::awaitable<void> Task::update(std::string resourcesJson) {

@@ -126,7 +126,9 @@ class Task {
   std::map<std::string, std::unique_ptr<Process>> execs_;
   bool initExitPending_ = false;  // init reaped, its exit waits for the execs'
   std::string restoreFrom_;       // checkpoint image dir: start restores it
-  bool initStarting_ = false;     // runc start under way: the exit waits for the start event
+  // runc start, pause or resume under way: the init's exit, if it comes
+  // meanwhile, waits for their event (start, paused, resumed comes first).
+  int initEventsAhead_ = 0;
 };
 
 // Exec env: the overlay's KEY=VALUE entries replace the task's same keys.

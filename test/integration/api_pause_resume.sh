@@ -149,14 +149,26 @@ ctl kill --signal KILL t3
 w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait t3) || fail "wait t3"
 assert_eq 137 "$(json_get "$w" exit_status)" "t3"
 
+echo "--- a paused init killed from the host dies at the resume: resumed, then its exit"
+ctl run -d --bundle "$b" t4
+ctl pause t4
+kill -s KILL "$(json_get "$(ctl state t4)" pid)"  # lands when thawed
+ctl resume t4
+w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait t4) || fail "wait t4"
+assert_eq 137 "$(json_get "$w" exit_status)" "t4, killed while frozen"
+ctl delete t4 >/dev/null
+
 ctl delete t1 >/dev/null
 ctl delete t2 >/dev/null
 ctl delete t3 >/dev/null
-wait_for has_event /tasks/delete t3
+wait_for has_event /tasks/delete t4
 events_stop
 # each task's paused/resumed events, in order
 topics=$(grep -o '"topic":"/tasks/\(paused\|resumed\)","event":{"container_id":"t1"' "$T/events.out" | cut -d'"' -f4 | tr '\n' ' ')
 assert_eq "/tasks/paused /tasks/resumed /tasks/paused " "$topics" "t1's pause events"
+topics=$(grep -o '"topic":"/tasks/[a-z-]*","event":{"container_id":"t4"' "$T/events.out" | cut -d'"' -f4 | tr '\n' ' ')
+assert_eq "/tasks/create /tasks/start /tasks/paused /tasks/resumed /tasks/exit /tasks/delete " "$topics" \
+    "t4's events: the resume before the exit it let happen"
 berth_kill_daemon TERM
 berth_leaks_check
 echo "api-pause-resume: ok"
