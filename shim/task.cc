@@ -149,6 +149,14 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     c.setBundle(config_.bundle);
     c.setPid(pid);
     c.setCheckpoint(checkpoint);
+    auto mounts = c.initRootfs(static_cast<unsigned>(rootfs.size()));
+    for (unsigned i = 0; i < rootfs.size(); ++i) {
+      mounts[i].setType(rootfs[i].type);
+      mounts[i].setSource(rootfs[i].source);
+      mounts[i].setTarget(rootfs[i].target);
+      auto opts = mounts[i].initOptions(static_cast<unsigned>(rootfs[i].options.size()));
+      for (unsigned k = 0; k < rootfs[i].options.size(); ++k) opts.set(k, rootfs[i].options[k]);
+    }
     auto io = c.initIo();
     io.setStdin(paths.stdin);
     io.setStdout(paths.stdout);

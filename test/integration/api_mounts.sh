@@ -37,6 +37,12 @@ ctl create --stdout "$T/bind.out" --bundle "$bb" \
 m=$(mounts_under "$T")
 assert_eq "$bb/rootfs" "$m" "the bind is mounted at BUNDLE/rootfs after create"
 grep -F " $bb/rootfs " /proc/self/mountinfo | grep -qE ' ro[, ]' || fail "the bind is not read-only"
+# /tasks/create names the mounts (containerd's TaskCreate.rootfs)
+ev=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 --topic /tasks/create || true)
+ev=$(grep -F '"container_id":"b1"' <<<"$ev")
+for part in '"rootfs":[{' '"type":"bind"' "\"source\":\"$lower\"" '"options":["rbind","ro"]'; do
+    assert_contains "$ev" "$part" "b1's create event"
+done
 ctl start b1
 w=$(ctl wait b1)
 assert_eq 0 "$(json_get "$w" exit_status)" "the container ran busybox from the bind ($(<"$T/bind.out"))"
