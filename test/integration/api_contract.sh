@@ -88,6 +88,7 @@ out=$(ctl exec --exec-id e2 t1 -- sh -c 'echo out; echo err >&2; exit 7' 2>"$T/e
 assert_eq 7 "$st" "exec without -d exits with the process's status"
 assert_eq out "$out" "exec's stdout"
 assert_eq err "$(<"$T/e2.err")" "exec's stderr"
+assert_eq piped "$(echo piped | ctl exec --exec-id e3 t1 -- cat)" "exec forwards stdin, and its end"
 ctl kill --exec-id e1 --signal 9 t1
 w=$(ctl wait --exec-id e1 t1)
 keys_are "$w" "exit_status exited_at" "wait --exec-id"
@@ -114,6 +115,9 @@ assert_eq 143 "$(json_get "$d" exit_status)" "delete's exit_status"
 
 echo "--- run, run --rm, an OOM kill"
 assert_eq hi "$(ctl run --rm --bundle "$(mkbundle hi -- echo hi)" r1)" "run forwards stdout"
+assert_eq $'a\nb' "$(printf 'a\nb\n' | ctl run --rm --bundle "$(mkbundle catter -- cat)" r3)" \
+    "run forwards stdin, and its end"
+assert_eq "" "$(ctl run --rm --bundle "$T/bundles/catter" r4 </dev/null)" "run with an empty stdin"
 expect_error not-found ctl state r1 >/dev/null
 st=0
 ctl run --rm --bundle "$(mkbundle seven -- sh -c 'exit 7')" r2 || st=$?

@@ -1,6 +1,8 @@
 // `run` and `exec`: create/add the process with IO on private FIFOs, start it,
-// forward its output (and, with --tty, our stdin and window size) until it
-// exits, and exit with its status. Everything runs on the one Asio loop.
+// forward our stdin to it and its output to ours (and, with --tty, the window
+// size) until it exits, and exit with its status. Our stdin's EOF closes the
+// process's (as `ctr run` without --null-io). Everything runs on the one Asio
+// loop.
 #include "tools/berthctl/commands.h"
 
 #include "tools/berthctl/tty.h"
@@ -13,6 +15,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <array>
@@ -76,6 +79,14 @@ std::string fifoParent() {
   return "/tmp";
 }
 
+// Our stdin is /dev/null (or closed): the process gets /dev/null itself,
+// with no FIFO, copy or close-stdin call (`run --rm … </dev/null` in scripts).
+bool stdinIsNull() {
+  struct stat st {};
+  if (::fstat(0, &st) != 0) return true;
+  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+}
+
 // A private directory (0700) holding one process's FIFOs (0600).
 class FifoDir {
  public:
@@ -132,7 +143,8 @@ class Attached {
     if (!tty_) {
       stderrPath_ = dir_.make("stderr");
       addPump(stderrPath_, 2);
-    } else {
+    }
+    if (tty_ || !stdinIsNull()) {
       stdinPath_ = dir_.make("stdin");
       // O_RDWR never blocks on a FIFO; the shim opens the read end at create.
       stdinFifo_.emplace(c_.io(), openOrThrow(stdinPath_, O_RDWR | O_NONBLOCK));
@@ -152,7 +164,7 @@ class Attached {
   }
 
   // After a successful start: forward signals (one that came before the
-  // start is sent now), and with --tty our terminal.
+  // start is sent now) and our stdin, and with --tty our terminal.
   void attach() {
     started_ = true;
     // Read only now: what came before is runc's own error, written to the
@@ -166,14 +178,15 @@ class Attached {
       sendResize();
       winch_.add(SIGWINCH);
       waitWinch();
-      int fd = ::dup(0);
-      if (fd >= 0) {
-        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        stdinIn_.emplace(c_.io(), fd);
-        readStdin();
-      } else {
-        closeStdin();
-      }
+    }
+    if (!stdinFifo_) return;  // the process has /dev/null
+    int fd = ::dup(0);
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      stdinIn_.emplace(c_.io(), fd);
+      readStdin();
+    } else {
+      closeStdin();  // no stdin of ours: the process's ends at once
     }
   }
 
