@@ -21,6 +21,7 @@ constexpr std::array kTable{
     Row{Status::Created, Action::Delete, Status::Deleted},
     Row{Status::Created, Action::Kill, Status::Created},
     Row{Status::Created, Action::Exec, Status::Created},
+    Row{Status::Created, Action::Update, Status::Created},  // its cgroup exists: as containerd
     Row{Status::Running, Action::Pause, Status::Pausing},
     Row{Status::Running, Action::Exit, Status::Stopped},
     Row{Status::Running, Action::Exec, Status::Running},

@@ -87,6 +87,14 @@ assert_eq 0 "$(json_get "$w" exit_status)" "the allocating exec exits 0"
 assert_eq 20000000 "$(<"$b/rootfs/allocated")" "the exec really held 20 MB"
 ctl delete --exec-id alloc t1 >/dev/null
 
+echo "--- update of a created task (its cgroup is there before the start)"
+ctl create --bundle "$b" t2
+printf '{"pids":{"limit":32}}\n' >"$T/res2.json"
+ctl update --resources "$T/res2.json" t2
+assert_eq 32 "$(<"$(cgroup_dir pids t2)/pids.max")" "pids.max of the created task"
+assert_eq created "$(status_of t2)" "still created after update"
+ctl delete t2 >/dev/null
+
 echo "--- update and metrics of a stopped task"
 ctl kill --signal KILL t1
 ctl wait t1 >/dev/null
