@@ -26,7 +26,10 @@ SocketPath::SocketPath(const std::string& path) : path_(path) {
       return;
     }
     usable = "/proc/self/fd/" + std::to_string(dirFd_) + "/" + name_;
-    if (usable.size() >= sizeof(addr_.sun_path)) {
+    // forOthers() is longer by at most the pid's digits over "self".
+    if (forOthers().size() >= sizeof(addr_.sun_path) || usable.size() >= sizeof(addr_.sun_path)) {
+      ::close(dirFd_);
+      dirFd_ = -1;
       throw invalidArgument("socket name \"" + name_ + "\" is too long");
     }
   }

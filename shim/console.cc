@@ -95,7 +95,7 @@ asio::awaitable<void> Console::copyIn(std::shared_ptr<Console> self) {
 }
 
 void Console::resize(unsigned width, unsigned height) {
-  if (drained_) throw failedPrecondition("the process's terminal is closed: it has exited");
+  if (closed_) throw failedPrecondition("the process's terminal is closed: it has exited");
   winsize ws{};
   ws.ws_col = static_cast<unsigned short>(width);
   ws.ws_row = static_cast<unsigned short>(height);
@@ -111,12 +111,20 @@ void Console::closeStdin() {
     boost::system::error_code ignored;
     stdin_->close(ignored);
   }
-  if (drained_) return;  // the pty is closed already
+  if (closed_) return;  // the pty is gone with the process
   // A pty has no half-close: the line discipline's EOF character is it.
   termios t{};
   char eof = 4;  // ^D
   if (::tcgetattr(master_.native_handle(), &t) == 0) eof = static_cast<char>(t.c_cc[VEOF]);
   (void)!::write(master_.native_handle(), &eof, 1);
+}
+
+void Console::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  if (stdin_) stdin_->close(ignored);
+  master_.close(ignored);
 }
 
 void Console::whenDrained(std::function<void()> fn) {
@@ -129,15 +137,16 @@ void Console::whenDrained(std::function<void()> fn) {
 
 void Console::markDrained() {
   drained_ = true;
-  // The process and every other holder of the pty are gone: let go of it all
-  // now. The output's reader (berthctl's FIFO) sees its EOF at once, and the
-  // stdin copy, which holds this Console, ends instead of waiting on a FIFO
-  // whose writer may stay open for good.
+  // No slave side is open any more: the output is over. Its reader
+  // (berthctl's FIFO) sees EOF now, and the stdin copy, which holds this
+  // Console, ends instead of waiting on a FIFO whose writer may stay open
+  // for good. The master stays until close(): a process that moved its
+  // stdio elsewhere may still run, and the master's last close would hang
+  // up its controlling terminal (SIGHUP).
   boost::system::error_code ignored;
   if (out_) out_->close(ignored);
   out_.reset();
   if (stdin_) stdin_->close(ignored);
-  master_.close(ignored);
   auto waiters = std::move(drainWaiters_);
   for (auto& w : waiters) w();
 }

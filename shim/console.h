@@ -42,6 +42,8 @@ class Console : public std::enable_shared_from_this<Console> {
   // EOF for the process: the terminal's end-of-file character.
   void closeStdin();
   bool drained() const { return drained_; }
+  // The process has exited (and its output drained): closes the pty master.
+  void close();
   // Calls `fn` once the output copy has ended (at once if it has).
   void whenDrained(std::function<void()> fn);
 
@@ -55,6 +57,7 @@ class Console : public std::enable_shared_from_this<Console> {
   std::unique_ptr<asio::posix::stream_descriptor> stdin_;
   bool drained_ = false;
   bool stdinClosed_ = false;
+  bool closed_ = false;  // the master, by close()
   std::vector<std::function<void()>> drainWaiters_;
 };
 

@@ -219,6 +219,7 @@ void ProcessIO::stopStdin() {
     copier_->close();
     copier_.reset();
   }
+  if (console_) console_->close();
 }
 
 ProcessIO::ProcessIO(ProcessIO&& o) noexcept

@@ -47,7 +47,8 @@ class ProcessIO {
   void releaseProcessSide();
   // Gives the process EOF on stdin, after what was already written reaches it.
   void closeStdin();
-  // Stops feeding stdin at once (the process has exited).
+  // Stops feeding stdin at once and closes a terminal (the process has
+  // exited).
   void stopStdin();
 
  private:

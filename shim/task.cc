@@ -28,7 +28,7 @@ std::string consoleSocketName(const std::string& execId) {
   if (execId.size() <= 32) return "console-" + execId + ".sock";
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(execId));
-  return "console-" + std::string(hex) + ".sock";
+  return "console-h-" + std::string(hex) + ".sock";  // '-' after h: no exec id's name
 }
 // As long as `runc start` is given (shim/runc.cc).
 constexpr std::chrono::milliseconds kStartDeadline{15000};
@@ -566,6 +566,10 @@ asio::awaitable<void> Task::resume() {
 asio::awaitable<void> Task::update(std::string resourcesJson) {
   Process& p = find("");
   transitionOrThrow(p.status, Action::Update);
+  if (p.pid == 0) {
+    // Created from a checkpoint: runc has no container until the start.
+    throw failedPrecondition("cannot update a task created from a checkpoint before its start");
+  }
   try {
     auto parsed = nlohmann::json::parse(resourcesJson);
     if (!parsed.is_object()) throw invalidArgument("resources must be a JSON object");

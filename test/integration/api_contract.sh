@@ -152,6 +152,19 @@ printf 'echo from-file\n' >"$T/tty-in.txt"
 ctl create --tty --bundle "$(mkbundle tsh -- sh)" --stdin "$T/tty-new-in.txt" --stdout "$T/tty-new-out.txt" io3
 [[ -f $T/tty-new-in.txt && -f $T/tty-new-out.txt ]] || fail "missing IO files were not created with --tty"
 ctl delete io3 >/dev/null
+# a terminal process that moves its stdio elsewhere runs on: its pty's output
+# ends, but the shim must not hang up its terminal (SIGHUP) before it exits
+# (an exec: the container's pid 1 would ignore the SIGHUP anyway)
+ctl run -d --bundle "$(mkbundle_sleeper)" dt1
+ctl exec -d --tty --exec-id away dt1 -- sh -c 'exec </dev/null >/dev/null 2>&1; exec sleep 1000'
+sleep 0.5
+assert_eq running "$(json_get "$(ctl state --exec-id away dt1)" status)" \
+    "a terminal exec whose stdio went elsewhere"
+ctl kill --exec-id away --signal KILL dt1
+assert_eq 137 "$(json_get "$(ctl wait --exec-id away dt1)" exit_status)" "its exit, by our SIGKILL"
+ctl kill --signal KILL dt1
+ctl wait dt1 >/dev/null
+ctl delete dt1 >/dev/null
 ctl create --tty --bundle "$T/bundles/tsh" --stdin "$T/tty-in.txt" --stdout "$T/tty-out.txt" io4
 ctl start io4
 wait_for grep -q '^from-file' "$T/tty-out.txt"

@@ -95,6 +95,9 @@ type_line 'echo exec-$((6*7)) size=$(stty size | tr " " x)'
 expect_pane "exec-42 size=$(pane_size)" "exec --tty answers with the pane's size"
 type_line 'exit 3'
 expect_pane rc=3 "exec --tty's exit status"
+# without --tty a terminal is not forwarded: cat has /dev/null and ends
+type_line "$BERTHCTL --address $T/berthd.sock -n $BERTH_NAMESPACE exec --exec-id cat1 s1 -- cat; echo rc2=\$?"
+expect_pane rc2=0 "exec of cat without --tty, from a terminal"
 tmux_kill
 
 echo "--- a detached terminal: resize by command, output drained before the exit, EOF on close-stdin"

@@ -10,6 +10,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -69,6 +72,17 @@ CLI::Validator unsignedNumber() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdin, stdout or stderr would be taken by our first socket or
+  // epoll fd, then read or written as if it were the user's: /dev/null there.
+  for (;;) {
+    int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) break;
+    if (fd > 2) {
+      ::close(fd);
+      break;
+    }
+    ::fcntl(fd, F_SETFD, 0);  // a standard fd: kept across exec like any
+  }
   berth::setLogName("berthctl");
   berth::setLogLevel(berth::LogLevel::error);
 

@@ -1,8 +1,10 @@
 // `run` and `exec`: create/add the process with IO on private FIFOs, start it,
-// forward our stdin to it and its output to ours (and, with --tty, the window
-// size) until it exits, and exit with its status. Our stdin's EOF closes the
-// process's (as `ctr run` without --null-io). Everything runs on the one Asio
-// loop.
+// forward its output to ours (and, with --tty, our terminal and its window
+// size) until it exits, and exit with its status. Without --tty a stdin that
+// is a pipe or a file is forwarded too, its EOF closing the process's (as
+// `ctr run` does); a terminal or /dev/null gives the process /dev/null (as
+// before, and no read of a terminal a background job would be stopped for).
+// Everything runs on the one Asio loop.
 #include "tools/berthctl/commands.h"
 
 #include "tools/berthctl/tty.h"
@@ -15,7 +17,6 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <array>
@@ -79,12 +80,28 @@ std::string fifoParent() {
   return "/tmp";
 }
 
-// Our stdin is /dev/null (or closed): the process gets /dev/null itself,
-// with no FIFO, copy or close-stdin call (`run --rm … </dev/null` in scripts).
-bool stdinIsNull() {
+// Without --tty, our stdin is forwarded only when it is data: a pipe, a
+// file or a socket. A terminal or /dev/null (`run --rm … </dev/null` in
+// scripts) leaves the process /dev/null, with no FIFO, copy or close-stdin.
+bool stdinIsData() {
   struct stat st {};
-  if (::fstat(0, &st) != 0) return true;
-  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+  if (::fstat(0, &st) != 0) return false;
+  return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
+}
+
+// Our stdin for the copy: a pipe reopened (a file description of our own, so
+// the O_NONBLOCK Asio sets is not the shell's too), anything else dup'ed (a
+// file keeps its offset).
+int openOurStdin() {
+  struct stat st {};
+  if (::fstat(0, &st) == 0 && S_ISFIFO(st.st_mode)) {
+    // O_NONBLOCK: opening a pipe whose writer already left would block.
+    int fd = ::open("/proc/self/fd/0", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) return fd;
+  }
+  int fd = ::dup(0);
+  if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
 }
 
 // A private directory (0700) holding one process's FIFOs (0600).
@@ -144,7 +161,7 @@ class Attached {
       stderrPath_ = dir_.make("stderr");
       addPump(stderrPath_, 2);
     }
-    if (tty_ || !stdinIsNull()) {
+    if (tty_ || stdinIsData()) {
       stdinPath_ = dir_.make("stdin");
       // O_RDWR never blocks on a FIFO; the shim opens the read end at create.
       stdinFifo_.emplace(c_.io(), openOrThrow(stdinPath_, O_RDWR | O_NONBLOCK));
@@ -180,9 +197,8 @@ class Attached {
       waitWinch();
     }
     if (!stdinFifo_) return;  // the process has /dev/null
-    int fd = ::dup(0);
+    int fd = openOurStdin();
     if (fd >= 0) {
-      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
       stdinIn_.emplace(c_.io(), fd);
       readStdin();
     } else {
