@@ -5,7 +5,6 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
-
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -18,10 +17,9 @@
 namespace berth {
 
 namespace {
-constexpr size_t kKeptExits = 4096;
-}
 
-namespace {
+constexpr size_t kKeptExits = 4096;
+
 int openSigchldFd() {
   sigset_t set;
   sigemptyset(&set);
@@ -36,6 +34,34 @@ int openSigchldFd() {
   if (fd < 0) throw systemError("signalfd SIGCHLD", errno);
   return fd;
 }
+
+void reapNow(pid_t pid) {
+  int status;
+  while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
+  }
+}
+
+// waitid's siginfo as the status word waitpid would have given.
+int waitStatusOf(const siginfo_t& si) {
+  switch (si.si_code) {
+    case CLD_EXITED: return (si.si_status & 0xff) << 8;
+    case CLD_DUMPED: return (si.si_status & 0x7f) | 0x80;
+    default: return si.si_status & 0x7f;  // CLD_KILLED
+  }
+}
+
+// The exit of `idtype`/`id` without reaping it; nullopt if none (yet).
+std::optional<siginfo_t> peekExit(idtype_t idtype, id_t id) {
+  for (;;) {
+    siginfo_t si{};
+    if (::waitid(idtype, id, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
+      if (si.si_pid == 0) return std::nullopt;  // children left, none exited
+      return si;
+    }
+    if (errno != EINTR) return std::nullopt;  // ECHILD
+  }
+}
+
 }  // namespace
 
 Reaper::Reaper(asio::io_context& io, ReapTiming timing)
@@ -46,14 +72,6 @@ Reaper::Reaper(asio::io_context& io, ReapTiming timing)
     if (*alive) reapAll();
   });
 }
-
-namespace {
-void reapNow(pid_t pid) {
-  int status;
-  while (::waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR) {
-  }
-}
-}  // namespace
 
 Reaper::~Reaper() {
   *alive_ = false;
@@ -73,31 +91,6 @@ void Reaper::arm() {
                         arm();
                       });
 }
-
-namespace {
-// waitid's siginfo as the status word waitpid would have given.
-int waitStatusOf(const siginfo_t& si) {
-  switch (si.si_code) {
-    case CLD_EXITED: return (si.si_status & 0xff) << 8;
-    case CLD_DUMPED: return (si.si_status & 0x7f) | 0x80;
-    default: return si.si_status & 0x7f;  // CLD_KILLED
-  }
-}
-}  // namespace
-
-namespace {
-// The exit of `idtype`/`id` without reaping it; nullopt if none (yet).
-std::optional<siginfo_t> peekExit(idtype_t idtype, id_t id) {
-  for (;;) {
-    siginfo_t si{};
-    if (::waitid(idtype, id, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
-      if (si.si_pid == 0) return std::nullopt;  // children left, none exited
-      return si;
-    }
-    if (errno != EINTR) return std::nullopt;  // ECHILD
-  }
-}
-}  // namespace
 
 void Reaper::reapAll() {
   bool hidden = false;

@@ -28,12 +28,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <chrono>
 #include <unordered_map>
-#include <vector>
 
 namespace berth {
 
