@@ -227,7 +227,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   Process& p = find(execId);
   if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);
   if (execId.empty()) {
-    ++initEventsAhead_;
+    holdInitExit();
     try {
       if (restoreFrom_.empty()) {
         auto runcInit = executableOf(static_cast<pid_t>(p.pid));  // blocked on its fifo: still runc
@@ -261,11 +261,9 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         adoptInit();
       }
     } catch (...) {
-      --initEventsAhead_;
-      maybeFinishInit();
+      releaseInitExit();
       throw;
     }
-    --initEventsAhead_;
     // The init may have exited (and been reaped) while runc start ran.
     if (p.status == Status::Created) p.status = Status::Running;
     uint32_t pid = p.pid;
@@ -274,8 +272,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
       s.setContainerId(config_.id);
       s.setPid(pid);
     });
-    // Publish an exit that was reaped during start only now, after start.
-    maybeFinishInit();
+    releaseInitExit();  // an exit reaped during start goes out only now, after start
     co_return pid;
   }
   if (init_->exit || (init_->status != Status::Running && init_->status != Status::Created)) {
@@ -359,6 +356,13 @@ void Task::afterOutputDrained(Process& p) {
   oom_.check();  // an OOM kill is published before the exit it caused
   publishExit(p);
   if (initExitPending_) maybeFinishInit();
+}
+
+void Task::holdInitExit() { ++initEventsAhead_; }
+
+void Task::releaseInitExit() {
+  --initEventsAhead_;
+  maybeFinishInit();
 }
 
 void Task::maybeFinishInit() {
@@ -527,19 +531,17 @@ asio::awaitable<std::vector<PidInfo>> Task::pids() {
 asio::awaitable<void> Task::pause() {
   Process& p = find("");
   setStatus(p, Action::Pause);
-  ++initEventsAhead_;
+  holdInitExit();
   try {
     co_await runc_.pause(config_.id);
   } catch (...) {
     if (p.status == Status::Pausing) p.status = Status::Running;
-    --initEventsAhead_;
-    maybeFinishInit();
+    releaseInitExit();
     throw;
   }
-  --initEventsAhead_;
   if (p.status == Status::Pausing) p.status = Status::Paused;
   events_.emit([&](auto e) { e.initPaused().setContainerId(config_.id); });
-  maybeFinishInit();
+  releaseInitExit();
 }
 
 asio::awaitable<void> Task::resume() {
@@ -549,18 +551,16 @@ asio::awaitable<void> Task::resume() {
   }
   // An init killed while frozen dies the moment the thaw lets the SIGKILL
   // land, often before `runc resume` returns: its exit follows /tasks/resumed.
-  ++initEventsAhead_;
+  holdInitExit();
   try {
     co_await runc_.resume(config_.id);
   } catch (...) {
-    --initEventsAhead_;
-    maybeFinishInit();
+    releaseInitExit();
     throw;
   }
-  --initEventsAhead_;
   if (p.status == Status::Paused) p.status = Status::Running;
   events_.emit([&](auto e) { e.initResumed().setContainerId(config_.id); });
-  maybeFinishInit();
+  releaseInitExit();
 }
 
 asio::awaitable<void> Task::update(std::string resourcesJson) {

@@ -99,6 +99,10 @@ class Task {
   void afterOutputDrained(Process& p);
   void publishExit(Process& p);
   void maybeFinishInit();
+  // Around runc start, pause and resume: an init exit meanwhile waits (see
+  // initEventsAhead_); release after the operation's event, or on failure.
+  void holdInitExit();
+  void releaseInitExit();
   void writeExitFile(Process& p);
   // The init exited (reaped) or is a zombie, or there is none.
   bool initGone() const;
