@@ -25,13 +25,6 @@ struct Fd {
   }
 };
 
-std::string dirName(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 std::string randomSuffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -111,6 +104,13 @@ void removeContents(int dirfd, const std::string& path, const MountKey& mount) {
 }
 
 }  // namespace
+
+std::string dirName(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
 
 namespace {
 // Temp file in the same directory, written whole, optionally fsynced, renamed.

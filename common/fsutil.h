@@ -27,6 +27,9 @@ void replaceFile(const std::string& path, std::string_view data, mode_t mode = 0
 // errors name PATH.
 void writeAll(int fd, std::string_view data, const std::string& path);
 
+// PATH's directory: "." for a bare name, "/" for one in the root.
+std::string dirName(const std::string& path);
+
 // Rewrites an existing small file in place with one write(2), padding with
 // spaces to the old length: for text whose readers skip trailing whitespace
 // (JSON). A single write within one page cannot be torn by the writer's

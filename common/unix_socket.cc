@@ -1,6 +1,7 @@
 #include "common/unix_socket.h"
 
 #include "common/errors.h"
+#include "common/fsutil.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -17,10 +18,8 @@ SocketPath::SocketPath(const std::string& path) : path_(path) {
   if (path.empty() || path[0] == '\0') throw invalidArgument("socket path is empty");
   std::string usable = path;
   if (path.size() >= sizeof(addr_.sun_path)) {
-    auto slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    name_ = slash == std::string::npos ? path : path.substr(slash + 1);
-    dirFd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    name_ = path.substr(path.rfind('/') + 1);  // all of it when there is no '/'
+    dirFd_ = ::open(dirName(path).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dirFd_ < 0) {
       error_ = errno;  // as connect(2) or bind(2) on the path would have failed
       return;
@@ -47,8 +46,7 @@ std::string SocketPath::forOthers() const {
 
 namespace {
 // connect(2) on a fresh CLOEXEC socket; returns the fd or -errno.
-int rawConnect(const std::string& path) {
-  SocketPath at(path);
+int rawConnect(const SocketPath& at) {
   if (at.error()) return -at.error();
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
@@ -60,14 +58,16 @@ int rawConnect(const std::string& path) {
   }
   return fd;
 }
-}  // namespace
 
-bool unixSocketAnswers(const std::string& path) {
-  int fd = rawConnect(path);
+bool answers(const SocketPath& at) {
+  int fd = rawConnect(at);
   if (fd < 0) return false;
   ::close(fd);
   return true;
 }
+}  // namespace
+
+bool unixSocketAnswers(const std::string& path) { return answers(SocketPath(path)); }
 
 UnixAcceptor listenUnix(asio::io_context& io, const std::string& path) {
   return UnixAcceptor(io, asio::local::stream_protocol(), listenUnixFd(path));
@@ -76,7 +76,7 @@ UnixAcceptor listenUnix(asio::io_context& io, const std::string& path) {
 int listenUnixFd(const std::string& path) {
   SocketPath at(path);
   if (at.error()) throw systemError("bind " + path, at.error());
-  if (unixSocketAnswers(path)) {
+  if (answers(at)) {
     throw alreadyExists("a server already listens on " + path);
   }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -102,7 +102,7 @@ int listenUnixFd(const std::string& path) {
 }
 
 UnixSocket connectUnix(asio::io_context& io, const std::string& path) {
-  int fd = rawConnect(path);
+  int fd = rawConnect(SocketPath(path));
   if (fd < 0) {
     throw unavailable("cannot connect to " + path + ": " + strerror(-fd));
   }
