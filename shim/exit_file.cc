@@ -41,7 +41,9 @@ void ExitFile::discard() {
   ::unlink(tempPath().c_str());  // never written: not an exit
 }
 
-std::string ExitFile::tempPath() const { return dir_ + "/." + name_ + ".new"; }
+std::string ExitFile::tempName() const { return "." + name_ + ".new"; }
+
+std::string ExitFile::tempPath() const { return dir_ + "/" + tempName(); }
 
 void ExitFile::prepare(const std::string& dir, const std::string& name) {
   discard();
@@ -52,8 +54,7 @@ void ExitFile::prepare(const std::string& dir, const std::string& name) {
     std::string temp = tempPath();
     dirFd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dirFd_ < 0) throw systemError("open " + dir_, errno);
-    fd_ = ::openat(dirFd_, ("." + name_ + ".new").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0600);
+    fd_ = ::openat(dirFd_, tempName().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd_ < 0) {
       int err = errno;
       ::close(std::exchange(dirFd_, -1));
@@ -91,7 +92,7 @@ void ExitFile::write(std::string_view text) {
     throw;
   }
   ::close(fd);
-  int renamed = ::renameat(dirFd, ("." + name_ + ".new").c_str(), dirFd, name_.c_str());
+  int renamed = ::renameat(dirFd, tempName().c_str(), dirFd, name_.c_str());
   int err = errno;
   ::close(dirFd);
   if (renamed != 0) {

@@ -32,6 +32,7 @@ class ExitFile {
 
  private:
   void discard();
+  std::string tempName() const;  // .NAME.new, in DIR
   std::string tempPath() const;
 
   std::string dir_, name_;

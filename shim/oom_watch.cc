@@ -47,8 +47,9 @@ std::optional<std::string> OomWatch::readCounter() const {
 void OomWatch::arm(const CgroupPaths& paths) {
   std::string v1 = paths.hasV1("memory") ? paths.v1.at("memory") : "";
   std::string v2 = paths.unified.value_or("");
+  const std::string v1Dir = "/sys/fs/cgroup/memory" + v1;
   if (!v1.empty()) {
-    counterFile_ = "/sys/fs/cgroup/memory" + v1 + "/memory.oom_control";
+    counterFile_ = v1Dir + "/memory.oom_control";
   } else if (!v2.empty()) {
     counterFile_ = "/sys/fs/cgroup" + v2 + "/memory.events";
   }
@@ -63,8 +64,7 @@ void OomWatch::arm(const CgroupPaths& paths) {
   }
   if (!v1.empty()) {
     int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int ec = ::open(("/sys/fs/cgroup/memory" + v1 + "/cgroup.event_control").c_str(),
-                    O_WRONLY | O_CLOEXEC);
+    int ec = ::open((v1Dir + "/cgroup.event_control").c_str(), O_WRONLY | O_CLOEXEC);
     if (efd >= 0 && ec >= 0) {
       std::string reg = std::to_string(efd) + " " + std::to_string(counterFd_);
       if (::write(ec, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size())) {

@@ -69,15 +69,19 @@ int openOutput(const std::string& path, CreatedFiles& created) {
 // The process's stdin source: a FIFO opened O_RDWR (we hold a writer too, so
 // a client that closes and reopens it is no EOF; closeIO is), or a regular
 // file, created (empty) if missing, like the outputs.
-int openInput(const std::string& path, CreatedFiles& created) {
+struct Input {
+  int fd;
+  bool fifo;
+};
+Input openInput(const std::string& path, CreatedFiles& created) {
   if (isFifo(path)) {
     int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) throw invalidArgument("cannot open FIFO " + path + ": " + strerror(errno));
-    return fd;
+    return {fd, true};
   }
   int fd = created.open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw invalidArgument("cannot open " + path + ": " + strerror(errno));
-  return fd;
+  return {fd, false};
 }
 
 void closeFd(int& fd) {
@@ -146,7 +150,7 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
     // stderr goes to the same pty; stdout's target receives both.
     try {
       p.consoleOut_ = openOutput(paths.stdout, created);
-      if (!paths.stdin.empty()) p.consoleIn_ = openInput(paths.stdin, created);
+      if (!paths.stdin.empty()) p.consoleIn_ = openInput(paths.stdin, created).fd;
       p.socket_ = std::make_unique<ConsoleSocket>(io, consoleSocket);
     } catch (...) {
       closeFd(p.consoleOut_);
@@ -160,10 +164,9 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
     p.stdio_.out = openOutput(paths.stdout, created);
     p.stdio_.err = openOutput(paths.stderr, created);
     if (!paths.stdin.empty()) {
-      int in = openInput(paths.stdin, created);
-      struct stat st {};
-      if (::fstat(in, &st) == 0 && S_ISFIFO(st.st_mode)) {
-        int fifo = in;
+      Input in = openInput(paths.stdin, created);
+      if (in.fifo) {
+        int fifo = in.fd;
         int pipefd[2];
         if (::pipe2(pipefd, O_CLOEXEC) != 0) {
           ::close(fifo);
@@ -173,7 +176,7 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
         p.copier_ = std::make_shared<StdinCopier>(io, fifo, pipefd[1]);
         p.copier_->start();
       } else {
-        p.stdio_.in = in;  // the process reads the file itself
+        p.stdio_.in = in.fd;  // the process reads the file itself
       }
     }
   } catch (...) {
