@@ -56,6 +56,14 @@ class Client {
   // Fills a TaskRef with the global namespace and ID.
   void setTask(berth::wire::TaskRef::Builder ref, const std::string& id) const;
 
+  // Sends a call that names task ID (in the global namespace), its other
+  // fields already set, and waits for its result (as wait()).
+  template <typename Request>
+  auto call(Request req, const std::string& id) {
+    setTask(req.initTask(), id);
+    return wait(req.send());
+  }
+
  private:
   Globals globals_;
   asio::io_context io_;

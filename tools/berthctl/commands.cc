@@ -90,7 +90,6 @@ int cmdCreate(const Globals& g, const CreateArgs& a) {
 
   Client c(g);
   auto req = c.api().createRequest();
-  c.setTask(req.initTask(), a.id);
   auto opts = req.initOpts();
   opts.setBundle(bundle);
   auto rootfs = opts.initRootfs(static_cast<unsigned>(mounts.size()));
@@ -108,7 +107,7 @@ int cmdCreate(const Globals& g, const CreateArgs& a) {
   io.setStderr(absolutePath(a.stderrPath));
   io.setTerminal(a.tty);
   opts.setCheckpoint(checkpoint);
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
 
@@ -116,9 +115,8 @@ int cmdStart(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
   auto req = c.api().startRequest();
-  c.setTask(req.initTask(), a.id);
   req.setExecId(a.execId);
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
 
@@ -126,9 +124,8 @@ int cmdState(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
   auto req = c.api().stateRequest();
-  c.setTask(req.initTask(), a.id);
   req.setExecId(a.execId);
-  auto resp = c.wait(req.send());
+  auto resp = c.call(kj::mv(req), a.id);
   printJson(stateJson(resp.getState()));
   return 0;
 }
@@ -172,36 +169,19 @@ int cmdKill(const Globals& g, const KillArgs& a) {
   int sig = parseSignal(a.signal);
   Client c(g);
   auto req = c.api().killRequest();
-  c.setTask(req.initTask(), a.id);
   req.setExecId(a.execId);
   req.setSignal(static_cast<uint32_t>(sig));
   req.setAll(a.all);
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
-
-namespace {
-
-// The calls that name a task and answer with an exit (wait, delete) or
-// nothing (pause, resume): one shape, the request made by `make` (which also
-// sets the exec id where the call takes one).
-template <typename MakeRequest>
-auto callOnTask(Client& c, const std::string& id, MakeRequest make) {
-  auto req = make(c.api());
-  c.setTask(req.initTask(), id);
-  return c.wait(req.send());
-}
-
-}  // namespace
 
 int cmdWait(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto resp = callOnTask(c, a.id, [&](auto& api) {
-    auto req = api.waitRequest();
-    req.setExecId(a.execId);
-    return req;
-  });
+  auto req = c.api().waitRequest();
+  req.setExecId(a.execId);
+  auto resp = c.call(kj::mv(req), a.id);
   printJson(exitJson(resp.getExit(), false));
   return 0;
 }
@@ -209,11 +189,9 @@ int cmdWait(const Globals& g, const TaskArgs& a) {
 int cmdDelete(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto resp = callOnTask(c, a.id, [&](auto& api) {
-    auto req = api.deleteRequest();
-    req.setExecId(a.execId);
-    return req;
-  });
+  auto req = c.api().deleteRequest();
+  req.setExecId(a.execId);
+  auto resp = c.call(kj::mv(req), a.id);
   printJson(exitJson(resp.getExit(), true));
   return 0;
 }
@@ -221,14 +199,14 @@ int cmdDelete(const Globals& g, const TaskArgs& a) {
 int cmdPause(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
-  callOnTask(c, id, [](auto& api) { return api.pauseRequest(); });
+  c.call(c.api().pauseRequest(), id);
   return 0;
 }
 
 int cmdResume(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
-  callOnTask(c, id, [](auto& api) { return api.resumeRequest(); });
+  c.call(c.api().resumeRequest(), id);
   return 0;
 }
 
@@ -236,8 +214,7 @@ int cmdPids(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
   auto req = c.api().pidsRequest();
-  c.setTask(req.initTask(), id);
-  auto resp = c.wait(req.send());
+  auto resp = c.call(kj::mv(req), id);
   ordered_json arr = ordered_json::array();
   for (auto p : resp.getProcesses()) {
     ordered_json j;
@@ -268,9 +245,8 @@ int cmdUpdate(const Globals& g, const UpdateArgs& a) {
   }
   Client c(g);
   auto req = c.api().updateRequest();
-  c.setTask(req.initTask(), a.id);
   req.setResources(kj::arrayPtr(reinterpret_cast<const kj::byte*>(data->data()), data->size()));
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
 
@@ -278,8 +254,7 @@ int cmdMetrics(const Globals& g, const std::string& id) {
   checkTaskArgs(g, id);
   Client c(g);
   auto req = c.api().metricsRequest();
-  c.setTask(req.initTask(), id);
-  auto resp = c.wait(req.send());
+  auto resp = c.call(kj::mv(req), id);
   printJson(metricsJson(resp.getMetrics()));
   return 0;
 }
@@ -289,10 +264,9 @@ int cmdCheckpoint(const Globals& g, const CheckpointArgs& a) {
   if (a.imagePath.empty()) throw berth::invalidArgument("--image-path must not be empty");
   Client c(g);
   auto req = c.api().checkpointRequest();
-  c.setTask(req.initTask(), a.id);
   req.setImagePath(absolutePath(a.imagePath));
   req.setExit(a.exit);
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
 
@@ -300,12 +274,11 @@ int cmdResize(const Globals& g, const ResizeArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
   auto req = c.api().resizePtyRequest();
-  c.setTask(req.initTask(), a.id);
   req.setExecId(a.execId);
   auto size = req.initSize();
   size.setWidth(a.width);
   size.setHeight(a.height);
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
 
@@ -313,9 +286,8 @@ int cmdCloseStdin(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
   auto req = c.api().closeIORequest();
-  c.setTask(req.initTask(), a.id);
   req.setExecId(a.execId);
-  c.wait(req.send());
+  c.call(kj::mv(req), a.id);
   return 0;
 }
 

@@ -209,9 +209,8 @@ class Attached {
   // Waits for the exit, then for the output to drain; returns the exit status.
   int waitExit() {
     auto req = c_.api().waitRequest();
-    c_.setTask(req.initTask(), id_);
     req.setExecId(execId_);
-    auto resp = c_.wait(req.send());
+    auto resp = c_.call(kj::mv(req), id_);
     int code = exitStatusCode(resp.getExit().getStatus());
     exited_ = true;
     holds_.clear();  // our own writers: now the process's writers alone decide EOF
@@ -383,18 +382,16 @@ class Attached {
 
 void startProcess(Client& c, const std::string& id, const std::string& execId) {
   auto req = c.api().startRequest();
-  c.setTask(req.initTask(), id);
   req.setExecId(execId);
-  c.wait(req.send());
+  c.call(kj::mv(req), id);
 }
 
 // Best effort: a created process whose start failed is deleted again.
 void deleteQuietly(Client& c, const std::string& id, const std::string& execId) {
   try {
     auto req = c.api().deleteRequest();
-    c.setTask(req.initTask(), id);
     req.setExecId(execId);
-    c.wait(req.send());
+    c.call(kj::mv(req), id);
   } catch (...) {
   }
 }
@@ -417,7 +414,6 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   Client c(g);
   auto create = [&](const Attached* att) {
     auto req = c.api().createRequest();
-    c.setTask(req.initTask(), a.id);
     auto opts = req.initOpts();
     opts.setBundle(bundle);
     if (att) {
@@ -425,7 +421,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
     } else {
       opts.initIo().setTerminal(a.tty);
     }
-    c.wait(req.send());
+    c.call(kj::mv(req), a.id);
   };
   if (a.detach) {
     create(nullptr);
@@ -437,11 +433,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   startOrDelete(c, a.id, "");
   att.attach();
   int code = att.waitExit();
-  if (a.rm) {
-    auto req = c.api().deleteRequest();
-    c.setTask(req.initTask(), a.id);
-    c.wait(req.send());
-  }
+  if (a.rm) c.call(c.api().deleteRequest(), a.id);
   return code;
 }
 
@@ -461,7 +453,6 @@ int cmdExec(const Globals& g, const ExecArgs& a) {
   Client c(g);
   auto exec = [&](const Attached* att) {
     auto req = c.api().execRequest();
-    c.setTask(req.initTask(), a.id);
     req.setExecId(a.execId);
     auto opts = req.initOpts();
     opts.setSpec(kj::arrayPtr(reinterpret_cast<const kj::byte*>(specText.data()), specText.size()));
@@ -470,7 +461,7 @@ int cmdExec(const Globals& g, const ExecArgs& a) {
     } else {
       opts.initIo().setTerminal(a.tty);
     }
-    c.wait(req.send());
+    c.call(kj::mv(req), a.id);
   };
   if (a.detach) {
     exec(nullptr);
