@@ -186,10 +186,13 @@ fine_sleep() { read -r -t "$1" -u "$_NAP_FD" _ || true; }
 # command (e.g. `test -e FILE`, a builtin) every 0.2 ms until it succeeds or
 # SECONDS pass (then 1). For waits that are measured: no fork per round.
 fine_poll() {
-    local deadline=$(($(bench_now_us) + $1 * 1000000))
+    local _deadline _now
+    bench_stamp _deadline
+    _deadline=$((_deadline + $1 * 1000000))
     shift
     until "$@"; do
-        (($(bench_now_us) < deadline)) || return 1
+        bench_stamp _now
+        ((_now < _deadline)) || return 1
         fine_sleep 0.0002
     done
 }
