@@ -335,15 +335,17 @@ berthd_shim_pids() {
 # ------------------------------------------------------------------ stats
 
 # stats — read numbers (one a line) on stdin; print "n median p90 min max"
-# (median: mean of the two middle values for even n; p90: nearest rank).
+# (median: mean of the two middle values for even n; p90: nearest rank), with
+# BENCH_DECIMALS decimals (default 1).
 stats() {
-    sort -g | awk '{ v[NR] = $1 }
+    sort -g | awk -v d="${BENCH_DECIMALS:-1}" '{ v[NR] = $1 }
         END {
             n = NR
             if (n == 0) { print "0 - - - -"; exit }
             med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
             r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
-            printf "%d %.1f %.1f %.1f %.1f\n", n, med, v[r], v[1], v[n]
+            f = "%." d "f"
+            printf "%d " f " " f " " f " " f "\n", n, med, v[r], v[1], v[n]
         }'
 }
 
