@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/fsutil.h"
+#include "common/hand_off.h"
 #include "common/kj_loop.h"
 #include "common/log.h"
 #include "manager/crash_point.h"
@@ -60,9 +61,13 @@ class EventExchange::ShimSink final : public wire::EventSink::Server {
     if (!handled) return kj::READY_NOW;
     // The record's save, and with it the ack, one turn later: the fan-out's
     // messages (their writes armed depth-first, ahead of this breadth-first
-    // event) reach the subscribers before berthd spends time on the record.
+    // event) reach the subscribers before berthd spends time on the record,
+    // and the subscribers they woke on this CPU run first (handOffCpu).
     // The journal already has the event, so a crash in between loses nothing.
-    return kj::evalLater([origin] { origin->saveHandledSeq(); });
+    return kj::evalLater([origin, sent = exchange_.takeSentToSubscribers()] {
+      if (sent) handOffCpu();
+      origin->saveHandledSeq();
+    });
   }
 
   kj::Promise<void> close(CloseContext ctx) override {
@@ -256,6 +261,7 @@ void EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
     return;
   }
   sub->inFlight = true;
+  sentToSubscribers_ = true;
   auto req = sub->sink.publishRequest();
   eventToWire(*next, req.initEvent());
   KjLoop::current().detach(

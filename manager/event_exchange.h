@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace berth {
 
@@ -98,6 +99,10 @@ class EventExchange {
   // Closes every subscriber (berthd stops).
   void closeAll(const std::string& reason);
 
+  // Whether an event went to a subscriber since the last call (a reader was
+  // woken: see common/hand_off.h).
+  bool takeSentToSubscribers() { return std::exchange(sentToSubscribers_, false); }
+
  private:
   struct Subscriber;
   class ShimSink;
@@ -117,6 +122,7 @@ class EventExchange {
   std::map<std::string, Journaled> journaled_;  // "NS/ID/INCARNATION", from load()
   std::list<std::shared_ptr<Subscriber>> subscribers_;
   uint64_t nextSubscriberId_ = 1;
+  bool sentToSubscribers_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -4,6 +4,8 @@
 
 #include "tools/berthctl/event_json.h"
 
+#include "common/hand_off.h"
+
 #include <cstdio>
 
 namespace berthctl {
@@ -19,6 +21,7 @@ class Sink final : public berth::wire::EventSink::Server {
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fflush(stdout);
+    berth::handOffCpu();  // our reader first, then the ack to berthd
     return kj::READY_NOW;
   }
 

@@ -1,0 +1,9 @@
+#include "common/hand_off.h"
+
+#include <sched.h>
+
+namespace berth {
+
+void handOffCpu() { ::sched_yield(); }
+
+}  // namespace berth
