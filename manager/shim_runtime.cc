@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "manager/crash_point.h"
+#include "manager/off_loop.h"
 #include "manager/shim_pid.h"
 
 #include <unistd.h>
@@ -66,7 +67,10 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   std::exception_ptr failure;
   try {
     makeDirs(paths.recordDir, 0700);
-    record.saveDurably(paths.recordFile);
+    // Named, not a temporary in the co_await: GCC 12 destroys such a
+    // temporary's captures twice.
+    std::function<void()> saveRecord = [record, path = paths.recordFile] { record.saveDurably(path); };
+    co_await offLoop(std::move(saveRecord));
     crashPoint("after-record");
     shimStarted = true;  // from here on a shim (and its state dir) may exist
     std::string socket = co_await ShimClient::startShim(reaper_, config_.shim, ns, id, opts.bundle);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A disk that stalls under one create's durable record write (its fsync, made
+# to wait by stall_fsync.cc) leaves berthd answering everything else: list,
+# state, kill and wait of another task, within 1 s. When the disk comes back,
+# the create completes.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require
+berth_test_init mgr-stalled-disk
+
+[[ -f ${BERTH_STALL_FSYNC_SO:-} ]] || fail "no BERTH_STALL_FSYNC_SO (build first: meson builds stall_fsync)"
+stall=$T/stall-fsync
+LD_PRELOAD=$BERTH_STALL_FSYNC_SO BERTH_TEST_FSYNC_STALL=$stall berth_start_daemon
+b=$(mkbundle_sleeper)
+
+ctl create --bundle "$b" before
+ctl start before
+
+touch "$stall"
+ctl create --bundle "$b" slow >"$T/slow.out" 2>&1 &
+slow_pid=$!
+wait_for test -e "$stall.hit"
+
+timed() { # MS CMD... — run CMD, fail if it takes MS or more
+    local limit=$1 t0 took
+    shift
+    t0=$(now_ms)
+    "$@" >/dev/null || fail "$* failed while the disk was stalled"
+    took=$(($(now_ms) - t0))
+    echo "  $* took $took ms"
+    ((took < limit)) || fail "$* took $took ms (limit $limit) while the disk was stalled"
+}
+echo "--- while the create of 'slow' waits for the disk"
+timed 1000 ctl list
+timed 1000 ctl state before
+timed 1000 ctl kill --signal KILL before
+timed 1000 ctl wait before
+kill -0 "$slow_pid" || fail "the create returned before the disk came back: $(cat "$T/slow.out")"
+
+echo "--- the disk comes back"
+rm -f "$stall"
+wait "$slow_pid" || fail "the create failed: $(cat "$T/slow.out")"
+assert_eq created "$(status_of slow)" "the create completed"
+
+ctl delete slow >/dev/null
+ctl delete before >/dev/null
+berth_leaks_check
+echo "mgr-stalled-disk: ok"
