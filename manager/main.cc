@@ -84,10 +84,17 @@ int main(int argc, char** argv) {
   app.add_option("--shim", shimPath, "the berth-shim binary (beside berthd by default)");
   app.add_option("--log-level", logLevel, "debug, info, warn or error");
   app.add_option("--cgroup-parent", cgroupParent,
-                 "cgroup of tasks whose spec names none: PARENT/NAMESPACE/ID (default /berth)");
+                 "cgroup of tasks whose spec names none: PARENT/NAMESPACE/ID");
   app.add_option("--subscriber-queue", subscriberQueue,
                  "events an event subscriber may fall behind before it is dropped (for tests)");
-  CLI11_PARSE(app, argc, argv);
+  // Show the defaults in --help (the contract's paths).
+  for (auto* option : app.get_options()) option->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; a usage error exits 2, as berthctl's do.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   setLogName("berthd");
   try {

@@ -388,10 +388,11 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   auto task = std::dynamic_pointer_cast<ShimTask>(base);
   if (!task) throw internal("not a task of runtime " + id_);
   const std::string ns = task->ns(), id = task->id();
-  if (task->deleting()) throw failedPrecondition("task " + nameOf(ns, id) + " is already being deleted");
+  // A delete racing another delete of the same task finds it gone, as a
+  // create racing a create finds it there (the task is deleted: not-found).
+  if (task->deleting()) throw notFound(kTaskNotExists);
   co_await task->awaitSettled(40s);
-  if (task->cachedState().status == Status::Deleted && task->deleting()) throw notFound(kTaskNotExists);
-  if (task->deleting()) throw failedPrecondition("task " + nameOf(ns, id) + " is already being deleted");
+  if (task->deleting()) throw notFound(kTaskNotExists);
   Exit exit;
   bool lost = task->phase() == ShimTask::Phase::Lost;
   if (lost) {

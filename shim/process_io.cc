@@ -199,7 +199,8 @@ asio::awaitable<void> ProcessIO::attachConsole() {
 }
 
 void ProcessIO::resize(unsigned width, unsigned height) {
-  if (!console_) throw failedPrecondition("process has no terminal to resize");
+  // No terminal: nothing to resize, as containerd's shim answers (no error).
+  if (!console_) return;
   console_->resize(width, height);
 }
 

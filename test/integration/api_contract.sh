@@ -80,10 +80,14 @@ ctl exec -d --exec-id e1 t1 -- sleep 100
 es=$(ctl state --exec-id e1 t1)
 echo "  exec state: $es"
 k=$(json_keys "$es")
+# the contract's fields in its order; an extra exec_id may follow them
 [[ $k == "id pid status exit_status exited_at stdin stdout stderr terminal" ||
-    $k == "id exec_id pid status exit_status exited_at stdin stdout stderr terminal" ]] ||
+    $k == "id pid status exit_status exited_at stdin stdout stderr terminal exec_id" ]] ||
     fail "exec state keys: $k"
 assert_eq running "$(json_get "$es" status)" "exec status"
+# a process without a terminal: nothing to resize, no error (containerd's answer)
+ctl resize --width 80 --height 24 t1
+ctl resize --exec-id e1 --width 80 --height 24 t1
 out=$(ctl exec --exec-id e2 t1 -- sh -c 'echo out; echo err >&2; exit 7' 2>"$T/e2.err") && st=0 || st=$?
 assert_eq 7 "$st" "exec without -d exits with the process's status"
 assert_eq out "$out" "exec's stdout"
@@ -108,7 +112,16 @@ is_time "$(json_get "$w" exited_at)" "wait exited_at"
 st=$(ctl state t1)
 assert_eq stopped "$(json_get "$st" status)" "status word stopped"
 assert_eq "$(json_get "$w" exited_at)" "$(json_get "$st" exited_at)" "state's exited_at is wait's"
-d=$(ctl delete t1)
+# two deletes at once: one deletes it, the other finds it gone
+dels=()
+for i in 1 2; do
+    (ctl delete t1 >"$T/del$i.out" 2>"$T/del$i.err" && echo 0 >"$T/del$i.rc" || echo $? >"$T/del$i.rc") &
+    dels+=($!)
+done
+wait "${dels[@]}"
+assert_eq "0 1" "$(sort -n "$T/del1.rc" "$T/del2.rc" | tr '\n' ' ' | sed 's/ $//')" "two concurrent deletes: one wins"
+[[ $(<"$T/del1.rc") == 0 ]] && d=$(<"$T/del1.out") lost=$T/del2.err || d=$(<"$T/del2.out") lost=$T/del1.err
+[[ $(<"$lost") == "berthctl: not-found: "* ]] || fail "the losing delete: $(<"$lost")"
 keys_are "$d" "pid exit_status exited_at" "delete"
 assert_eq "$(json_get "$st" pid)" "$(json_get "$d" pid)" "delete's pid"
 assert_eq 143 "$(json_get "$d" exit_status)" "delete's exit_status"

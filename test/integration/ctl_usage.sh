@@ -155,4 +155,16 @@ expect_error 1 invalid-argument --address "$SOCK" update --resources "$T/missing
 expect_error 1 invalid-argument --address "$SOCK" exec --exec-id 'e 1' t1 -- true
 expect_error 1 invalid-argument --address "$SOCK" run --bundle "$T/bundle" 'x/y'
 
+# ------------------------------------------------------------------ berthd
+# berthd's usage errors exit 2 too; its --help shows the contract's defaults
+rc=0
+"$BERTHD" --no-such-flag >"$T/bd.out" 2>"$T/bd.err" || rc=$?
+[[ $rc == 2 ]] || fail "berthd --no-such-flag exited $rc, not 2"
+[[ -s $T/bd.err ]] || fail "berthd --no-such-flag said nothing"
+help=$("$BERTHD" --help) || fail "berthd --help failed"
+for d in /var/lib/berth /run/berth /run/berth/berthd.sock; do
+    [[ $help == *"=$d"* ]] || fail "berthd --help does not show the default $d"
+done
+checks=$((checks + 2))
+
 echo "ctl-usage: $checks checks passed"

@@ -17,7 +17,6 @@ std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size())
 ordered_json stateJson(berth::wire::ProcessState::Reader state) {
   ordered_json j;
   j["id"] = text(state.getId());
-  if (state.hasExecId() && state.getExecId().size() > 0) j["exec_id"] = text(state.getExecId());
   j["pid"] = state.getPid();
   j["status"] = statusName(state.getStatus());
   auto exit = state.getExit();
@@ -28,6 +27,8 @@ ordered_json stateJson(berth::wire::ProcessState::Reader state) {
   j["stdout"] = text(io.getStdout());
   j["stderr"] = text(io.getStderr());
   j["terminal"] = io.getTerminal();
+  // Beyond the contract's fields, after them: an exec's id (id is it too).
+  if (state.hasExecId() && state.getExecId().size() > 0) j["exec_id"] = text(state.getExecId());
   return j;
 }
 
