@@ -386,8 +386,23 @@ berth_cleanup() {
             umount -l "$m" 2>/dev/null
         done
     done
-    # 6. the test's cgroups (runc removes a task's own, not its parents)
+    # 6. the test's cgroups (runc removes a task's own, not its parents).
+    # First what still runs in them: a container whose create was in flight
+    # when the test failed (runc's init names no path under $T). Thawed
+    # first: a frozen process cannot die.
     local cg
+    for cg in /sys/fs/cgroup/freezer"$(berth_cgroup_parent)"; do
+        [[ -d $cg ]] || continue
+        find "$cg" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
+    done
+    for pass in 1 2 3; do
+        local -a inside=()
+        mapfile -t inside < <(cat /sys/fs/cgroup/pids"$(berth_cgroup_parent)"/*/*/cgroup.procs \
+            /sys/fs/cgroup"$(berth_cgroup_parent)"/*/*/cgroup.procs 2>/dev/null)
+        ((${#inside[@]})) || break
+        kill -s KILL "${inside[@]}" 2>/dev/null
+        sleep 0.05
+    done
     for cg in /sys/fs/cgroup/*"$(berth_cgroup_parent)" /sys/fs/cgroup"$(berth_cgroup_parent)"; do
         [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
         # and the parent all tests share, once empty: a test running beside
