@@ -224,7 +224,7 @@ asio::awaitable<void> ShimRuntime::reapLostShim(std::shared_ptr<ShimTask> task, 
 }
 
 void ShimRuntime::markDeleting(const std::shared_ptr<ShimTask>& task, bool deleting) {
-  task->record().deleting = deleting;
+  task->setDeleting(deleting);
   try {
     task->record().saveQuickly(task->paths().recordFile);
   } catch (const Error& e) {
@@ -388,11 +388,15 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   auto task = std::dynamic_pointer_cast<ShimTask>(base);
   if (!task) throw internal("not a task of runtime " + id_);
   const std::string ns = task->ns(), id = task->id();
-  // A delete racing another delete of the same task finds it gone, as a
-  // create racing a create finds it there (the task is deleted: not-found).
-  if (task->deleting()) throw notFound(kTaskNotExists);
+  // A delete racing another delete of the same task waits for that one:
+  // if it deleted the task, this one finds it gone (not-found, as a create
+  // racing a create finds it there); if it gave up (the task still runs),
+  // this one goes on and gets its own answer.
+  co_await task->awaitDeleteDone(40s);
   co_await task->awaitSettled(40s);
-  if (task->deleting()) throw notFound(kTaskNotExists);
+  co_await task->awaitDeleteDone(40s);
+  if (task->cachedState().status == Status::Deleted) throw notFound(kTaskNotExists);
+  if (task->deleting()) throw unavailable("task " + nameOf(ns, id) + " is still being deleted");
   Exit exit;
   bool lost = task->phase() == ShimTask::Phase::Lost;
   if (lost) {

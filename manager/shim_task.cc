@@ -217,6 +217,19 @@ asio::awaitable<void> ShimTask::awaitSettled(std::chrono::milliseconds deadline)
   }
 }
 
+void ShimTask::setDeleting(bool deleting) {
+  record_.deleting = deleting;
+  if (!deleting) wakeWaiters();
+}
+
+asio::awaitable<void> ShimTask::awaitDeleteDone(std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  auto self = shared_from_this();
+  while (record_.deleting && cached_.status != Status::Deleted && std::chrono::steady_clock::now() < until) {
+    co_await waitForChange(until);
+  }
+}
+
 asio::awaitable<bool> ShimTask::awaitHandled(uint64_t seq, std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   auto self = shared_from_this();

@@ -76,6 +76,9 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   void setDiscarded() { discarded_ = true; }
   // A delete is under way (the record says so: markDeleting).
   bool deleting() const { return record_.deleting; }
+  // Marks it in the record (the caller saves it) and wakes the waiters of
+  // awaitDeleteDone when a delete gives up.
+  void setDeleting(bool deleting);
   // A lost shim is being cleaned up (guards against doing it twice).
   bool reaping() const { return reaping_; }
   void setReaping(bool reaping) { reaping_ = reaping; }
@@ -91,6 +94,9 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
 
   // Waits until the phase is settled (Ready or Lost), at most `deadline`.
   asio::awaitable<void> awaitSettled(std::chrono::milliseconds deadline);
+  // Waits until a delete under way has deleted the task or given up, at
+  // most `deadline`.
+  asio::awaitable<void> awaitDeleteDone(std::chrono::milliseconds deadline);
   // Waits until the task has handled shim seq `seq`, at most `deadline`.
   asio::awaitable<bool> awaitHandled(uint64_t seq, std::chrono::milliseconds deadline);
   // The client of a settled, connected task, for an operation; else throws.

@@ -100,6 +100,20 @@ assert_eq 137 "$(json_get "$w" exit_status)" "exec killed by 9"
 d=$(ctl delete --exec-id e1 t1)
 keys_are "$d" "pid exit_status exited_at" "delete --exec-id"
 
+# deletes racing each other: the task runs, so each is refused on its own
+# (failed-precondition), and it runs on
+dels=()
+for i in 1 2; do
+    (ctl delete t1 >/dev/null 2>"$T/rdel$i.err" && echo 0 >"$T/rdel$i.rc" || echo $? >"$T/rdel$i.rc") &
+    dels+=($!)
+done
+wait "${dels[@]}"
+for i in 1 2; do
+    assert_eq 1 "$(<"$T/rdel$i.rc")" "delete of a running task (racing another)"
+    [[ $(<"$T/rdel$i.err") == "berthctl: failed-precondition: "* ]] || fail "racing delete $i: $(<"$T/rdel$i.err")"
+done
+assert_eq running "$(status_of t1)" "the task runs on after refused deletes"
+
 echo "--- pause, resume, signals by name"
 ctl pause t1
 assert_eq paused "$(status_of t1)" "status word paused"
