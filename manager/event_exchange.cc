@@ -53,6 +53,7 @@ class EventExchange::ShimSink final : public wire::EventSink::Server {
       return kj::READY_NOW;
     }
     bool handled;
+    exchange_.takeSentToSubscribers();  // what went out before this event is not its doing
     try {
       handled = exchange_.handleShimEvent(origin, std::move(ev));
     } catch (const Error& e) {

@@ -28,7 +28,8 @@ asio::thread_pool& worker() {
 }  // namespace
 
 asio::awaitable<void> offLoop(std::function<void()> blocking) {
-  auto home = co_await asio::this_coro::executor;
+  // Tracked: the loop counts the job as work until it has come back.
+  auto home = asio::prefer(co_await asio::this_coro::executor, asio::execution::outstanding_work.tracked);
   std::exception_ptr error;
   co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
       [&](auto resume) {

@@ -284,7 +284,8 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
   const std::string ns = task->ns(), id = task->id(), name = nameOf(ns, id);
   const TaskPaths& paths = task->paths();
   BERTH_LOG(warn) << "task " << name << ": berthd died while deleting it; finishing the delete";
-  // The record says deleting: no reconnect on a disconnect; a second delete is refused.
+  // The record says deleting: no reconnect on a disconnect; a user's delete
+  // meanwhile waits for this one (awaitDeleteDone).
   Exit exit = task->cachedState().exit;
   bool clean = false;  // the shim deleted the container and exited by itself
   auto shim = readShimPid(paths.stateDir);

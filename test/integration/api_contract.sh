@@ -75,6 +75,17 @@ ck=$(json_keys "$(json_get "$m" cpu)")
 [[ $ck == "usage_ns user_ns system_ns"* ]] || fail "metrics cpu keys: $ck"
 keys_are "$(json_get "$m" pids)" "current limit" "metrics pids"
 
+# two_deletes ID NAME — two `ctl delete ID` at once; each one's stdout, stderr
+# and exit code in $T/NAME{1,2}.{out,err,rc}
+two_deletes() {
+    local i pids=()
+    for i in 1 2; do
+        (ctl delete "$1" >"$T/$2$i.out" 2>"$T/$2$i.err" && echo 0 >"$T/$2$i.rc" || echo $? >"$T/$2$i.rc") &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+}
+
 echo "--- exec"
 ctl exec -d --exec-id e1 t1 -- sleep 100
 es=$(ctl state --exec-id e1 t1)
@@ -102,12 +113,7 @@ keys_are "$d" "pid exit_status exited_at" "delete --exec-id"
 
 # deletes racing each other: the task runs, so each is refused on its own
 # (failed-precondition), and it runs on
-dels=()
-for i in 1 2; do
-    (ctl delete t1 >/dev/null 2>"$T/rdel$i.err" && echo 0 >"$T/rdel$i.rc" || echo $? >"$T/rdel$i.rc") &
-    dels+=($!)
-done
-wait "${dels[@]}"
+two_deletes t1 rdel
 for i in 1 2; do
     assert_eq 1 "$(<"$T/rdel$i.rc")" "delete of a running task (racing another)"
     [[ $(<"$T/rdel$i.err") == "berthctl: failed-precondition: "* ]] || fail "racing delete $i: $(<"$T/rdel$i.err")"
@@ -127,12 +133,7 @@ st=$(ctl state t1)
 assert_eq stopped "$(json_get "$st" status)" "status word stopped"
 assert_eq "$(json_get "$w" exited_at)" "$(json_get "$st" exited_at)" "state's exited_at is wait's"
 # two deletes at once: one deletes it, the other finds it gone
-dels=()
-for i in 1 2; do
-    (ctl delete t1 >"$T/del$i.out" 2>"$T/del$i.err" && echo 0 >"$T/del$i.rc" || echo $? >"$T/del$i.rc") &
-    dels+=($!)
-done
-wait "${dels[@]}"
+two_deletes t1 del
 assert_eq "0 1" "$(sort -n "$T/del1.rc" "$T/del2.rc" | tr '\n' ' ' | sed 's/ $//')" "two concurrent deletes: one wins"
 [[ $(<"$T/del1.rc") == 0 ]] && d=$(<"$T/del1.out") lost=$T/del2.err || d=$(<"$T/del2.out") lost=$T/del1.err
 [[ $(<"$lost") == "berthctl: not-found: "* ]] || fail "the losing delete: $(<"$lost")"

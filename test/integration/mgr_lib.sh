@@ -58,13 +58,13 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 # timed MS WHILE CMD... — run CMD; fail if it fails or takes MS ms or more
 # (WHILE says what was going on, for the message: "the disk was stalled").
 timed() {
-    local limit=$1 while=$2 t0 took
+    local limit=$1 during=$2 t0 took
     shift 2
     t0=$(now_ms)
-    "$@" >/dev/null || fail "$* failed while $while"
+    "$@" >/dev/null || fail "$* failed while $during"
     took=$(($(now_ms) - t0))
     echo "  $* took $took ms"
-    ((took < limit)) || fail "$* took $took ms (limit $limit) while $while"
+    ((took < limit)) || fail "$* took $took ms (limit $limit) while $during"
 }
 
 # shim_pids — pids of berth-shim processes serving this test's state dir

@@ -1,5 +1,5 @@
 // LD_PRELOAD for tests: a disk that stalls. In berthd only, fsync() waits
-// while the file named by $BERTH_TEST_FSYNC_STALL exists (at most 5 s), after
+// while the file named by $BERTH_TEST_FSYNC_STALL exists (at most 30 s), after
 // creating NAME.hit to say it has begun waiting; then it does the real fsync.
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,7 +20,7 @@ extern "C" int fsync(int fd) {
     std::snprintf(hit, sizeof hit, "%s.hit", flag);
     int h = ::open(hit, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
     if (h >= 0) ::close(h);
-    for (int i = 0; i < 500 && ::access(flag, F_OK) == 0; ++i) {
+    for (int i = 0; i < 3000 && ::access(flag, F_OK) == 0; ++i) {
       timespec ts{0, 10 * 1000 * 1000};
       ::nanosleep(&ts, nullptr);
     }
