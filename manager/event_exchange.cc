@@ -52,20 +52,19 @@ class EventExchange::ShimSink final : public wire::EventSink::Server {
       BERTH_LOG(debug) << "event " << ev.topic << " of a task berthd no longer has; acknowledged";
       return kj::READY_NOW;
     }
-    bool handled;
-    exchange_.takeSentToSubscribers();  // what went out before this event is not its doing
+    ShimEventResult result;
     try {
-      handled = exchange_.handleShimEvent(origin, std::move(ev));
+      result = exchange_.handleShimEvent(origin, std::move(ev));
     } catch (const Error& e) {
       throw toKjException(e);
     }
-    if (!handled) return kj::READY_NOW;
+    if (result == ShimEventResult::Dropped) return kj::READY_NOW;
     // The record's save, and with it the ack, one turn later: the fan-out's
     // messages (their writes armed depth-first, ahead of this breadth-first
     // event) reach the subscribers before berthd spends time on the record,
     // and the subscribers they woke on this CPU run first (handOffCpu).
     // The journal already has the event, so a crash in between loses nothing.
-    return kj::evalLater([origin, sent = exchange_.takeSentToSubscribers()] {
+    return kj::evalLater([origin, sent = result == ShimEventResult::Sent] {
       if (sent) handOffCpu();
       origin->saveHandledSeq();
     });
@@ -143,12 +142,13 @@ wire::EventSink::Client EventExchange::sinkFor(std::weak_ptr<EventOrigin> origin
   return kj::heap<ShimSink>(*this, std::move(origin), alive_);
 }
 
-bool EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent ev) {
-  if (origin->discarded()) return false;  // a create being undone
+EventExchange::ShimEventResult EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin,
+                                                             TaskEvent ev) {
+  if (origin->discarded()) return ShimEventResult::Dropped;  // a create being undone
   if (ev.shimSeq != 0 && ev.shimSeq <= origin->lastHandledSeq()) {
     BERTH_LOG(debug) << "duplicate event " << ev.topic << " shim seq " << ev.shimSeq << " of "
                      << origin->originNamespace() << "/" << origin->originId();
-    return false;
+    return ShimEventResult::Dropped;
   }
   ev.ns = origin->originNamespace();
   if (ev.taskId.empty()) ev.taskId = origin->originId();
@@ -167,9 +167,9 @@ bool EventExchange::handleShimEvent(const std::shared_ptr<EventOrigin>& origin, 
   // that save is caught up from the journal at restart (journaled()), so the
   // event is not published twice.
   origin->applyEvent(*shared);
-  fanOut(shared);
+  bool sent = fanOut(shared);
   if (shared->shimSeq != 0) origin->recordHandledSeq(shared->shimSeq);
-  return true;
+  return sent ? ShimEventResult::Sent : ShimEventResult::Kept;
 }
 
 void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {
@@ -233,7 +233,8 @@ uint64_t EventExchange::subscribe(wire::EventSink::Client sink, std::string topi
   return lastSeq_;
 }
 
-void EventExchange::fanOut(const std::shared_ptr<const TaskEvent>& ev) {
+bool EventExchange::fanOut(const std::shared_ptr<const TaskEvent>& ev) {
+  bool sent = false;
   // Copy: drop() edits the list.
   auto subs = subscribers_;
   for (auto& sub : subs) {
@@ -245,12 +246,13 @@ void EventExchange::fanOut(const std::shared_ptr<const TaskEvent>& ev) {
       continue;
     }
     sub->live.push_back(ev);
-    pump(sub);
+    sent = pump(sub) || sent;
   }
+  return sent;
 }
 
-void EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
-  if (sub->inFlight || sub->closed) return;
+bool EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
+  if (sub->inFlight || sub->closed) return false;
   std::shared_ptr<const TaskEvent> next;
   if (!sub->replay.empty()) {
     next = sub->replay.front();
@@ -259,10 +261,9 @@ void EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
     next = sub->live.front();
     sub->live.pop_front();
   } else {
-    return;
+    return false;
   }
   sub->inFlight = true;
-  sentToSubscribers_ = true;
   auto req = sub->sink.publishRequest();
   eventToWire(*next, req.initEvent());
   KjLoop::current().detach(
@@ -277,6 +278,7 @@ void EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
             drop(sub, std::string("publish failed: ") + e.getDescription().cStr(), false);
           }),
       "publish to subscriber");
+  return true;
 }
 
 void EventExchange::drop(const std::shared_ptr<Subscriber>& sub, const std::string& reason,

@@ -29,7 +29,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 
 namespace berth {
 
@@ -83,10 +82,13 @@ class EventExchange {
   // The sink a shim publishes to; holds the origin weakly.
   wire::EventSink::Client sinkFor(std::weak_ptr<EventOrigin> origin);
 
+  // What became of a shim's event: dropped (a duplicate, or a create being
+  // undone), or kept, and then sent to a subscriber (a reader woken: see
+  // common/hand_off.h) or not.
+  enum class ShimEventResult { Dropped, Kept, Sent };
   // One event from a shim (the sink's publish): see the header comment.
   // Throws if it cannot be journaled (the shim keeps it and retries).
-  // False when the event was dropped (a duplicate, or a create being undone).
-  bool handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent event);
+  ShimEventResult handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent event);
   // An event berthd makes itself (a lost shim's exit, its delete).
   void publishLocal(TaskEvent event, const std::shared_ptr<EventOrigin>& origin = nullptr);
 
@@ -99,18 +101,17 @@ class EventExchange {
   // Closes every subscriber (berthd stops).
   void closeAll(const std::string& reason);
 
-  // Whether an event went to a subscriber since the last call (a reader was
-  // woken: see common/hand_off.h).
-  bool takeSentToSubscribers() { return std::exchange(sentToSubscribers_, false); }
-
  private:
   struct Subscriber;
   class ShimSink;
 
   void append(const std::shared_ptr<const TaskEvent>& event);
   void rotate();
-  void fanOut(const std::shared_ptr<const TaskEvent>& event);
-  void pump(const std::shared_ptr<Subscriber>& sub);
+  // Queues the event for every subscriber that wants it; true if one was
+  // sent it at once.
+  bool fanOut(const std::shared_ptr<const TaskEvent>& event);
+  // Sends a subscriber its next event unless one is in flight; true if sent.
+  bool pump(const std::shared_ptr<Subscriber>& sub);
   void drop(const std::shared_ptr<Subscriber>& sub, const std::string& reason, bool tellIt);
 
   std::string path_;
@@ -122,7 +123,6 @@ class EventExchange {
   std::map<std::string, Journaled> journaled_;  // "NS/ID/INCARNATION", from load()
   std::list<std::shared_ptr<Subscriber>> subscribers_;
   uint64_t nextSubscriberId_ = 1;
-  bool sentToSubscribers_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -393,7 +393,6 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   // if it deleted the task, this one finds it gone (not-found, as a create
   // racing a create finds it there); if it gave up (the task still runs),
   // this one goes on and gets its own answer.
-  co_await task->awaitDeleteDone(40s);
   co_await task->awaitSettled(40s);
   co_await task->awaitDeleteDone(40s);
   if (task->cachedState().status == Status::Deleted) throw notFound(kTaskNotExists);
