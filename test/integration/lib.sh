@@ -390,20 +390,19 @@ berth_cleanup() {
     # First what still runs in them: a container whose create was in flight
     # when the test failed (runc's init names no path under $T). Thawed
     # first: a frozen process cannot die.
-    local cg
-    for cg in /sys/fs/cgroup/freezer"$(berth_cgroup_parent)"; do
-        [[ -d $cg ]] || continue
-        find "$cg" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
-    done
+    local cg parent
+    parent=$(berth_cgroup_parent)
+    [[ -d /sys/fs/cgroup/freezer$parent ]] &&
+        find "/sys/fs/cgroup/freezer$parent" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
     for pass in 1 2 3; do
         local -a inside=()
-        mapfile -t inside < <(cat /sys/fs/cgroup/pids"$(berth_cgroup_parent)"/*/*/cgroup.procs \
-            /sys/fs/cgroup"$(berth_cgroup_parent)"/*/*/cgroup.procs 2>/dev/null)
+        mapfile -t inside < <(cat /sys/fs/cgroup/pids"$parent"/*/*/cgroup.procs \
+            /sys/fs/cgroup"$parent"/*/*/cgroup.procs 2>/dev/null)
         ((${#inside[@]})) || break
         kill -s KILL "${inside[@]}" 2>/dev/null
         sleep 0.05
     done
-    for cg in /sys/fs/cgroup/*"$(berth_cgroup_parent)" /sys/fs/cgroup"$(berth_cgroup_parent)"; do
+    for cg in /sys/fs/cgroup/*"$parent" /sys/fs/cgroup"$parent"; do
         [[ -d $cg ]] && find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
         # and the parent all tests share, once empty: a test running beside
         # us keeps it busy (rmdir fails), and runc makes it again if needed
