@@ -3,8 +3,10 @@
 //
 // SIGCHLD is blocked and read from a signalfd in the loop: no signal frame,
 // handler and self-pipe between a child's exit and its reap. spawnProcess
-// unblocks it in every child it starts. The process must have no other
-// threads (a thread that left SIGCHLD unblocked would take it).
+// unblocks it in every child it starts. Any other thread of the process must
+// keep it blocked too (one that left SIGCHLD unblocked would take it):
+// berthd's record writer (manager/off_loop.cc) starts with every signal
+// blocked.
 //
 // An exit is handed over before it is reaped: waitid(WNOWAIT) reads it and
 // the owner's callback runs. With ReapTiming::Deferred (the shim) a
