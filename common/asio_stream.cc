@@ -166,8 +166,8 @@ class AsioStream::WriteOp {
   std::shared_ptr<bool> token_;
 };
 
-AsioStream::AsioStream(asio::local::stream_protocol::socket socket)
-    : socket_(std::move(socket)), fd_(socket_.native_handle()) {
+AsioStream::AsioStream(asio::local::stream_protocol::socket socket, StreamOptions options)
+    : socket_(std::move(socket)), fd_(socket_.native_handle()), options_(options) {
   socket_.non_blocking(true);
   buffer_.reset(new kj::byte[kReadBuffer]);
   // Register for writability now, as KJ's own loop does for every socket
@@ -177,7 +177,9 @@ AsioStream::AsioStream(asio::local::stream_protocol::socket socket)
   // takes the wake-up latency out of the round trip (bench/rpc: median
   // 85-90 us without it, 47-58 us with it, KJ's own loop 43-52 us). The cost
   // is that wake-up when traffic flows; an idle socket still wakes nobody.
-  socket_.async_wait(asio::socket_base::wait_write, [](const boost::system::error_code&) {});
+  if (options_.wakeOnPeerRead) {
+    socket_.async_wait(asio::socket_base::wait_write, [](const boost::system::error_code&) {});
+  }
 }
 
 AsioStream::~AsioStream() noexcept(false) {
@@ -244,8 +246,9 @@ uid_t AsioStream::peerUid() const {
   return cred.uid;
 }
 
-kj::Own<AsioStream> makeStream(asio::local::stream_protocol::socket socket) {
-  return kj::heap<AsioStream>(std::move(socket));
+kj::Own<AsioStream> makeStream(asio::local::stream_protocol::socket socket,
+                               StreamOptions options) {
+  return kj::heap<AsioStream>(std::move(socket), options);
 }
 
 }  // namespace berth

@@ -20,9 +20,19 @@
 
 namespace berth {
 
+struct StreamOptions {
+  // Register for writability at once, so that the peer's read of our last
+  // message wakes us while it prepares its next one (see the constructor).
+  // That pays for a caller awaiting the reply to its call. A process that
+  // mostly answers and sends events (the shim) is better left asleep: its
+  // wake-up on the reader's CPU takes the CPU from the reader, and makes the
+  // reader's own next wake-up land on another, idle CPU (ftrace).
+  bool wakeOnPeerRead = true;
+};
+
 class AsioStream final : public kj::AsyncIoStream {
  public:
-  explicit AsioStream(asio::local::stream_protocol::socket socket);
+  explicit AsioStream(asio::local::stream_protocol::socket socket, StreamOptions options = {});
   ~AsioStream() noexcept(false);
 
   kj::Promise<size_t> tryRead(void* buffer, size_t minBytes, size_t maxBytes) override;
@@ -48,6 +58,7 @@ class AsioStream final : public kj::AsyncIoStream {
 
   asio::local::stream_protocol::socket socket_;
   int fd_;
+  StreamOptions options_;
   // Not zero-filled: pages the reads never reach are never touched (shim RSS).
   std::unique_ptr<kj::byte[]> buffer_;
   size_t begin_ = 0;
@@ -60,6 +71,7 @@ class AsioStream final : public kj::AsyncIoStream {
 };
 
 // A connected socket's stream; the socket's fd becomes non-blocking.
-kj::Own<AsioStream> makeStream(asio::local::stream_protocol::socket socket);
+kj::Own<AsioStream> makeStream(asio::local::stream_protocol::socket socket,
+                               StreamOptions options = {});
 
 }  // namespace berth

@@ -53,7 +53,7 @@ void RpcListener::acceptNext() {
     }
     acceptNext();
     try {
-      auto stream = makeStream(std::move(socket));
+      auto stream = makeStream(std::move(socket), streamOptions);
       // SO_PEERCRED: only our own uid may drive us (the socket is 0600 too).
       uid_t uid = stream->peerUid();
       if (uid != ::geteuid()) {

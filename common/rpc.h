@@ -53,6 +53,8 @@ class RpcListener {
   // Called after a peer connects / goes away.
   std::function<void(RpcConnection&)> onConnect;
   std::function<void()> onDisconnect;
+  // For the connections accepted from now on.
+  StreamOptions streamOptions;
 
   size_t connectionCount() const { return connections_.size(); }
   const std::string& path() const { return path_; }

@@ -6,21 +6,57 @@
 namespace berth {
 
 using nlohmann::json;
+using Payload = wire::Event::Payload;
 
 namespace {
+
+// Words of a made event's first segment: an exit or delete fits (capnp's
+// default is 8 KiB, zeroed for each message).
+constexpr uint kEventWords = 64;
+
+std::shared_ptr<capnp::MallocMessageBuilder> newMessage(uint words = kEventWords) {
+  return std::make_shared<capnp::MallocMessageBuilder>(words);
+}
+
+const char* topicOf(Payload::Which which) {
+  switch (which) {
+    case Payload::CREATE: return topics::kCreate;
+    case Payload::START: return topics::kStart;
+    case Payload::EXIT: return topics::kExit;
+    case Payload::OOM: return topics::kOom;
+    case Payload::DELETE: return topics::kDelete;
+    case Payload::EXEC_ADDED: return topics::kExecAdded;
+    case Payload::EXEC_STARTED: return topics::kExecStarted;
+    case Payload::PAUSED: return topics::kPaused;
+    case Payload::RESUMED: return topics::kResumed;
+    case Payload::CHECKPOINTED: return topics::kCheckpointed;
+  }
+  return "/tasks/?";  // a newer shim's event
+}
+
+std::string containerIdOf(Payload::Reader p) {
+  switch (p.which()) {
+    case Payload::CREATE: return textOf(p.getCreate().getContainerId());
+    case Payload::START: return textOf(p.getStart().getContainerId());
+    case Payload::EXIT: return textOf(p.getExit().getContainerId());
+    case Payload::OOM: return textOf(p.getOom().getContainerId());
+    case Payload::DELETE: return textOf(p.getDelete().getContainerId());
+    case Payload::EXEC_ADDED: return textOf(p.getExecAdded().getContainerId());
+    case Payload::EXEC_STARTED: return textOf(p.getExecStarted().getContainerId());
+    case Payload::PAUSED: return textOf(p.getPaused().getContainerId());
+    case Payload::RESUMED: return textOf(p.getResumed().getContainerId());
+    case Payload::CHECKPOINTED: return textOf(p.getCheckpointed().getContainerId());
+  }
+  return "";
+}
+
+// --- wire -> the journal's fields ---
 
 json ioJson(wire::IO::Reader io) {
   return {{"stdin", textOf(io.getStdin())},
           {"stdout", textOf(io.getStdout())},
           {"stderr", textOf(io.getStderr())},
           {"terminal", io.getTerminal()}};
-}
-
-void ioFromJson(const json& j, wire::IO::Builder b) {
-  b.setStdin(j.value("stdin", ""));
-  b.setStdout(j.value("stdout", ""));
-  b.setStderr(j.value("stderr", ""));
-  b.setTerminal(j.value("terminal", false));
 }
 
 json statusJson(const ExitStatus& s) {
@@ -32,47 +68,24 @@ json statusJson(const ExitStatus& s) {
   return json::object();
 }
 
-ExitStatus statusFromJson(const json& j) {
-  if (j.contains("exited")) return ExitStatus::exited(j["exited"].get<uint8_t>());
-  if (j.contains("signaled")) return ExitStatus::signaled(j["signaled"].get<uint8_t>());
-  return {};
-}
-
 // container_id, id, pid, exit_status, exited_at (+ typed status, exited_at_ns).
-json exitJson(const std::string& containerId, const std::string& id, const Exit& e) {
-  return {{"container_id", containerId},
-          {"id", id},
-          {"pid", e.pid},
-          {"exit_status", e.status.contractCode()},
-          {"exited_at", rfc3339Nano(e.exitedAtNs)},
-          {"status", statusJson(e.status)},
-          {"exited_at_ns", e.exitedAtNs}};
+template <typename R>
+json exitJson(R e) {
+  ExitStatus status = fromWire(e.getStatus());
+  return {{"container_id", textOf(e.getContainerId())},
+          {"id", textOf(e.getId())},
+          {"pid", e.getPid()},
+          {"exit_status", status.contractCode()},
+          {"exited_at", rfc3339Nano(e.getExitedAtNs())},
+          {"status", statusJson(status)},
+          {"exited_at_ns", e.getExitedAtNs()}};
 }
 
-template <typename B>
-void exitToWire(const json& f, B b) {
-  b.setContainerId(f.value("container_id", ""));
-  b.setId(f.value("id", ""));
-  b.setPid(f.value("pid", 0u));
-  Exit e;
-  e.status = statusFromJson(f.value("status", json::object()));
-  toWire(e.status, b.initStatus());
-  b.setExitedAtNs(f.value("exited_at_ns", int64_t{0}));
-}
-
-}  // namespace
-
-TaskEvent eventFromWire(wire::Event::Reader ev) {
-  TaskEvent out;
-  out.shimSeq = ev.getSeq();
-  out.timestampNs = ev.getTimestampNs();
-  out.ns = textOf(ev.getNamespace());
-  auto p = ev.getPayload();
-  json& f = out.fields;
+// containerd's field names, and what rebuilds the wire form exactly.
+json fieldsJson(Payload::Reader p) {
   switch (p.which()) {
-    case wire::Event::Payload::CREATE: {
+    case Payload::CREATE: {
       auto c = p.getCreate();
-      out.topic = topics::kCreate;
       json rootfs = json::array();
       for (auto m : c.getRootfs()) {
         json opts = json::array();
@@ -82,84 +95,63 @@ TaskEvent eventFromWire(wire::Event::Reader ev) {
                           {"target", textOf(m.getTarget())},
                           {"options", opts}});
       }
-      f = {{"container_id", textOf(c.getContainerId())},
-           {"bundle", textOf(c.getBundle())},
-           {"rootfs", rootfs},
-           {"io", ioJson(c.getIo())},
-           {"checkpoint", textOf(c.getCheckpoint())},
-           {"pid", c.getPid()}};
-      break;
+      return {{"container_id", textOf(c.getContainerId())},
+              {"bundle", textOf(c.getBundle())},
+              {"rootfs", rootfs},
+              {"io", ioJson(c.getIo())},
+              {"checkpoint", textOf(c.getCheckpoint())},
+              {"pid", c.getPid()}};
     }
-    case wire::Event::Payload::START: {
-      auto s = p.getStart();
-      out.topic = topics::kStart;
-      f = {{"container_id", textOf(s.getContainerId())}, {"pid", s.getPid()}};
-      break;
-    }
-    case wire::Event::Payload::EXIT: {
-      auto e = p.getExit();
-      out.topic = topics::kExit;
-      Exit x{e.getPid(), fromWire(e.getStatus()), e.getExitedAtNs()};
-      f = exitJson(textOf(e.getContainerId()), textOf(e.getId()), x);
-      break;
-    }
-    case wire::Event::Payload::OOM:
-      out.topic = topics::kOom;
-      f = {{"container_id", textOf(p.getOom().getContainerId())}};
-      break;
-    case wire::Event::Payload::DELETE: {
-      auto d = p.getDelete();
-      out.topic = topics::kDelete;
-      Exit x{d.getPid(), fromWire(d.getStatus()), d.getExitedAtNs()};
-      f = exitJson(textOf(d.getContainerId()), textOf(d.getId()), x);
-      break;
-    }
-    case wire::Event::Payload::EXEC_ADDED: {
-      auto e = p.getExecAdded();
-      out.topic = topics::kExecAdded;
-      f = {{"container_id", textOf(e.getContainerId())}, {"exec_id", textOf(e.getExecId())}};
-      break;
-    }
-    case wire::Event::Payload::EXEC_STARTED: {
+    case Payload::START:
+      return {{"container_id", textOf(p.getStart().getContainerId())},
+              {"pid", p.getStart().getPid()}};
+    case Payload::EXIT: return exitJson(p.getExit());
+    case Payload::DELETE: return exitJson(p.getDelete());
+    case Payload::EXEC_ADDED:
+      return {{"container_id", textOf(p.getExecAdded().getContainerId())},
+              {"exec_id", textOf(p.getExecAdded().getExecId())}};
+    case Payload::EXEC_STARTED: {
       auto e = p.getExecStarted();
-      out.topic = topics::kExecStarted;
-      f = {{"container_id", textOf(e.getContainerId())},
-           {"exec_id", textOf(e.getExecId())},
-           {"pid", e.getPid()}};
-      break;
+      return {{"container_id", textOf(e.getContainerId())},
+              {"exec_id", textOf(e.getExecId())},
+              {"pid", e.getPid()}};
     }
-    case wire::Event::Payload::PAUSED:
-      out.topic = topics::kPaused;
-      f = {{"container_id", textOf(p.getPaused().getContainerId())}};
-      break;
-    case wire::Event::Payload::RESUMED:
-      out.topic = topics::kResumed;
-      f = {{"container_id", textOf(p.getResumed().getContainerId())}};
-      break;
-    case wire::Event::Payload::CHECKPOINTED: {
-      auto c = p.getCheckpointed();
-      out.topic = topics::kCheckpointed;
-      f = {{"container_id", textOf(c.getContainerId())},
-           {"checkpoint", textOf(c.getCheckpoint())}};
-      break;
-    }
-    default:
-      out.topic = "/tasks/?";
-      f = json::object();
-      break;
+    case Payload::CHECKPOINTED:
+      return {{"container_id", textOf(p.getCheckpointed().getContainerId())},
+              {"checkpoint", textOf(p.getCheckpointed().getCheckpoint())}};
+    case Payload::OOM:
+    case Payload::PAUSED:
+    case Payload::RESUMED:
+      return {{"container_id", containerIdOf(p)}};
   }
-  out.taskId = f.value("container_id", "");
-  return out;
+  return json::object();
 }
 
-void eventToWire(const TaskEvent& ev, wire::Event::Builder b) {
-  b.setSeq(ev.seq);
-  b.setTimestampNs(ev.timestampNs);
-  b.setNamespace(ev.ns);
-  auto p = b.initPayload();
-  const json& f = ev.fields;
-  std::string cid = f.value("container_id", ev.taskId);
-  const std::string& t = ev.topic;
+// --- the journal's fields -> wire ---
+
+void ioFromJson(const json& j, wire::IO::Builder b) {
+  b.setStdin(j.value("stdin", ""));
+  b.setStdout(j.value("stdout", ""));
+  b.setStderr(j.value("stderr", ""));
+  b.setTerminal(j.value("terminal", false));
+}
+
+ExitStatus statusFromJson(const json& j) {
+  if (j.contains("exited")) return ExitStatus::exited(j["exited"].get<uint8_t>());
+  if (j.contains("signaled")) return ExitStatus::signaled(j["signaled"].get<uint8_t>());
+  return {};
+}
+
+template <typename B>
+void exitFromJson(const json& f, B b) {
+  b.setContainerId(f.value("container_id", ""));
+  b.setId(f.value("id", ""));
+  b.setPid(f.value("pid", 0u));
+  toWire(statusFromJson(f.value("status", json::object())), b.initStatus());
+  b.setExitedAtNs(f.value("exited_at_ns", int64_t{0}));
+}
+
+void payloadFromJson(const std::string& t, const json& f, const std::string& cid, Payload::Builder p) {
   if (t == topics::kCreate) {
     auto c = p.initCreate();
     c.setContainerId(cid);
@@ -183,11 +175,11 @@ void eventToWire(const TaskEvent& ev, wire::Event::Builder b) {
     s.setContainerId(cid);
     s.setPid(f.value("pid", 0u));
   } else if (t == topics::kExit) {
-    exitToWire(f, p.initExit());
+    exitFromJson(f, p.initExit());
   } else if (t == topics::kOom) {
     p.initOom().setContainerId(cid);
   } else if (t == topics::kDelete) {
-    exitToWire(f, p.initDelete());
+    exitFromJson(f, p.initDelete());
   } else if (t == topics::kExecAdded) {
     auto e = p.initExecAdded();
     e.setContainerId(cid);
@@ -206,33 +198,99 @@ void eventToWire(const TaskEvent& ev, wire::Event::Builder b) {
     c.setContainerId(cid);
     c.setCheckpoint(f.value("checkpoint", ""));
   } else {
-    // Unknown topic (a newer journal?): keep the stream going with an empty OOM-free shape.
+    // Unknown topic (a newer journal?): keep the stream going with a harmless shape.
     p.initPaused().setContainerId(cid);
   }
 }
 
-Exit exitOfEvent(const TaskEvent& ev) {
-  Exit e;
-  e.pid = ev.fields.value("pid", 0u);
-  e.status = statusFromJson(ev.fields.value("status", json::object()));
-  e.exitedAtNs = ev.fields.value("exited_at_ns", int64_t{0});
-  return e;
-}
-
-TaskEvent makeExitEvent(const std::string& ns, const std::string& id, const Exit& exit) {
+// A berthd-made init exit or delete.
+TaskEvent makeInitEvent(const std::string& ns, const std::string& id, const Exit& exit,
+                        bool isDelete) {
   TaskEvent ev;
   ev.timestampNs = nowNs();
   ev.ns = ns;
   ev.taskId = id;
-  ev.topic = topics::kExit;
-  ev.fields = exitJson(id, id, exit);
+  ev.topic = isDelete ? topics::kDelete : topics::kExit;
+  ev.message = newMessage();
+  auto root = ev.message->initRoot<wire::Event>();
+  root.setTimestampNs(ev.timestampNs);
+  root.setNamespace(ns);
+  auto fill = [&](auto b) {
+    b.setContainerId(id);
+    b.setId(id);
+    b.setPid(exit.pid);
+    toWire(exit.status, b.initStatus());
+    b.setExitedAtNs(exit.exitedAtNs);
+  };
+  if (isDelete) fill(root.getPayload().initDelete());
+  else fill(root.getPayload().initExit());
   return ev;
 }
 
+}  // namespace
+
+wire::Event::Reader TaskEvent::wire() const {
+  return message->getRoot<wire::Event>().asReader();
+}
+
+void TaskEvent::setSeq(uint64_t s) {
+  seq = s;
+  message->getRoot<wire::Event>().setSeq(s);
+}
+
+void TaskEvent::setNamespace(const std::string& n) {
+  ns = n;
+  auto root = message->getRoot<wire::Event>();
+  if (root.getNamespace() != kj::StringPtr(n.c_str(), n.size())) root.setNamespace(n);
+}
+
+TaskEvent eventFromWire(wire::Event::Reader ev) {
+  TaskEvent out;
+  out.shimSeq = ev.getSeq();
+  out.timestampNs = ev.getTimestampNs();
+  out.ns = textOf(ev.getNamespace());
+  // One segment the copy fits in (+1: the root pointer).
+  out.message = newMessage(static_cast<uint>(ev.totalSize().wordCount) + 1);
+  out.message->setRoot(ev);
+  auto p = ev.getPayload();
+  out.topic = topicOf(p.which());
+  out.taskId = containerIdOf(p);
+  return out;
+}
+
+Exit exitOfEvent(const TaskEvent& ev) {
+  auto p = ev.wire().getPayload();
+  if (p.isExit()) {
+    auto e = p.getExit();
+    return Exit{e.getPid(), fromWire(e.getStatus()), e.getExitedAtNs()};
+  }
+  if (p.isDelete()) {
+    auto d = p.getDelete();
+    return Exit{d.getPid(), fromWire(d.getStatus()), d.getExitedAtNs()};
+  }
+  return {};
+}
+
+std::string processIdOf(const TaskEvent& ev) {
+  auto p = ev.wire().getPayload();
+  if (p.isExit()) return textOf(p.getExit().getId());
+  if (p.isDelete()) return textOf(p.getDelete().getId());
+  return "";
+}
+
+uint32_t pidOf(const TaskEvent& ev) {
+  auto p = ev.wire().getPayload();
+  if (p.isCreate()) return p.getCreate().getPid();
+  if (p.isStart()) return p.getStart().getPid();
+  return 0;
+}
+
+TaskEvent makeExitEvent(const std::string& ns, const std::string& id, const Exit& exit) {
+  return makeInitEvent(ns, id, exit, false);
+}
+
 TaskEvent makeDeleteEvent(const std::string& ns, const std::string& id, const Exit& exit) {
-  TaskEvent ev = makeExitEvent(ns, id, exit);
-  ev.topic = topics::kDelete;
-  return ev;
+  return makeInitEvent(ns, id, exit, true);
 }
 
 std::string toJournalLine(const TaskEvent& ev) {
@@ -243,7 +301,7 @@ std::string toJournalLine(const TaskEvent& ev) {
             {"shim_seq", ev.shimSeq},
             {"task_id", ev.taskId},
             {"topic", ev.topic},
-            {"event", ev.fields}};
+            {"event", fieldsJson(ev.wire().getPayload())}};
   if (ev.incarnation != 0) j["incarnation"] = ev.incarnation;
   return j.dump();
 }
@@ -257,8 +315,14 @@ TaskEvent fromJournalLine(const std::string& line) {
   ev.shimSeq = j.value("shim_seq", uint64_t{0});
   ev.taskId = j.value("task_id", "");
   ev.topic = j.value("topic", "");
-  ev.fields = j.value("event", json::object());
   ev.incarnation = j.value("incarnation", int64_t{0});
+  const json fields = j.value("event", json::object());
+  ev.message = newMessage();
+  auto root = ev.message->initRoot<wire::Event>();
+  root.setSeq(ev.seq);
+  root.setTimestampNs(ev.timestampNs);
+  root.setNamespace(ev.ns);
+  payloadFromJson(ev.topic, fields, fields.value("container_id", ev.taskId), root.getPayload());
   return ev;
 }
 

@@ -1,11 +1,15 @@
-// Task events as berthd handles them: topic + containerd-style fields (JSON),
-// converted from and to the wire's Event union, and to and from a journal line.
+// Task events as berthd handles them: the wire's Event (as a shim sent it or
+// berthd made it) with what berthd adds (its seq, the task, the topic), and
+// its journal line (containerd-style fields, JSON) and back.
 #pragma once
 
 #include "manager/runtime.h"
 #include "types.capnp.h"
 
+#include <capnp/message.h>
+
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -35,19 +39,27 @@ struct TaskEvent {
   std::string ns;
   std::string taskId;
   std::string topic;
-  // containerd's field names (container_id, pid, exit_status, exited_at, ...);
-  // exits also keep their typed status ("status": {"exited": c} or
-  // {"signaled": s}) and "exited_at_ns", so the wire form is rebuilt exactly.
-  nlohmann::json fields;
+  // The event as subscribers get it (wire::Event, with berthd's seq once
+  // assigned: setSeq). Kept in capnp form, so that an event goes from a shim
+  // to the subscribers by a copy, with no conversion on the exit's path; the
+  // journal line is made from it.
+  std::shared_ptr<capnp::MallocMessageBuilder> message;
+
+  wire::Event::Reader wire() const;
+  void setSeq(uint64_t seq);
+  void setNamespace(const std::string& ns);
 };
 
 // From a shim's event: its seq becomes shimSeq.
 TaskEvent eventFromWire(wire::Event::Reader event);
-// To the wire, with berthd's seq.
-void eventToWire(const TaskEvent& event, wire::Event::Builder b);
 
 // The exit carried by an exit or delete event.
 Exit exitOfEvent(const TaskEvent& event);
+// The process an exit or delete event is about (the task id for its init);
+// empty for other events.
+std::string processIdOf(const TaskEvent& event);
+// The pid a create or start event carries (0 for other events).
+uint32_t pidOf(const TaskEvent& event);
 // An init exit event made by berthd (a shim that was found gone).
 TaskEvent makeExitEvent(const std::string& ns, const std::string& id, const Exit& exit);
 TaskEvent makeDeleteEvent(const std::string& ns, const std::string& id, const Exit& exit);

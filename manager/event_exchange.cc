@@ -108,7 +108,7 @@ void EventExchange::load() {
           auto& j = journaled_[journalKey(ev->ns, ev->taskId, ev->incarnation)];
           j.any = true;
           if (ev->shimSeq > j.lastShimSeq) j.lastShimSeq = ev->shimSeq;
-          if (ev->fields.value("id", "") == ev->taskId) {
+          if (processIdOf(*ev) == ev->taskId) {
             if (ev->topic == topics::kExit) j.initExit = exitOfEvent(*ev);
             if (ev->topic == topics::kDelete) j.initDeleted = true;
           }
@@ -150,14 +150,14 @@ EventExchange::ShimEventResult EventExchange::handleShimEvent(const std::shared_
                      << origin->originNamespace() << "/" << origin->originId();
     return ShimEventResult::Dropped;
   }
-  ev.ns = origin->originNamespace();
+  ev.setNamespace(origin->originNamespace());
   if (ev.taskId.empty()) ev.taskId = origin->originId();
   ev.incarnation = origin->originIncarnation();
-  ev.seq = lastSeq_ + 1;
+  ev.setSeq(lastSeq_ + 1);
   auto shared = std::make_shared<const TaskEvent>(std::move(ev));
   append(shared);  // throws before the seq is taken if the journal cannot be written
   lastSeq_ = shared->seq;
-  if (shared->topic == topics::kExit && shared->fields.value("id", "") == shared->taskId) {
+  if (shared->topic == topics::kExit && processIdOf(*shared) == shared->taskId) {
     crashPoint("after-exit-journaled");
   }
   // The cache first (it also fills the record's exit); subscribers next (the
@@ -173,7 +173,7 @@ EventExchange::ShimEventResult EventExchange::handleShimEvent(const std::shared_
 }
 
 void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {
-  ev.seq = lastSeq_ + 1;
+  ev.setSeq(lastSeq_ + 1);
   ev.shimSeq = 0;
   if (origin) ev.incarnation = origin->originIncarnation();
   auto shared = std::make_shared<const TaskEvent>(std::move(ev));
@@ -264,8 +264,11 @@ bool EventExchange::pump(const std::shared_ptr<Subscriber>& sub) {
     return false;
   }
   sub->inFlight = true;
-  auto req = sub->sink.publishRequest();
-  eventToWire(*next, req.initEvent());
+  // A copy, in a first segment of its size (capnp's default is 8 KiB, zeroed
+  // for each message).
+  auto event = next->wire();
+  auto req = sub->sink.publishRequest(event.totalSize());
+  req.setEvent(event);
   KjLoop::current().detach(
       req.send().then(
           [this, sub, alive = alive_](auto&&) {

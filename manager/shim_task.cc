@@ -114,19 +114,18 @@ void ShimTask::saveHandledSeq() {
 }
 
 void ShimTask::applyEvent(const TaskEvent& ev) {
-  const auto& f = ev.fields;
   if (ev.topic == topics::kCreate) {
     if (cached_.status == Status::Unknown || cached_.status == Status::Created) {
       cached_.status = Status::Created;
-      cached_.pid = f.value("pid", cached_.pid);
+      cached_.pid = pidOf(ev);
     }
   } else if (ev.topic == topics::kStart) {
     if (cached_.status != Status::Stopped) {
       cached_.status = Status::Running;
-      cached_.pid = f.value("pid", cached_.pid);
+      cached_.pid = pidOf(ev);
     }
   } else if (ev.topic == topics::kExit) {
-    if (f.value("id", "") == id_) {
+    if (processIdOf(ev) == id_) {
       cached_.status = Status::Stopped;
       cached_.exit = exitOfEvent(ev);
       if (cached_.exit.pid != 0) cached_.pid = cached_.exit.pid;
@@ -137,7 +136,7 @@ void ShimTask::applyEvent(const TaskEvent& ev) {
   } else if (ev.topic == topics::kResumed) {
     if (cached_.status != Status::Stopped) cached_.status = Status::Running;
   } else if (ev.topic == topics::kDelete) {
-    if (f.value("id", "") == id_) {
+    if (processIdOf(ev) == id_) {
       cached_.status = Status::Deleted;
       record_.deletePublished = true;
     }

@@ -40,8 +40,11 @@ void EventJournal::pump() {
     auto& entry = queue_.front();
     uint64_t seq = entry.seq;
     uint64_t gen = generation_;
-    auto req = sink->publishRequest();
-    req.setEvent(entry.message->getRoot<wire::Event>().asReader());
+    // Sized to the event: without a hint the request's first segment is
+    // capnp's default 8 KiB, zeroed on the exit's path.
+    auto event = entry.message->getRoot<wire::Event>().asReader();
+    auto req = sink->publishRequest(event.totalSize());
+    req.setEvent(event);
     KjLoop::current().detach(
         req.send().then(
             [this, seq, gen](auto&&) {

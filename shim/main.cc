@@ -80,6 +80,8 @@ int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready) {
                        [&]() -> capnp::Capability::Client {
                          return kj::heap<ShimService>(task, requestExit);
                        });
+  // berthd reading an event must not wake the shim: see StreamOptions.
+  listener.streamOptions.wakeOnPeerRead = false;
   BERTH_LOG(info) << "serving task " << config.ns << "/" << config.id << " on " << sock;
   io.run();
   listener.close();

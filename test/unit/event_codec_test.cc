@@ -1,0 +1,139 @@
+// berthd's event codec: a shim's event kept in capnp form, its journal line,
+// and a journal line read back (also one written before events were kept so).
+#include <catch2/catch.hpp>
+
+#include "manager/event_codec.h"
+
+#include <capnp/message.h>
+
+using namespace berth;
+
+namespace {
+
+// A shim's exit event for process ID of task CID.
+TaskEvent shimExit(const char* cid, const char* id, uint32_t pid, ExitStatus status) {
+  capnp::MallocMessageBuilder mb;
+  auto ev = mb.initRoot<wire::Event>();
+  ev.setSeq(4);
+  ev.setTimestampNs(1700000000123456789);
+  ev.setNamespace("shimns");
+  auto e = ev.getPayload().initExit();
+  e.setContainerId(cid);
+  e.setId(id);
+  e.setPid(pid);
+  auto s = e.initStatus();
+  if (status.kind == ExitStatus::Kind::Signaled) s.setSignaled(status.value);
+  else s.setExited(status.value);
+  e.setExitedAtNs(1700000000000000007);
+  return eventFromWire(ev.asReader());
+}
+
+}  // namespace
+
+TEST_CASE("a shim's exit keeps its fields, and berthd's seq and namespace go into its wire form") {
+  TaskEvent ev = shimExit("web", "web", 42, ExitStatus::signaled(9));
+  CHECK(ev.shimSeq == 4);
+  CHECK(ev.topic == topics::kExit);
+  CHECK(ev.taskId == "web");
+  CHECK(processIdOf(ev) == "web");
+  Exit x = exitOfEvent(ev);
+  CHECK(x.pid == 42);
+  CHECK(x.status.kind == ExitStatus::Kind::Signaled);
+  CHECK(x.status.value == 9);
+  CHECK(x.exitedAtNs == 1700000000000000007);
+
+  ev.setSeq(77);
+  ev.setNamespace("default");
+  CHECK(ev.wire().getSeq() == 77);
+  CHECK(std::string(ev.wire().getNamespace().cStr()) == "default");
+  CHECK(ev.ns == "default");
+}
+
+TEST_CASE("an exec's exit names the exec, not the task") {
+  TaskEvent ev = shimExit("web", "sh-1", 50, ExitStatus::exited(3));
+  CHECK(ev.taskId == "web");
+  CHECK(processIdOf(ev) == "sh-1");
+  CHECK(pidOf(ev) == 0);  // only create and start carry a pid of their own
+}
+
+TEST_CASE("a journal line has the contract's fields and reads back to the same wire event") {
+  TaskEvent ev = shimExit("web", "web", 42, ExitStatus::signaled(9));
+  ev.setSeq(12);
+  ev.setNamespace("default");
+  ev.incarnation = 99;
+  std::string line = toJournalLine(ev);
+  auto j = nlohmann::json::parse(line);
+  CHECK(j["seq"] == 12);
+  CHECK(j["shim_seq"] == 4);
+  CHECK(j["topic"] == "/tasks/exit");
+  CHECK(j["incarnation"] == 99);
+  CHECK(j["event"]["container_id"] == "web");
+  CHECK(j["event"]["exit_status"] == 137);
+  CHECK(j["event"]["exited_at"] == "2023-11-14T22:13:20.000000007Z");
+
+  TaskEvent back = fromJournalLine(line);
+  CHECK(back.seq == 12);
+  CHECK(back.shimSeq == 4);
+  CHECK(back.incarnation == 99);
+  CHECK(back.taskId == "web");
+  CHECK(back.wire().getSeq() == 12);
+  CHECK(back.wire().getTimestampNs() == 1700000000123456789);
+  CHECK(toJournalLine(back) == line);
+  Exit x = exitOfEvent(back);
+  CHECK(x.pid == 42);
+  CHECK(x.status.kind == ExitStatus::Kind::Signaled);
+}
+
+TEST_CASE("a create's mounts and IO survive the journal") {
+  capnp::MallocMessageBuilder mb;
+  auto w = mb.initRoot<wire::Event>();
+  auto c = w.getPayload().initCreate();
+  c.setContainerId("db");
+  c.setBundle("/b/db");
+  c.setPid(7);
+  auto m = c.initRootfs(1);
+  m[0].setType("overlay");
+  m[0].setSource("overlay");
+  m[0].setTarget("/r");
+  auto o = m[0].initOptions(2);
+  o.set(0, "lowerdir=/l");
+  o.set(1, "upperdir=/u \"quoted\"");
+  c.initIo().setStdout("/tmp/out");
+  TaskEvent ev = eventFromWire(w.asReader());
+  CHECK(pidOf(ev) == 7);
+  TaskEvent back = fromJournalLine(toJournalLine(ev));
+  auto bc = back.wire().getPayload().getCreate();
+  CHECK(std::string(bc.getBundle().cStr()) == "/b/db");
+  CHECK(bc.getRootfs().size() == 1);
+  CHECK(std::string(bc.getRootfs()[0].getOptions()[1].cStr()) == "upperdir=/u \"quoted\"");
+  CHECK(std::string(bc.getIo().getStdout().cStr()) == "/tmp/out");
+  CHECK(pidOf(back) == 7);
+}
+
+TEST_CASE("a journal line from an earlier berthd loads") {
+  // As berthd wrote it when events were kept as JSON (nlohmann's key order).
+  std::string line =
+      R"({"event":{"container_id":"a","exit_status":137,"exited_at":"2023-11-14T22:13:20.000000005Z",)"
+      R"("exited_at_ns":1700000000000000005,"id":"a","pid":42,"status":{"signaled":9}},)"
+      R"("namespace":"default","seq":7,"shim_seq":3,"task_id":"a",)"
+      R"("timestamp":"2023-11-14T22:13:20.000000005Z","timestamp_ns":1700000000000000005,"topic":"/tasks/exit"})";
+  TaskEvent ev = fromJournalLine(line);
+  CHECK(ev.seq == 7);
+  CHECK(processIdOf(ev) == "a");
+  Exit x = exitOfEvent(ev);
+  CHECK(x.pid == 42);
+  CHECK(x.status.contractCode() == 137);
+  CHECK(toJournalLine(ev) == line);
+}
+
+TEST_CASE("berthd's own delete event has the task as its process") {
+  TaskEvent ev = makeDeleteEvent("default", "web", Exit{42, ExitStatus::exited(0), 5});
+  CHECK(ev.topic == topics::kDelete);
+  CHECK(processIdOf(ev) == "web");
+  CHECK(exitOfEvent(ev).pid == 42);
+  CHECK(std::string(ev.wire().getNamespace().cStr()) == "default");
+}
+
+TEST_CASE("a broken journal line throws") {
+  CHECK_THROWS(fromJournalLine("{\"seq\":"));
+}
