@@ -1,5 +1,6 @@
 #include "manager/event_codec.h"
 
+#include "common/event_json.h"
 #include "common/timeutil.h"
 #include "manager/wire_convert.h"
 
@@ -18,22 +19,6 @@ std::shared_ptr<capnp::MallocMessageBuilder> newMessage(uint words = kEventWords
   return std::make_shared<capnp::MallocMessageBuilder>(words);
 }
 
-const char* topicOf(Payload::Which which) {
-  switch (which) {
-    case Payload::CREATE: return topics::kCreate;
-    case Payload::START: return topics::kStart;
-    case Payload::EXIT: return topics::kExit;
-    case Payload::OOM: return topics::kOom;
-    case Payload::DELETE: return topics::kDelete;
-    case Payload::EXEC_ADDED: return topics::kExecAdded;
-    case Payload::EXEC_STARTED: return topics::kExecStarted;
-    case Payload::PAUSED: return topics::kPaused;
-    case Payload::RESUMED: return topics::kResumed;
-    case Payload::CHECKPOINTED: return topics::kCheckpointed;
-  }
-  return "/tasks/?";  // a newer shim's event
-}
-
 std::string containerIdOf(Payload::Reader p) {
   switch (p.which()) {
     case Payload::CREATE: return textOf(p.getCreate().getContainerId());
@@ -48,83 +33,6 @@ std::string containerIdOf(Payload::Reader p) {
     case Payload::CHECKPOINTED: return textOf(p.getCheckpointed().getContainerId());
   }
   return "";
-}
-
-// --- wire -> the journal's fields ---
-
-json ioJson(wire::IO::Reader io) {
-  return {{"stdin", textOf(io.getStdin())},
-          {"stdout", textOf(io.getStdout())},
-          {"stderr", textOf(io.getStderr())},
-          {"terminal", io.getTerminal()}};
-}
-
-json statusJson(const ExitStatus& s) {
-  switch (s.kind) {
-    case ExitStatus::Kind::Exited: return {{"exited", s.value}};
-    case ExitStatus::Kind::Signaled: return {{"signaled", s.value}};
-    case ExitStatus::Kind::None: break;
-  }
-  return json::object();
-}
-
-// container_id, id, pid, exit_status, exited_at (+ typed status, exited_at_ns).
-template <typename R>
-json exitJson(R e) {
-  ExitStatus status = fromWire(e.getStatus());
-  return {{"container_id", textOf(e.getContainerId())},
-          {"id", textOf(e.getId())},
-          {"pid", e.getPid()},
-          {"exit_status", status.contractCode()},
-          {"exited_at", rfc3339Nano(e.getExitedAtNs())},
-          {"status", statusJson(status)},
-          {"exited_at_ns", e.getExitedAtNs()}};
-}
-
-// containerd's field names, and what rebuilds the wire form exactly.
-json fieldsJson(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::CREATE: {
-      auto c = p.getCreate();
-      json rootfs = json::array();
-      for (auto m : c.getRootfs()) {
-        json opts = json::array();
-        for (auto o : m.getOptions()) opts.push_back(textOf(o));
-        rootfs.push_back({{"type", textOf(m.getType())},
-                          {"source", textOf(m.getSource())},
-                          {"target", textOf(m.getTarget())},
-                          {"options", opts}});
-      }
-      return {{"container_id", textOf(c.getContainerId())},
-              {"bundle", textOf(c.getBundle())},
-              {"rootfs", rootfs},
-              {"io", ioJson(c.getIo())},
-              {"checkpoint", textOf(c.getCheckpoint())},
-              {"pid", c.getPid()}};
-    }
-    case Payload::START:
-      return {{"container_id", textOf(p.getStart().getContainerId())},
-              {"pid", p.getStart().getPid()}};
-    case Payload::EXIT: return exitJson(p.getExit());
-    case Payload::DELETE: return exitJson(p.getDelete());
-    case Payload::EXEC_ADDED:
-      return {{"container_id", textOf(p.getExecAdded().getContainerId())},
-              {"exec_id", textOf(p.getExecAdded().getExecId())}};
-    case Payload::EXEC_STARTED: {
-      auto e = p.getExecStarted();
-      return {{"container_id", textOf(e.getContainerId())},
-              {"exec_id", textOf(e.getExecId())},
-              {"pid", e.getPid()}};
-    }
-    case Payload::CHECKPOINTED:
-      return {{"container_id", textOf(p.getCheckpointed().getContainerId())},
-              {"checkpoint", textOf(p.getCheckpointed().getCheckpoint())}};
-    case Payload::OOM:
-    case Payload::PAUSED:
-    case Payload::RESUMED:
-      return {{"container_id", containerIdOf(p)}};
-  }
-  return json::object();
 }
 
 // --- the journal's fields -> wire ---
@@ -253,7 +161,8 @@ TaskEvent eventFromWire(wire::Event::Reader ev) {
   out.message = newMessage(static_cast<uint>(ev.totalSize().wordCount) + 1);
   out.message->setRoot(ev);
   auto p = ev.getPayload();
-  out.topic = topicOf(p.which());
+  const char* topic = eventTopic(p.which());
+  out.topic = *topic ? topic : "/tasks/?";  // a newer shim's event
   out.taskId = containerIdOf(p);
   return out;
 }
@@ -294,16 +203,20 @@ TaskEvent makeDeleteEvent(const std::string& ns, const std::string& id, const Ex
 }
 
 std::string toJournalLine(const TaskEvent& ev) {
-  json j = {{"seq", ev.seq},
-            {"timestamp", rfc3339Nano(ev.timestampNs)},
-            {"timestamp_ns", ev.timestampNs},
-            {"namespace", ev.ns},
-            {"shim_seq", ev.shimSeq},
-            {"task_id", ev.taskId},
-            {"topic", ev.topic},
-            {"event", fieldsJson(ev.wire().getPayload())}};
-  if (ev.incarnation != 0) j["incarnation"] = ev.incarnation;
-  return j.dump();
+  JsonWriter w;
+  w.beginObject()
+      .member("seq", ev.seq)
+      .member("timestamp", rfc3339Nano(ev.timestampNs))
+      .member("timestamp_ns", ev.timestampNs)
+      .member("namespace", ev.ns)
+      .member("shim_seq", ev.shimSeq)
+      .member("task_id", ev.taskId)
+      .member("topic", ev.topic);
+  if (ev.incarnation != 0) w.member("incarnation", ev.incarnation);
+  w.key("event").beginObject();
+  writeEventFields(w, ev.wire().getPayload(), true);
+  w.endObject().endObject();
+  return w.take();
 }
 
 TaskEvent fromJournalLine(const std::string& line) {

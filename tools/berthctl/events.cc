@@ -2,8 +2,7 @@
 // JSON line, flushed at once.
 #include "tools/berthctl/commands.h"
 
-#include "tools/berthctl/event_json.h"
-
+#include "common/event_json.h"
 #include "common/hand_off.h"
 
 #include <cstdio>
@@ -17,7 +16,7 @@ class Sink final : public berth::wire::EventSink::Server {
   explicit Sink(kj::Own<kj::PromiseFulfiller<kj::String>> closed) : closed_(kj::mv(closed)) {}
 
   kj::Promise<void> publish(PublishContext ctx) override {
-    std::string line = eventJsonLine(ctx.getParams().getEvent());
+    std::string line = berth::eventJsonLine(ctx.getParams().getEvent());
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fflush(stdout);
