@@ -110,7 +110,15 @@ asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
   if (force) args.push_back("--force");
   args.push_back(id);
   std::string what = "delete";
-  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  try {
+    co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  } catch (const RuntimeRefused& e) {
+    // Already gone from runc (a `runc delete` behind our back, a checkpoint
+    // that did not leave it running): nothing is left for runc to remove,
+    // and the task must still be deletable. containerd's shim does the same.
+    if (std::string_view(e.what()).find("does not exist") == std::string_view::npos) throw;
+    BERTH_LOG(info) << "runc delete " << id << ": " << e.what() << " (already gone)";
+  }
 }
 
 asio::awaitable<void> Runc::pause(const std::string& id) {

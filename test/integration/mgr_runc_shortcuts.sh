@@ -72,6 +72,16 @@ assert_contains "$calls" "ps" "runc ps ran"
 [[ $calls != *start* ]] || fail "runc start ran for a plain task (calls: $calls)"
 [[ $calls != *delete* ]] || fail "runc delete ran for a plain task (calls: $calls)"
 
+echo "--- a task runc no longer knows (runc delete --force behind berth's back): its delete still works"
+b=$(mkbundle_sleeper gone)
+ctl run -d --bundle "$b" g1 >/dev/null
+"$BERTH_RUNC" --root "$RROOT" delete --force g1
+assert_eq 137 "$(json_get "$(ctl wait g1)" exit_status)" "g1's exit status (killed by runc's delete)"
+out=$(ctl delete g1) || fail "delete of a task runc had already deleted failed: $out"
+assert_eq 137 "$(json_get "$out" exit_status)" "delete answers g1's exit"
+expect_error not-found ctl state g1 >/dev/null
+[[ -z $(cgroup_dirs g1) ]] || fail "cgroups of g1 left behind"
+
 echo "--- a task with hooks: runc start and runc delete, and the poststop hook runs"
 b=$(mkbundle_sleeper hooked)
 hook() { jq -n --arg f "$T/hooks" --arg w "$1" '{path: "/bin/sh", args: ["sh", "-c", "echo \($w) >>\($f)"]}'; }
