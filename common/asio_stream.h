@@ -26,7 +26,8 @@ struct StreamOptions {
   // That pays for a caller awaiting the reply to its call. A process that
   // mostly answers and sends events (the shim) is better left asleep: its
   // wake-up on the reader's CPU takes the CPU from the reader, and makes the
-  // reader's own next wake-up land on another, idle CPU (ftrace).
+  // reader's own next wake-up land on another, idle CPU (ftrace). Once a
+  // write has had to wait for room, Asio keeps the registration for good.
   bool wakeOnPeerRead = true;
 };
 

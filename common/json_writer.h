@@ -3,7 +3,7 @@
 //
 // For the lines on an exit event's path (berthd's journal, `berthctl events`):
 // building a nlohmann::json tree per event and dumping it took ~30 us of cold
-// CPU in each process (ftrace); this writes the same text with no tree.
+// CPU in each process (ftrace); this writes the text with no tree.
 // Strings of printable ASCII are copied as they are; any other string is
 // escaped by nlohmann::json, invalid UTF-8 replaced with U+FFFD.
 #pragma once

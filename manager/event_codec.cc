@@ -162,7 +162,7 @@ TaskEvent eventFromWire(wire::Event::Reader ev) {
   out.message->setRoot(ev);
   auto p = ev.getPayload();
   const char* topic = eventTopic(p.which());
-  out.topic = *topic ? topic : "/tasks/?";  // a newer shim's event
+  out.topic = *topic ? topic : topics::kUnknown;
   out.taskId = containerIdOf(p);
   return out;
 }

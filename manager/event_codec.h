@@ -27,6 +27,10 @@ inline constexpr const char* kExecStarted = "/tasks/exec-started";
 inline constexpr const char* kPaused = "/tasks/paused";
 inline constexpr const char* kResumed = "/tasks/resumed";
 inline constexpr const char* kCheckpointed = "/tasks/checkpointed";
+// A payload this berthd does not know (a newer shim's): journaled and
+// acknowledged, but not passed on to subscribers, whose contract has no such
+// topic.
+inline constexpr const char* kUnknown = "/tasks/?";
 }  // namespace topics
 
 struct TaskEvent {
@@ -44,6 +48,14 @@ struct TaskEvent {
   // to the subscribers by a copy, with no conversion on the exit's path; the
   // journal line is made from it.
   std::shared_ptr<capnp::MallocMessageBuilder> message;
+
+  // Move-only: a copy would share the message, and setSeq on it would change
+  // the original (retained, or queued for subscribers) too.
+  TaskEvent() = default;
+  TaskEvent(TaskEvent&&) = default;
+  TaskEvent& operator=(TaskEvent&&) = default;
+  TaskEvent(const TaskEvent&) = delete;
+  TaskEvent& operator=(const TaskEvent&) = delete;
 
   wire::Event::Reader wire() const;
   void setSeq(uint64_t seq);

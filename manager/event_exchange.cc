@@ -34,7 +34,9 @@ struct EventExchange::Subscriber {
   bool closed = false;
 
   explicit Subscriber(wire::EventSink::Client s) : sink(kj::mv(s)) {}
-  bool wants(const TaskEvent& ev) const { return ev.topic.compare(0, prefix.size(), prefix) == 0; }
+  bool wants(const TaskEvent& ev) const {
+    return ev.topic != topics::kUnknown && ev.topic.compare(0, prefix.size(), prefix) == 0;
+  }
 };
 
 // The EventSink a shim publishes to.

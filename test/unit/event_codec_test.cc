@@ -82,6 +82,7 @@ TEST_CASE("a journal line has the contract's fields and reads back to the same w
   CHECK(back.wire().getSeq() == 12);
   CHECK(back.wire().getTimestampNs() == 1700000000123456789);
   CHECK(toJournalLine(back) == line);
+  CHECK(eventJsonLine(back.wire()) == eventJsonLine(ev.wire()));  // namespace, seq, fields
   Exit x = exitOfEvent(back);
   CHECK(x.pid == 42);
   CHECK(x.status.kind == ExitStatus::Kind::Signaled);
@@ -122,6 +123,9 @@ TEST_CASE("a journal line from an earlier berthd loads") {
       R"("timestamp":"2023-11-14T22:13:20.000000005Z","timestamp_ns":1700000000000000005,"topic":"/tasks/exit"})";
   TaskEvent ev = fromJournalLine(line);
   CHECK(ev.seq == 7);
+  CHECK(ev.wire().getSeq() == 7);
+  CHECK(std::string(ev.wire().getNamespace().cStr()) == "default");
+  CHECK(ev.wire().getTimestampNs() == 1700000000000000005);
   CHECK(processIdOf(ev) == "a");
   Exit x = exitOfEvent(ev);
   CHECK(x.pid == 42);
@@ -155,13 +159,21 @@ TEST_CASE("berthctl's line for an exit has the contract's fields, in its order")
 TEST_CASE("every topic's journal line reads back to the same event") {
   capnp::MallocMessageBuilder mb;
   auto w = mb.initRoot<wire::Event>();
+  w.setSeq(5);
+  w.setTimestampNs(1700000000000000042);
+  w.setNamespace("ns1");
   auto p = w.getPayload();
   auto check = [&](const char* topic) {
     TaskEvent ev = eventFromWire(w.asReader());
     CHECK(ev.topic == topic);
+    ev.setSeq(9);  // berthd's, as every journaled event has
     TaskEvent back = fromJournalLine(toJournalLine(ev));
     CHECK(back.topic == topic);
     CHECK(eventJsonLine(back.wire()) == eventJsonLine(ev.wire()));
+    // What only the journal keeps: an exit's typed status and nanoseconds.
+    CHECK(exitOfEvent(back).status.kind == exitOfEvent(ev).status.kind);
+    CHECK(exitOfEvent(back).status.value == exitOfEvent(ev).status.value);
+    CHECK(exitOfEvent(back).exitedAtNs == exitOfEvent(ev).exitedAtNs);
   };
   p.initStart().setContainerId("c");
   p.getStart().setPid(3);
@@ -171,8 +183,10 @@ TEST_CASE("every topic's journal line reads back to the same event") {
   auto d = p.initDelete();
   d.setContainerId("c");
   d.setId("c");
-  d.initStatus().setExited(2);
+  d.initStatus().setSignaled(15);
+  d.setExitedAtNs(1700000000000000099);
   check(topics::kDelete);
+  CHECK(exitOfEvent(eventFromWire(w.asReader())).status.kind == ExitStatus::Kind::Signaled);
   p.initExecAdded().setExecId("e");
   check(topics::kExecAdded);
   p.initExecStarted().setPid(9);
