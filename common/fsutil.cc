@@ -207,23 +207,26 @@ std::optional<std::string> readFile(const std::string& path) {
 
 void makeDirs(const std::string& path, mode_t mode) {
   if (path.empty()) throw invalidArgument("makeDirs: empty path");
-  // Walk every prefix ending before a '/', then the full path.
-  for (size_t pos = 1;; ++pos) {
-    pos = path.find('/', pos);
-    std::string prefix = path.substr(0, pos);
-    if (!prefix.empty() && prefix.back() != '/') {
-      if (::mkdir(prefix.c_str(), mode) == 0) {
-        if (::chmod(prefix.c_str(), mode) < 0) throw systemError("chmod " + prefix, errno);
-      } else if (errno == EEXIST) {
-        struct stat st{};
-        if (::stat(prefix.c_str(), &st) < 0) throw systemError("stat " + prefix, errno);
-        if (!S_ISDIR(st.st_mode)) throw systemError("mkdir " + prefix, ENOTDIR);
-      } else {
-        throw systemError("mkdir " + prefix, errno);
-      }
-    }
-    if (pos == std::string::npos) break;
+  // The leaf first: its parent is usually there, and then that is one mkdir
+  // instead of a mkdir and a stat for every level of the path.
+  if (::mkdir(path.c_str(), mode) == 0) {
+    if (::chmod(path.c_str(), mode) < 0) throw systemError("chmod " + path, errno);
+    return;
   }
+  if (errno == ENOENT) {
+    size_t end = path.find_last_not_of('/');
+    size_t slash = end == std::string::npos ? std::string::npos : path.rfind('/', end);
+    if (slash == std::string::npos || slash == 0) throw systemError("mkdir " + path, ENOENT);
+    makeDirs(path.substr(0, slash), mode);
+    if (::mkdir(path.c_str(), mode) == 0) {
+      if (::chmod(path.c_str(), mode) < 0) throw systemError("chmod " + path, errno);
+      return;
+    }
+  }
+  if (errno != EEXIST) throw systemError("mkdir " + path, errno);
+  struct stat st{};
+  if (::stat(path.c_str(), &st) < 0) throw systemError("stat " + path, errno);
+  if (!S_ISDIR(st.st_mode)) throw systemError("mkdir " + path, ENOTDIR);
 }
 
 void removeTree(const std::string& path) {

@@ -163,6 +163,19 @@ TEST_CASE("makeDirs fails when a component is a file") {
   TempDir t;
   writePlain(t.path + "/file", "x");
   CHECK_THROWS_AS(makeDirs(t.path + "/file/sub"), Error);
+  CHECK_THROWS_AS(makeDirs(t.path + "/file/sub/deeper"), Error);
+  CHECK_THROWS_AS(makeDirs(t.path + "/file"), Error);
+}
+
+TEST_CASE("makeDirs makes a relative path's missing levels") {
+  TempDir t;
+  char old[4096];
+  REQUIRE(::getcwd(old, sizeof old) != nullptr);
+  REQUIRE(::chdir(t.path.c_str()) == 0);
+  makeDirs("r/s//t/");
+  bool made = ::access("r/s/t", F_OK) == 0;
+  REQUIRE(::chdir(old) == 0);
+  CHECK(made);
 }
 
 TEST_CASE("removeTree removes nested directories and files") {
