@@ -123,16 +123,21 @@ void Reaper::handOut(pid_t pid, int status) {
 void Reaper::armDeferredReap() {
   if (reapArmed_) return;
   reapArmed_ = true;
+  auto start = [this, alive = alive_] {
+    if (*alive) startReapTimer();
+  };
+  if (deferCountdown && deferCountdown(start)) return;
   // Armed from a posted handler, behind the writes the callbacks queued:
   // arming a timer is a timerfd_settime, ~25 us on the reference VM.
-  asio::post(reapTimer_.get_executor(), [this, alive = alive_] {
+  asio::post(reapTimer_.get_executor(), start);
+}
+
+void Reaper::startReapTimer() {
+  reapTimer_.expires_after(kReapDelay);
+  reapTimer_.async_wait([this, alive = alive_](const boost::system::error_code&) {
     if (!*alive) return;
-    reapTimer_.expires_after(kReapDelay);
-    reapTimer_.async_wait([this, alive](const boost::system::error_code&) {
-      if (!*alive) return;
-      reapArmed_ = false;
-      reapHandedOut();
-    });
+    reapArmed_ = false;
+    reapHandedOut();
   });
 }
 

@@ -10,8 +10,9 @@
 //
 // An exit is handed over before it is reaped: waitid(WNOWAIT) reads it and
 // the owner's callback runs. With ReapTiming::Deferred (the shim) a
-// registered child's zombie is reaped kReapDelay later, once the exit's event
-// has usually left and its readers had the CPU: reaping a container's init
+// registered child's zombie is reaped kReapDelay after a countdown that
+// starts once the exit's event has left (deferCountdown: in the shim, when
+// berthd acknowledges it) and its readers had the CPU: reaping a container's init
 // drops its /proc dentries in every proc mount, ~90 us on the reference
 // machine; done at once it delayed the event, and done right after the send
 // it still held the CPU the woken berthd had been placed on. Meanwhile the pid
@@ -57,6 +58,14 @@ class Reaper {
   // Exits that nobody registered for (orphans reparented to us); optional.
   std::function<void(pid_t, int)> onUnclaimed;
 
+  // Deferred timing only, optional: given the function that starts the
+  // kReapDelay countdown to the reap of exits just handed out, it returns true
+  // if it will call it later, false to have it called now (from a posted
+  // handler). The shim starts it once the exit's event is acknowledged:
+  // arming the timer is a timerfd_settime (~15 us on the reference VM), and
+  // right after the event's send it held the CPU berthd had been woken on.
+  std::function<bool(std::function<void()> startCountdown)> deferCountdown;
+
   // Hands out every exit not handed out yet (the SIGCHLD handler does this).
   void reapAll();
 
@@ -68,6 +77,7 @@ class Reaper {
   void handOut(pid_t pid, int status);
   void dispatch(pid_t pid, int status);
   void armDeferredReap();
+  void startReapTimer();
   // Reaps the handed-out zombies, then looks for exits queued behind them.
   void reapHandedOut();
 

@@ -21,7 +21,18 @@ uint64_t EventJournal::emit(const std::function<void(wire::Event::Payload::Build
   return seq;
 }
 
+bool EventJournal::afterInFlight(std::function<void()> fn) {
+  if (!inFlight_) return false;
+  afterInFlight_.push_back(std::move(fn));
+  return true;
+}
+
+void EventJournal::settled() {
+  for (auto& fn : std::exchange(afterInFlight_, {})) fn();
+}
+
 void EventJournal::subscribe(wire::EventSink::Client sink, uint64_t afterSeq) {
+  settled();
   dropUpTo(afterSeq);
   sink_ = kj::mv(sink);
   ++generation_;
@@ -48,12 +59,14 @@ void EventJournal::pump() {
     KjLoop::current().detach(
         req.send().then(
             [this, seq, gen](auto&&) {
+              settled();
               if (gen != generation_) return;
               dropUpTo(seq);  // acknowledged
               inFlight_ = false;
               pump();
             },
             [this, gen](kj::Exception&& e) {
+              settled();
               if (gen != generation_) return;
               // Keep the event: the next subscriber gets it again.
               BERTH_LOG(info) << "event subscriber gone (" << e.getDescription().cStr()

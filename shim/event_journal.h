@@ -20,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace berth::shim {
 
@@ -37,6 +38,12 @@ class EventJournal {
   uint64_t lastSeq() const { return nextSeq_ - 1; }
   size_t queued() const { return queue_.size(); }
 
+  // Calls `fn` once the publish in flight has settled (acknowledged, failed,
+  // or its subscriber replaced) and returns true; false, without calling it,
+  // when nothing is in flight. For work that must not compete with an event
+  // on its way (Reaper::deferCountdown).
+  bool afterInFlight(std::function<void()> fn);
+
  private:
   struct Entry {
     uint64_t seq;
@@ -44,6 +51,7 @@ class EventJournal {
   };
   void pump();
   void dropUpTo(uint64_t seq);
+  void settled();  // runs afterInFlight's functions
 
   std::string ns_;
   uint64_t nextSeq_ = 1;
@@ -51,6 +59,7 @@ class EventJournal {
   kj::Maybe<wire::EventSink::Client> sink_;
   uint64_t generation_ = 0;  // bumps on every subscribe: stale acks are ignored
   bool inFlight_ = false;
+  std::vector<std::function<void()>> afterInFlight_;
 };
 
 }  // namespace berth::shim

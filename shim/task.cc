@@ -330,15 +330,19 @@ void Task::onExit(Process& p, int waitStatus) {
     auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
     timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
   }
-  // Logged with the reap (Reaper::kReapDelay), not in the exit's path: not
-  // before the event's write, nor right after it, on the CPU berthd may have
-  // been woken on. The timer is armed behind the write too (see the Reaper).
-  asio::post(io_, [this, name = p.execId.empty() ? config_.id : p.execId, pid = p.pid, waitStatus] {
-    auto timer = std::make_shared<asio::steady_timer>(io_, Reaper::kReapDelay);
-    timer->async_wait([timer, name, pid, waitStatus](const boost::system::error_code&) {
-      BERTH_LOG(info) << "process " << name << " (pid " << pid << ") " << describeWaitStatus(waitStatus);
+  // Logged once the exit's event is acknowledged (as the reap is started,
+  // see main.cc), or kReapDelay from now when nothing is in flight: not in
+  // the exit's path, nor right after its write, on the CPU berthd may have
+  // been woken on.
+  auto log = [name = p.execId.empty() ? config_.id : p.execId, pid = p.pid, waitStatus] {
+    BERTH_LOG(info) << "process " << name << " (pid " << pid << ") " << describeWaitStatus(waitStatus);
+  };
+  if (!events_.afterInFlight(log)) {
+    asio::post(io_, [this, log] {
+      auto timer = std::make_shared<asio::steady_timer>(io_, Reaper::kReapDelay);
+      timer->async_wait([timer, log](const boost::system::error_code&) { log(); });
     });
-  });
+  }
 }
 
 void Task::afterOutputDrained(Process& p) {

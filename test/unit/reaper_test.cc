@@ -67,6 +67,42 @@ TEST_CASE("a deferred reap hands the exit out while the child is still a zombie"
   CHECK(reaped(pid));
 }
 
+TEST_CASE("a deferred reap waits for its countdown to be started when deferCountdown takes it") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  std::function<void()> start;
+  reaper.deferCountdown = [&](std::function<void()> fn) {
+    start = std::move(fn);
+    return true;
+  };
+  pid_t pid = childExiting(4);
+  std::optional<int> status;
+  reaper.watch(pid, [&](int st) { status = st; });
+  runUntil(io, [&] { return status.has_value(); });
+  REQUIRE(start);
+  io.run_for(20ms);  // far past kReapDelay: still a zombie, the countdown has not started
+  CHECK(procState(pid) == 'Z');
+  start();
+  runUntil(io, [&] { return procState(pid) == '-'; });
+  CHECK(reaped(pid));
+}
+
+TEST_CASE("a deferred reap starts its countdown itself when deferCountdown declines") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  int asked = 0;
+  reaper.deferCountdown = [&](std::function<void()>) {
+    ++asked;
+    return false;
+  };
+  pid_t pid = childExiting(5);
+  std::optional<int> status;
+  reaper.watch(pid, [&](int st) { status = st; });
+  runUntil(io, [&] { return status.has_value() && procState(pid) == '-'; });
+  CHECK(asked == 1);
+  CHECK(reaped(pid));
+}
+
 TEST_CASE("a registered exit behind a zombie awaiting its reap is handed out at once") {
   asio::io_context io;
   Reaper reaper(io, ReapTiming::Deferred);
