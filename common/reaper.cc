@@ -121,15 +121,27 @@ void Reaper::handOut(pid_t pid, int status) {
 }
 
 void Reaper::armDeferredReap() {
-  if (reapArmed_) return;
+  if (reapArmed_) {
+    if (countdownDeferred_) startCountdownSoon();  // another exit: see deferCountdown
+    return;
+  }
   reapArmed_ = true;
-  auto start = [this, alive = alive_] {
-    if (*alive) startReapTimer();
+  uint64_t gen = ++countdownGen_;
+  auto start = [this, alive = alive_, gen] {
+    if (*alive && countdownDeferred_ && gen == countdownGen_) startCountdownSoon();
   };
+  countdownDeferred_ = true;
   if (deferCountdown && deferCountdown(start)) return;
+  startCountdownSoon();
+}
+
+void Reaper::startCountdownSoon() {
+  countdownDeferred_ = false;
   // Armed from a posted handler, behind the writes the callbacks queued:
-  // arming a timer is a timerfd_settime, ~25 us on the reference VM.
-  asio::post(reapTimer_.get_executor(), start);
+  // arming a timer is a timerfd_settime, 15-25 us on the reference VM.
+  asio::post(reapTimer_.get_executor(), [this, alive = alive_] {
+    if (*alive) startReapTimer();
+  });
 }
 
 void Reaper::startReapTimer() {

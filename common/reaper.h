@@ -32,6 +32,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -62,8 +63,10 @@ class Reaper {
   // kReapDelay countdown to the reap of exits just handed out, it returns true
   // if it will call it later, false to have it called now (from a posted
   // handler). The shim starts it once the exit's event is acknowledged:
-  // arming the timer is a timerfd_settime (~15 us on the reference VM), and
+  // arming the timer is a timerfd_settime (15-25 us on the reference VM), and
   // right after the event's send it held the CPU berthd had been woken on.
+  // Another exit while the countdown waits starts it at once, so orphans
+  // queued behind the zombie wait at most kReapDelay.
   std::function<bool(std::function<void()> startCountdown)> deferCountdown;
 
   // Hands out every exit not handed out yet (the SIGCHLD handler does this).
@@ -77,6 +80,7 @@ class Reaper {
   void handOut(pid_t pid, int status);
   void dispatch(pid_t pid, int status);
   void armDeferredReap();
+  void startCountdownSoon();  // from a posted handler
   void startReapTimer();
   // Reaps the handed-out zombies, then looks for exits queued behind them.
   void reapHandedOut();
@@ -93,6 +97,10 @@ class Reaper {
   std::unordered_map<pid_t, int> handedOut_;
   asio::steady_timer reapTimer_;
   bool reapArmed_ = false;
+  // The countdown waits for deferCountdown's call; the generation tells a
+  // late call from an earlier round.
+  bool countdownDeferred_ = false;
+  uint64_t countdownGen_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -21,18 +21,27 @@ uint64_t EventJournal::emit(const std::function<void(wire::Event::Payload::Build
   return seq;
 }
 
-bool EventJournal::afterInFlight(std::function<void()> fn) {
+bool EventJournal::afterDelivered(std::function<void()> fn) {
   if (!inFlight_) return false;
-  afterInFlight_.push_back(std::move(fn));
+  waiters_.push_back({lastSeq(), std::move(fn)});
   return true;
 }
 
-void EventJournal::settled() {
-  for (auto& fn : std::exchange(afterInFlight_, {})) fn();
+void EventJournal::delivered(uint64_t seq) {
+  std::vector<Waiter> due;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->seq <= seq) {
+      due.push_back(std::move(*it));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& w : due) w.fn();
 }
 
 void EventJournal::subscribe(wire::EventSink::Client sink, uint64_t afterSeq) {
-  settled();
+  delivered(UINT64_MAX);  // the old subscriber's acks will not come
   dropUpTo(afterSeq);
   sink_ = kj::mv(sink);
   ++generation_;
@@ -59,15 +68,15 @@ void EventJournal::pump() {
     KjLoop::current().detach(
         req.send().then(
             [this, seq, gen](auto&&) {
-              settled();
               if (gen != generation_) return;
               dropUpTo(seq);  // acknowledged
               inFlight_ = false;
               pump();
+              delivered(seq);
             },
             [this, gen](kj::Exception&& e) {
-              settled();
               if (gen != generation_) return;
+              delivered(UINT64_MAX);
               // Keep the event: the next subscriber gets it again.
               BERTH_LOG(info) << "event subscriber gone (" << e.getDescription().cStr()
                               << "); " << queue_.size() << " events kept";

@@ -38,11 +38,12 @@ class EventJournal {
   uint64_t lastSeq() const { return nextSeq_ - 1; }
   size_t queued() const { return queue_.size(); }
 
-  // Calls `fn` once the publish in flight has settled (acknowledged, failed,
-  // or its subscriber replaced) and returns true; false, without calling it,
-  // when nothing is in flight. For work that must not compete with an event
-  // on its way (Reaper::deferCountdown).
-  bool afterInFlight(std::function<void()> fn);
+  // Calls `fn` once the newest event emitted so far has been acknowledged
+  // (or its publish failed, or a new subscriber came), after the next queued
+  // event is on its way, and returns true; false, without calling it, when no
+  // subscriber is taking events. For work that must not compete with an
+  // event on its way (Reaper::deferCountdown).
+  bool afterDelivered(std::function<void()> fn);
 
  private:
   struct Entry {
@@ -51,7 +52,8 @@ class EventJournal {
   };
   void pump();
   void dropUpTo(uint64_t seq);
-  void settled();  // runs afterInFlight's functions
+  // Runs the afterDelivered functions waiting for events up to `seq`.
+  void delivered(uint64_t seq);
 
   std::string ns_;
   uint64_t nextSeq_ = 1;
@@ -59,7 +61,11 @@ class EventJournal {
   kj::Maybe<wire::EventSink::Client> sink_;
   uint64_t generation_ = 0;  // bumps on every subscribe: stale acks are ignored
   bool inFlight_ = false;
-  std::vector<std::function<void()>> afterInFlight_;
+  struct Waiter {
+    uint64_t seq;  // the event it waits for
+    std::function<void()> fn;
+  };
+  std::vector<Waiter> waiters_;
 };
 
 }  // namespace berth::shim

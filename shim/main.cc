@@ -64,7 +64,7 @@ int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready) {
   Reaper reaper(io, ReapTiming::Deferred);  // the exit's event before the reap: see reaper.h
   Task task(io, reaper, config);
   reaper.deferCountdown = [&task](std::function<void()> start) {
-    return task.events().afterInFlight(std::move(start));
+    return task.events().afterDelivered(std::move(start));
   };
   std::string sock = config.stateDir + "/shim.sock";
   replaceFile(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);

@@ -113,10 +113,9 @@ asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
   try {
     co_await run(std::move(args), {}, kShortCall, false, std::move(what));
   } catch (const RuntimeRefused& e) {
-    // Already gone from runc (a `runc delete` behind our back, a checkpoint
-    // that did not leave it running): nothing is left for runc to remove,
-    // and the task must still be deletable. containerd's shim does the same.
-    if (std::string_view(e.what()).find("does not exist") == std::string_view::npos) throw;
+    // Already gone from runc: nothing is left for runc to remove, and the
+    // task must still be deletable. containerd's shim does the same.
+    if (std::string_view(e.what()).find("container does not exist") == std::string_view::npos) throw;
     BERTH_LOG(info) << "runc delete " << id << ": " << e.what() << " (already gone)";
   }
 }

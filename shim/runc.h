@@ -40,6 +40,8 @@ class Runc {
                              const std::string& pidFile, ProcessStdio io,
                              const std::string& consoleSocket);
   asio::awaitable<void> kill(const std::string& id, int signal, bool all);
+  // A container runc no longer knows (a `runc delete` behind our back, a
+  // checkpoint that did not leave it running) counts as removed.
   asio::awaitable<void> remove(const std::string& id, bool force);
   asio::awaitable<void> pause(const std::string& id);
   asio::awaitable<void> resume(const std::string& id);

@@ -337,7 +337,7 @@ void Task::onExit(Process& p, int waitStatus) {
   auto log = [name = p.execId.empty() ? config_.id : p.execId, pid = p.pid, waitStatus] {
     BERTH_LOG(info) << "process " << name << " (pid " << pid << ") " << describeWaitStatus(waitStatus);
   };
-  if (!events_.afterInFlight(log)) {
+  if (!events_.afterDelivered(log)) {
     asio::post(io_, [this, log] {
       auto timer = std::make_shared<asio::steady_timer>(io_, Reaper::kReapDelay);
       timer->async_wait([timer, log](const boost::system::error_code&) { log(); });
@@ -494,8 +494,12 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     co_await runc_.remove(config_.id, /*force=*/created);
   }
   if (killsInit) {
-    // runc delete --force killed the init: its exit, published as /tasks/exit
-    // and answered to waiters, is this delete's too.
+    // runc delete --force killed the init, unless runc no longer knew the
+    // container (its state removed by hand): then it is ours to kill. The pid
+    // still names the init: the shim, its parent, has not reaped it.
+    if (!p.exit) ::kill(static_cast<pid_t>(p.pid), SIGKILL);
+    // Its exit, published as /tasks/exit and answered to waiters, is this
+    // delete's too.
     co_await exitOrDeadline(p, kExitAfterForcedDelete);
     if (p.exit) exit = *p.exit;
   }

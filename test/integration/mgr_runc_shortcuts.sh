@@ -81,6 +81,15 @@ out=$(ctl delete g1) || fail "delete of a task runc had already deleted failed: 
 assert_eq 137 "$(json_get "$out" exit_status)" "delete answers g1's exit"
 expect_error not-found ctl state g1 >/dev/null
 [[ -z $(cgroup_dirs g1) ]] || fail "cgroups of g1 left behind"
+# a created task whose runc state was removed by hand: runc cannot kill its
+# init any more, so the shim does (its cgroups are then the hand's to remove)
+ctl create --bundle "$(mkbundle_sleeper gone2)" g2
+g2init=$(json_get "$(ctl state g2)" pid)
+rm -rf "${RROOT:?}/g2"
+out=$(ctl delete g2) || fail "delete of a created task whose runc state is gone failed: $out"
+for _ in $(seq 100); do [[ -d /proc/$g2init ]] || break; sleep 0.05; done
+[[ ! -d /proc/$g2init ]] || fail "g2's init $g2init outlived its delete"
+expect_error not-found ctl state g2 >/dev/null
 
 echo "--- a task with hooks: runc start and runc delete, and the poststop hook runs"
 b=$(mkbundle_sleeper hooked)

@@ -169,13 +169,14 @@ TEST_CASE("makeDirs fails when a component is a file") {
 
 TEST_CASE("makeDirs makes a relative path's missing levels") {
   TempDir t;
-  char old[4096];
-  REQUIRE(::getcwd(old, sizeof old) != nullptr);
+  struct Cwd {  // back to the old directory however the test ends
+    char old[4096];
+    Cwd() { REQUIRE(::getcwd(old, sizeof old) != nullptr); }
+    ~Cwd() { (void)::chdir(old); }
+  } cwd;
   REQUIRE(::chdir(t.path.c_str()) == 0);
   makeDirs("r/s//t/");
-  bool made = ::access("r/s/t", F_OK) == 0;
-  REQUIRE(::chdir(old) == 0);
-  CHECK(made);
+  CHECK(::access("r/s/t", F_OK) == 0);
 }
 
 TEST_CASE("removeTree removes nested directories and files") {

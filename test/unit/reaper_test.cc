@@ -87,6 +87,28 @@ TEST_CASE("a deferred reap waits for its countdown to be started when deferCount
   CHECK(reaped(pid));
 }
 
+TEST_CASE("another exit starts a countdown that deferCountdown was holding") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  std::function<void()> start;
+  reaper.deferCountdown = [&](std::function<void()> fn) {
+    start = std::move(fn);
+    return true;
+  };
+  pid_t first = childExiting(6);
+  std::optional<int> status;
+  reaper.watch(first, [&](int st) { status = st; });
+  runUntil(io, [&] { return status.has_value(); });
+  io.run_for(5ms);
+  REQUIRE(procState(first) == 'Z');
+  pid_t orphan = childExiting(7);  // nobody watches it: it waits behind the zombie
+  runUntil(io, [&] { return procState(first) == '-' && procState(orphan) == '-'; });
+  CHECK(reaped(first));
+  CHECK(reaped(orphan));
+  start();  // a late call from the owner does nothing more
+  io.run_for(5ms);
+}
+
 TEST_CASE("a deferred reap starts its countdown itself when deferCountdown declines") {
   asio::io_context io;
   Reaper reaper(io, ReapTiming::Deferred);
