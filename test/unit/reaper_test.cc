@@ -67,46 +67,46 @@ TEST_CASE("a deferred reap hands the exit out while the child is still a zombie"
   CHECK(reaped(pid));
 }
 
-TEST_CASE("a deferred reap waits for its countdown to be started when deferCountdown takes it") {
+// A deferred reaper whose countdown the test holds (deferCountdown takes it),
+// and a watched child that exited with CODE, its exit handed out.
+struct HeldCountdown {
   asio::io_context io;
-  Reaper reaper(io, ReapTiming::Deferred);
+  Reaper reaper{io, ReapTiming::Deferred};
   std::function<void()> start;
-  reaper.deferCountdown = [&](std::function<void()> fn) {
-    start = std::move(fn);
-    return true;
-  };
-  pid_t pid = childExiting(4);
-  std::optional<int> status;
-  reaper.watch(pid, [&](int st) { status = st; });
-  runUntil(io, [&] { return status.has_value(); });
-  REQUIRE(start);
-  io.run_for(20ms);  // far past kReapDelay: still a zombie, the countdown has not started
-  CHECK(procState(pid) == 'Z');
-  start();
-  runUntil(io, [&] { return procState(pid) == '-'; });
-  CHECK(reaped(pid));
+  pid_t child;
+
+  explicit HeldCountdown(int code) {
+    reaper.deferCountdown = [this](std::function<void()> fn) {
+      start = std::move(fn);
+      return true;
+    };
+    child = childExiting(code);
+    std::optional<int> status;
+    reaper.watch(child, [&](int st) { status = st; });
+    runUntil(io, [&] { return status.has_value(); });
+    REQUIRE(start);
+  }
+};
+
+TEST_CASE("a deferred reap waits for its countdown to be started when deferCountdown takes it") {
+  HeldCountdown h(4);
+  h.io.run_for(20ms);  // far past kReapDelay: still a zombie, the countdown has not started
+  CHECK(procState(h.child) == 'Z');
+  h.start();
+  runUntil(h.io, [&] { return procState(h.child) == '-'; });
+  CHECK(reaped(h.child));
 }
 
 TEST_CASE("another exit starts a countdown that deferCountdown was holding") {
-  asio::io_context io;
-  Reaper reaper(io, ReapTiming::Deferred);
-  std::function<void()> start;
-  reaper.deferCountdown = [&](std::function<void()> fn) {
-    start = std::move(fn);
-    return true;
-  };
-  pid_t first = childExiting(6);
-  std::optional<int> status;
-  reaper.watch(first, [&](int st) { status = st; });
-  runUntil(io, [&] { return status.has_value(); });
-  io.run_for(5ms);
-  REQUIRE(procState(first) == 'Z');
+  HeldCountdown h(6);
+  h.io.run_for(5ms);
+  REQUIRE(procState(h.child) == 'Z');
   pid_t orphan = childExiting(7);  // nobody watches it: it waits behind the zombie
-  runUntil(io, [&] { return procState(first) == '-' && procState(orphan) == '-'; });
-  CHECK(reaped(first));
+  runUntil(h.io, [&] { return procState(h.child) == '-' && procState(orphan) == '-'; });
+  CHECK(reaped(h.child));
   CHECK(reaped(orphan));
-  start();  // a late call from the owner does nothing more
-  io.run_for(5ms);
+  h.start();  // a late call from the owner does nothing more
+  h.io.run_for(5ms);
 }
 
 TEST_CASE("a deferred reap starts its countdown itself when deferCountdown declines") {
