@@ -46,4 +46,31 @@ asio::awaitable<void> offLoop(std::function<void()> blocking) {
   if (error) std::rethrow_exception(error);
 }
 
+struct OffLoopJob::State {
+  explicit State(asio::any_io_executor loop) : doneSignal(loop) {
+    doneSignal.expires_at(asio::steady_timer::time_point::max());
+  }
+  bool done = false;
+  std::exception_ptr error;
+  asio::steady_timer doneSignal;  // cancelled when the job is done
+};
+
+OffLoopJob::OffLoopJob(asio::any_io_executor loop, std::function<void()> blocking)
+    : state_(std::make_shared<State>(loop)) {
+  asio::co_spawn(loop, offLoop(std::move(blocking)), [state = state_](std::exception_ptr e) {
+    state->done = true;
+    state->error = e;
+    state->doneSignal.cancel();
+  });
+}
+
+asio::awaitable<void> OffLoopJob::wait() {
+  auto state = state_;
+  if (!state->done) {
+    boost::system::error_code ignored;
+    co_await state->doneSignal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  if (state->error) std::rethrow_exception(state->error);
+}
+
 }  // namespace berth

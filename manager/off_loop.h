@@ -11,9 +11,24 @@
 #include "common/asio.h"
 
 #include <functional>
+#include <memory>
 
 namespace berth {
 
 asio::awaitable<void> offLoop(std::function<void()> blocking);
+
+// The same, started now and awaited later, so that the loop's caller can do
+// other work meanwhile (a create starts its shim while its record is
+// written). wait() resumes once the call is done and rethrows its exception;
+// a job must be waited for before what it writes to is removed.
+class OffLoopJob {
+ public:
+  OffLoopJob(asio::any_io_executor loop, std::function<void()> blocking);
+  asio::awaitable<void> wait();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
 
 }  // namespace berth
