@@ -73,7 +73,10 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     // starts. A crash in between leaves a record without a shim, or a shim's
     // state dir without a record: recovery rolls back both
     // (rec-crash-points). The shim's create waits for the record.
-    std::function<void()> saveRecord = [record, path = paths.recordFile] { record.saveDurably(path); };
+    std::function<void()> saveRecord = [record, path = paths.recordFile] {
+      crashPoint("before-record");  // (a test hook: it only exits)
+      record.saveDurably(path);
+    };
     // (Named, and no co_await in the full expression: GCC 12 destroys the
     // captures of a temporary in a co_await's full expression twice.)
     auto loop = co_await asio::this_coro::executor;

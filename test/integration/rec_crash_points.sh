@@ -65,7 +65,9 @@ stopped_with() { # ID CODE
     assert_eq "$2" "$(json_get "$(ctl state "$1")" exit_status)" "$1's exit status"
 }
 
-echo "--- create: berthd dies after the record, after the shim started, after runc create"
+echo "--- create: berthd dies before the record (the shim starting meanwhile), after the record, after the shim started, after runc create"
+crash_during before-record ctl run -d --bundle "$b" c0
+rolled_back c0
 crash_during after-record ctl run -d --bundle "$b" c1
 rolled_back c1
 crash_during after-shim-start ctl run -d --bundle "$b" c2
