@@ -248,6 +248,31 @@ TEST_CASE("The client sees the server go away, on close and on kill -9") {
   }
 }
 
+TEST_CASE("A call written to a server that just died fails as unavailable, without hanging") {
+  Server server;
+  asio::io_context io;
+  KjLoop loop(io);
+  auto conn = connectRpc(io, server.sock);
+  auto svc = conn->peer<TestService>();
+  auto req = svc.echoRequest();
+  req.setText("x");
+  waitIn(loop, req.send());
+  server.child.kill9();
+  // Sent before the loop has read the EOF: the write to the dead peer is
+  // dropped (not an error), and the read side's EOF fails the call.
+  auto again = svc.echoRequest();
+  again.setText("y");
+  bool failed = false, answered = false;
+  loop.detach(again.send().then([&](auto&&) { answered = true; },
+                                [&](kj::Exception&& e) {
+                                  failed = fromKjException(e).code() == Code::Unavailable;
+                                }),
+              "test");
+  CHECK(pollUntil(loop, [&] { return failed || answered; }));
+  CHECK(failed);
+  CHECK_FALSE(answered);
+}
+
 TEST_CASE("The server sees a client go away, on close and on kill -9") {
   Server server;
   asio::io_context io;
