@@ -221,15 +221,24 @@ TEST_CASE("Errors cross the wire with their contract code") {
   }
 }
 
-TEST_CASE("The client sees the server go away, on close and on kill -9") {
+// A server in a child process, and a connection to it that has made a call.
+struct CalledServer {
   Server server;
   asio::io_context io;
-  KjLoop loop(io);
-  auto conn = connectRpc(io, server.sock);
-  auto svc = conn->peer<TestService>();
-  auto req = svc.echoRequest();
-  req.setText("x");
-  waitIn(loop, req.send());
+  KjLoop loop{io};
+  std::unique_ptr<RpcConnection> conn = connectRpc(io, server.sock);
+  TestService::Client svc = conn->peer<TestService>();
+
+  CalledServer() {
+    auto req = svc.echoRequest();
+    req.setText("x");
+    waitIn(loop, req.send());
+  }
+};
+
+TEST_CASE("The client sees the server go away, on close and on kill -9") {
+  CalledServer f;
+  auto& [server, io, loop, conn, svc] = f;
   bool gone = false;
   loop.detach(conn->onDisconnect().then([&gone]() { gone = true; }), "test");
   SECTION("kill -9") { server.child.kill9(); }
@@ -249,14 +258,8 @@ TEST_CASE("The client sees the server go away, on close and on kill -9") {
 }
 
 TEST_CASE("A call written to a server that just died fails as unavailable, without hanging") {
-  Server server;
-  asio::io_context io;
-  KjLoop loop(io);
-  auto conn = connectRpc(io, server.sock);
-  auto svc = conn->peer<TestService>();
-  auto req = svc.echoRequest();
-  req.setText("x");
-  waitIn(loop, req.send());
+  CalledServer f;
+  auto& [server, io, loop, conn, svc] = f;
   server.child.kill9();
   // Sent before the loop has read the EOF: the write to the dead peer is
   // dropped (not an error), and the read side's EOF fails the call.
