@@ -14,8 +14,7 @@ std::string_view text(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
 // /tasks/exit and /tasks/delete carry the same fields (containerd's too).
 template <typename ExitLike>
 void writeExit(JsonWriter& w, ExitLike e, bool exact) {
-  w.member("container_id", text(e.getContainerId()))
-      .member("id", text(e.getId()))
+  w.member("id", text(e.getId()))
       .member("pid", e.getPid())
       .member("exit_status", contractExitStatus(e.getStatus()))
       .member("exited_at", rfc3339Nano(e.getExitedAtNs()));
@@ -28,7 +27,7 @@ void writeExit(JsonWriter& w, ExitLike e, bool exact) {
 }
 
 void writeCreate(JsonWriter& w, wire::TaskCreate::Reader c) {
-  w.member("container_id", text(c.getContainerId())).member("bundle", text(c.getBundle()));
+  w.member("bundle", text(c.getBundle()));
   w.key("rootfs").beginArray();
   for (auto m : c.getRootfs()) {
     w.beginObject()
@@ -55,58 +54,64 @@ void writeCreate(JsonWriter& w, wire::TaskCreate::Reader c) {
 
 const char* eventTopic(Payload::Which which) {
   switch (which) {
-    case Payload::CREATE: return "/tasks/create";
-    case Payload::START: return "/tasks/start";
-    case Payload::EXIT: return "/tasks/exit";
-    case Payload::OOM: return "/tasks/oom";
-    case Payload::DELETE: return "/tasks/delete";
-    case Payload::EXEC_ADDED: return "/tasks/exec-added";
-    case Payload::EXEC_STARTED: return "/tasks/exec-started";
-    case Payload::PAUSED: return "/tasks/paused";
-    case Payload::RESUMED: return "/tasks/resumed";
-    case Payload::CHECKPOINTED: return "/tasks/checkpointed";
+    case Payload::CREATE: return topics::kCreate;
+    case Payload::START: return topics::kStart;
+    case Payload::EXIT: return topics::kExit;
+    case Payload::OOM: return topics::kOom;
+    case Payload::DELETE: return topics::kDelete;
+    case Payload::EXEC_ADDED: return topics::kExecAdded;
+    case Payload::EXEC_STARTED: return topics::kExecStarted;
+    case Payload::PAUSED: return topics::kPaused;
+    case Payload::RESUMED: return topics::kResumed;
+    case Payload::CHECKPOINTED: return topics::kCheckpointed;
+  }
+  return "";
+}
+
+std::string_view containerIdOf(Payload::Reader p) {
+  switch (p.which()) {
+    case Payload::CREATE: return text(p.getCreate().getContainerId());
+    case Payload::START: return text(p.getStart().getContainerId());
+    case Payload::EXIT: return text(p.getExit().getContainerId());
+    case Payload::OOM: return text(p.getOom().getContainerId());
+    case Payload::DELETE: return text(p.getDelete().getContainerId());
+    case Payload::EXEC_ADDED: return text(p.getExecAdded().getContainerId());
+    case Payload::EXEC_STARTED: return text(p.getExecStarted().getContainerId());
+    case Payload::PAUSED: return text(p.getPaused().getContainerId());
+    case Payload::RESUMED: return text(p.getResumed().getContainerId());
+    case Payload::CHECKPOINTED: return text(p.getCheckpointed().getContainerId());
   }
   return "";
 }
 
 void writeEventFields(JsonWriter& w, Payload::Reader p, bool exact) {
+  if (!*eventTopic(p.which())) return;  // a payload this build does not know: no fields
+  w.member("container_id", containerIdOf(p));  // every payload's first field
   switch (p.which()) {
     case Payload::CREATE:
       writeCreate(w, p.getCreate());
       break;
     case Payload::START:
-      w.member("container_id", text(p.getStart().getContainerId()))
-          .member("pid", p.getStart().getPid());
+      w.member("pid", p.getStart().getPid());
       break;
     case Payload::EXIT:
       writeExit(w, p.getExit(), exact);
-      break;
-    case Payload::OOM:
-      w.member("container_id", text(p.getOom().getContainerId()));
       break;
     case Payload::DELETE:
       writeExit(w, p.getDelete(), exact);
       break;
     case Payload::EXEC_ADDED:
-      w.member("container_id", text(p.getExecAdded().getContainerId()))
-          .member("exec_id", text(p.getExecAdded().getExecId()));
+      w.member("exec_id", text(p.getExecAdded().getExecId()));
       break;
-    case Payload::EXEC_STARTED: {
-      auto e = p.getExecStarted();
-      w.member("container_id", text(e.getContainerId()))
-          .member("exec_id", text(e.getExecId()))
-          .member("pid", e.getPid());
-      break;
-    }
-    case Payload::PAUSED:
-      w.member("container_id", text(p.getPaused().getContainerId()));
-      break;
-    case Payload::RESUMED:
-      w.member("container_id", text(p.getResumed().getContainerId()));
+    case Payload::EXEC_STARTED:
+      w.member("exec_id", text(p.getExecStarted().getExecId())).member("pid", p.getExecStarted().getPid());
       break;
     case Payload::CHECKPOINTED:
-      w.member("container_id", text(p.getCheckpointed().getContainerId()))
-          .member("checkpoint", text(p.getCheckpointed().getCheckpoint()));
+      w.member("checkpoint", text(p.getCheckpointed().getCheckpoint()));
+      break;
+    case Payload::OOM:
+    case Payload::PAUSED:
+    case Payload::RESUMED:
       break;
   }
 }

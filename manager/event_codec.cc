@@ -19,22 +19,6 @@ std::shared_ptr<capnp::MallocMessageBuilder> newMessage(uint words = kEventWords
   return std::make_shared<capnp::MallocMessageBuilder>(words);
 }
 
-std::string containerIdOf(Payload::Reader p) {
-  switch (p.which()) {
-    case Payload::CREATE: return textOf(p.getCreate().getContainerId());
-    case Payload::START: return textOf(p.getStart().getContainerId());
-    case Payload::EXIT: return textOf(p.getExit().getContainerId());
-    case Payload::OOM: return textOf(p.getOom().getContainerId());
-    case Payload::DELETE: return textOf(p.getDelete().getContainerId());
-    case Payload::EXEC_ADDED: return textOf(p.getExecAdded().getContainerId());
-    case Payload::EXEC_STARTED: return textOf(p.getExecStarted().getContainerId());
-    case Payload::PAUSED: return textOf(p.getPaused().getContainerId());
-    case Payload::RESUMED: return textOf(p.getResumed().getContainerId());
-    case Payload::CHECKPOINTED: return textOf(p.getCheckpointed().getContainerId());
-  }
-  return "";
-}
-
 // --- the journal's fields -> wire ---
 
 void ioFromJson(const json& j, wire::IO::Builder b) {
@@ -163,7 +147,7 @@ TaskEvent eventFromWire(wire::Event::Reader ev) {
   auto p = ev.getPayload();
   const char* topic = eventTopic(p.which());
   out.topic = *topic ? topic : topics::kUnknown;
-  out.taskId = containerIdOf(p);
+  out.taskId = std::string(containerIdOf(p));
   return out;
 }
 

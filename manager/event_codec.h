@@ -3,6 +3,7 @@
 // its journal line (containerd-style fields, JSON) and back.
 #pragma once
 
+#include "common/event_json.h"
 #include "manager/runtime.h"
 #include "types.capnp.h"
 
@@ -15,21 +16,10 @@
 
 namespace berth {
 
-// The containerd topics.
 namespace topics {
-inline constexpr const char* kCreate = "/tasks/create";
-inline constexpr const char* kStart = "/tasks/start";
-inline constexpr const char* kOom = "/tasks/oom";
-inline constexpr const char* kExit = "/tasks/exit";
-inline constexpr const char* kDelete = "/tasks/delete";
-inline constexpr const char* kExecAdded = "/tasks/exec-added";
-inline constexpr const char* kExecStarted = "/tasks/exec-started";
-inline constexpr const char* kPaused = "/tasks/paused";
-inline constexpr const char* kResumed = "/tasks/resumed";
-inline constexpr const char* kCheckpointed = "/tasks/checkpointed";
 // A payload this berthd does not know (a newer shim's): journaled and
 // acknowledged, but not passed on to subscribers, whose contract has no such
-// topic.
+// topic. (The containerd topics are in common/event_json.h.)
 inline constexpr const char* kUnknown = "/tasks/?";
 }  // namespace topics
 
