@@ -27,25 +27,6 @@ asio::thread_pool& worker() {
 
 }  // namespace
 
-asio::awaitable<void> offLoop(std::function<void()> blocking) {
-  // Tracked: the loop counts the job as work until it has come back.
-  auto home = asio::prefer(co_await asio::this_coro::executor, asio::execution::outstanding_work.tracked);
-  std::exception_ptr error;
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-      [&](auto resume) {
-        asio::post(worker(), [&blocking, &error, home, resume = std::move(resume)]() mutable {
-          try {
-            blocking();
-          } catch (...) {
-            error = std::current_exception();
-          }
-          asio::post(home, std::move(resume));
-        });
-      },
-      asio::use_awaitable);
-  if (error) std::rethrow_exception(error);
-}
-
 struct OffLoopJob::State {
   explicit State(asio::any_io_executor loop) : doneSignal(loop) {
     doneSignal.expires_at(asio::steady_timer::time_point::max());
@@ -57,10 +38,21 @@ struct OffLoopJob::State {
 
 OffLoopJob::OffLoopJob(asio::any_io_executor loop, std::function<void()> blocking)
     : state_(std::make_shared<State>(loop)) {
-  asio::co_spawn(loop, offLoop(std::move(blocking)), [state = state_](std::exception_ptr e) {
-    state->done = true;
-    state->error = e;
-    state->doneSignal.cancel();
+  // Tracked: the loop counts the job as work until it has come back.
+  auto home = asio::prefer(loop, asio::execution::outstanding_work.tracked);
+  asio::post(worker(), [state = state_, home, blocking = std::move(blocking)] {
+    std::exception_ptr error;
+    try {
+      blocking();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    // Back on the loop: the state is the loop's to touch.
+    asio::post(home, [state, error] {
+      state->done = true;
+      state->error = error;
+      state->doneSignal.cancel();
+    });
   });
 }
 
