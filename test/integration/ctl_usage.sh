@@ -85,6 +85,21 @@ expect_usage resize --width -1 --height 10 t1
 expect_usage resize --width 10 --height 65536 t1  # struct winsize: 16 bits
 expect_usage list --json extra
 
+# berthctl defines only the subcommand a command line names (main.cc,
+# namedSubcommand); help and usage errors still come from the whole tree.
+run_ctl --address "$SOCK" -n x --help
+for c in "${commands[@]}"; do assert_contains "$OUT" "$c" "berthctl --help lists $c"; done
+expect_usage --address="$SOCK" -nx ls --bogus       # an alias, after both global forms
+assert_contains "$ERR" "Usage: list" "the help of the subcommand given, by its alias"
+[[ $ERR != *Subcommands:* ]] || fail "ls --bogus printed the top-level help: $ERR"
+expect_usage --namespace x state                   # the subcommand's help, not the top's
+assert_contains "$ERR" "Usage: state" "the help of state"
+expect_usage --address "$SOCK" run                 # a subcommand named like an option value
+expect_usage -n list                               # "list" is the namespace here: no subcommand
+assert_contains "$ERR" "Subcommands:" "no subcommand: the top-level help"
+expect_usage --address "$SOCK" frobnicate t1
+assert_contains "$ERR" "Subcommands:" "an unknown subcommand: the top-level help"
+
 # -------------------------------------------------------------- no daemon
 unavail=(
     "create --bundle $T/bundle t1"
