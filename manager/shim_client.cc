@@ -145,13 +145,16 @@ asio::awaitable<ShimHello> ShimClient::hello(ms deadline) {
   co_return co_await finish(kj::mv(p), "connect", deadline);
 }
 
-asio::awaitable<uint64_t> ShimClient::subscribe(wire::EventSink::Client sink, uint64_t afterSeq,
-                                                ms deadline) {
+asio::awaitable<uint64_t> ShimClient::helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
+                                                        ms deadline) {
+  auto hello = shim_.connectRequest().send().ignoreResult();
   auto req = shim_.subscribeRequest();
   req.setSink(kj::mv(sink));
   req.setAfterSeq(afterSeq);
-  auto p = req.send().then([](capnp::Response<wire::SubscribeResponse>&& r) { return r.getLastSeq(); });
-  co_return co_await finish<uint64_t>(kj::mv(p), "subscribe", deadline);
+  auto subscribed = req.send().then([](capnp::Response<wire::SubscribeResponse>&& r) { return r.getLastSeq(); });
+  // Both calls are on the wire now; a failed hello is the one reported.
+  auto p = hello.then([subscribed = kj::mv(subscribed)]() mutable { return kj::mv(subscribed); });
+  co_return co_await finish<uint64_t>(kj::mv(p), "connect and subscribe", deadline);
 }
 
 asio::awaitable<uint32_t> ShimClient::create(std::string id, CreateOpts opts) {

@@ -71,9 +71,11 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   const std::string& label() const { return label_; }
 
   asio::awaitable<ShimHello> hello(ms deadline = kDefault);
-  // Returns the shim's newest seq.
-  asio::awaitable<uint64_t> subscribe(wire::EventSink::Client sink, uint64_t afterSeq,
-                                      ms deadline = kDefault);
+  // hello() and the subscription (events after `afterSeq` to `sink`), sent
+  // together within one deadline: the shim answers a connection's calls in
+  // order, so this waits one round trip, not two. Returns the shim's newest seq.
+  asio::awaitable<uint64_t> helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
+                                              ms deadline = kDefault);
   asio::awaitable<uint32_t> create(std::string id, CreateOpts opts);
   asio::awaitable<uint32_t> start(std::string execId);
   asio::awaitable<State> state(std::string execId, ms deadline = kDefault);

@@ -194,9 +194,8 @@ asio::awaitable<void> ShimRuntime::connectShim(std::shared_ptr<ShimTask> task,
     if (!t || t->deleting() || t->discarded() || t->phase() != ShimTask::Phase::Ready) return;
     if (onShimDisconnected) onShimDisconnected(t);
   });
-  co_await client->hello(deadline);
-  co_await client->subscribe(events_.sinkFor(std::weak_ptr<EventOrigin>(task)), task->lastHandledSeq(),
-                             deadline);
+  co_await client->helloAndSubscribe(events_.sinkFor(std::weak_ptr<EventOrigin>(task)),
+                                     task->lastHandledSeq(), deadline);
 }
 
 std::shared_ptr<ShimTask> ShimRuntime::adopt(const std::string& ns, const std::string& id,

@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/fsutil.h"
+#include "common/json_writer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,29 +14,33 @@ namespace berth {
 
 using nlohmann::json;
 
+// Written with JsonWriter, not through a nlohmann tree: the record is
+// rewritten at every event a task has (saveQuickly), and the tree was 17% of
+// berthd's instructions in a create and start (callgrind). The members keep
+// the sorted order the tree gave them, so a record's bytes did not change.
 std::string TaskRecord::toJson() const {
-  json j = {
-      {"bundle", bundle},
-      {"runtime", runtime},
-      {"io",
-       {{"stdin", io.stdinPath}, {"stdout", io.stdoutPath}, {"stderr", io.stderrPath},
-        {"terminal", io.terminal}}},
-      {"created_at", createdAtNs},
-      {"last_seq", lastSeq},
+  auto writeExit = [](JsonWriter& w, std::string_view name, const Exit& e) {
+    w.key(name).beginObject();
+    w.member("exited_at_ns", e.exitedAtNs).member("pid", e.pid).member("wait_status", e.status.waitStatus());
+    w.endObject();
   };
-  auto exitJson = [](const Exit& e) {
-    return json{{"pid", e.pid}, {"wait_status", e.status.waitStatus()}, {"exited_at_ns", e.exitedAtNs}};
-  };
-  if (lostExit) j["lost_exit"] = exitJson(*lostExit);
-  j["created"] = created;
-  if (exit) j["exit"] = exitJson(*exit);
-  if (deletePublished) j["delete_published"] = true;
-  if (deleting) j["deleting"] = true;
-  if (lastStatus != Status::Unknown) {
-    j["status"] = statusName(lastStatus);
-    j["pid"] = lastPid;
-  }
-  return j.dump() + "\n";
+  JsonWriter w;
+  w.beginObject();
+  w.member("bundle", bundle).member("created", created).member("created_at", createdAtNs);
+  if (deletePublished) w.member("delete_published", true);
+  if (deleting) w.member("deleting", true);
+  if (exit) writeExit(w, "exit", *exit);
+  w.key("io").beginObject();
+  w.member("stderr", io.stderrPath).member("stdin", io.stdinPath).member("stdout", io.stdoutPath);
+  w.member("terminal", io.terminal);
+  w.endObject();
+  w.member("last_seq", lastSeq);
+  if (lostExit) writeExit(w, "lost_exit", *lostExit);
+  if (lastStatus != Status::Unknown) w.member("pid", lastPid);
+  w.member("runtime", runtime);
+  if (lastStatus != Status::Unknown) w.member("status", statusName(lastStatus));
+  w.endObject();
+  return w.take() + "\n";
 }
 
 TaskRecord TaskRecord::fromJson(const std::string& text, const std::string& path) {
