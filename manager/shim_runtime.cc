@@ -235,7 +235,20 @@ asio::awaitable<void> ShimRuntime::reapLostShim(std::shared_ptr<ShimTask> task, 
     events_.publishLocal(makeExitEvent(ns, id, exit), task);
     crashPoint("after-lost-exit");
   }
-  task->markLost(exit);
+  task->noteLost(exit);
+  // Durably, as a create's first record, and off the loop for the same
+  // reason: a disk that stalls must not stall every other task's calls. The
+  // task is not Lost (deletable) before its record is written.
+  auto loop = co_await asio::this_coro::executor;
+  OffLoopJob saving(loop, [record = task->record(), path = task->paths().recordFile] {
+    record.saveDurably(path);
+  });
+  try {
+    co_await saving.wait();
+  } catch (const std::exception& e) {
+    BERTH_LOG(warn) << "task " << nameOf(ns, id) << ": cannot save its record: " << e.what();
+  }
+  task->markLost();
   task->setReaping(false);
   BERTH_LOG(info) << "task " << nameOf(ns, id) << " is stopped (" << task->cachedState().exit.status.contractCode()
                   << "); kept until deleted";

@@ -169,7 +169,7 @@ void ShimTask::noteState(const State& s) {
   rememberStatus();
 }
 
-void ShimTask::markLost(const Exit& exit) {
+void ShimTask::noteLost(const Exit& exit) {
   if (cached_.status != Status::Stopped) {
     cached_.status = Status::Stopped;
     cached_.exit = exit;
@@ -177,11 +177,9 @@ void ShimTask::markLost(const Exit& exit) {
   }
   record_.lostExit = cached_.exit;
   record_.exit = cached_.exit;
-  try {
-    record_.saveDurably(paths_.recordFile);
-  } catch (const Error& e) {
-    BERTH_LOG(warn) << "task " << ns_ << "/" << id_ << ": cannot save its record: " << e.what();
-  }
+}
+
+void ShimTask::markLost() {
   client_.reset();
   setPhase(Phase::Lost);
 }

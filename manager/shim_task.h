@@ -88,8 +88,11 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   void noteCreated(uint32_t pid);
   // Fills the cache from a state answer of the init.
   void noteState(const State& state);
-  // Stopped with this exit; the shim is gone (persisted in the record).
-  void markLost(const Exit& exit);
+  // Stopped with this exit, its shim gone: the cache and the record in
+  // memory say so (the caller saves the record, off the loop); then
+  // markLost() settles the task as Lost.
+  void noteLost(const Exit& exit);
+  void markLost();
   void markDeleted();
 
   // Waits until the phase is settled (Ready or Lost), at most `deadline`.
