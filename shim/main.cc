@@ -174,7 +174,12 @@ int main(int argc, char** argv) {
                      "the address from stdout without waiting for an exit)");
   auto* deleteCmd = app.add_subcommand("delete", "clean up after a dead shim");
   addCommon(deleteCmd);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // the help (0), or the error and a pointer to --help
+    return code == 0 ? 0 : 2;  // usage errors exit 2, as berthd's and berthctl's do
+  }
   try {
     setLogLevel(a.logLevel);
     if (startCmd->parsed()) return start(a);

@@ -182,4 +182,17 @@ for d in /var/lib/berth /run/berth /run/berth/berthd.sock; do
 done
 checks=$((checks + 2))
 
+# ------------------------------------------------------------------ berth-shim
+# its usage errors exit 2 as well (CLI11's own codes were 106, 109, ...)
+for args in "" "--no-such-flag" "start" "start --namespace n --id i --bundle /b" "delete --bogus" "frobnicate"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$BERTH_SHIM" $args >"$T/shim.out" 2>"$T/shim.err" || rc=$?
+    [[ $rc == 2 ]] || fail "berth-shim $args exited $rc, not 2 ($(cat "$T/shim.err"))"
+    [[ -s $T/shim.err ]] || fail "berth-shim $args said nothing on stderr"
+    checks=$((checks + 1))
+done
+"$BERTH_SHIM" start --help >"$T/shim.out" || fail "berth-shim start --help failed"
+assert_contains "$(cat "$T/shim.out")" "--state-dir" "berth-shim start --help"
+
 echo "ctl-usage: $checks checks passed"
