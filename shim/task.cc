@@ -140,6 +140,9 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     }
     init_->io.releaseProcessSide();
     init_->pid = readPidFile(pidFile);
+    // An init that died already (killed right after runc create) is reaped
+    // in adoptInit: its exit goes out after the create event, not before.
+    holdInitExit();
     adoptInit();
   }
   uint32_t pid = init_->pid;
@@ -163,6 +166,7 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     io.setStderr(paths.stderr);
     io.setTerminal(paths.terminal);
   });
+  if (checkpoint.empty()) releaseInitExit();
   co_return pid;
 }
 

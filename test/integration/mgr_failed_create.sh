@@ -2,6 +2,7 @@
 # A failed create leaves nothing behind: no record or state dir, no runc
 # container, no shim process, no mount — whether it fails in runc (broken
 # config.json, missing binary) or before any shim runs (a shim that fails).
+# The same for `run`, created and started in one call, when the start fails.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
@@ -56,4 +57,41 @@ err=$(ctl create --bundle "$good" noruntime 2>&1) || st=$?
 assert_eq 1 "$st" "create with a missing runtime ($err)"
 echo "  $err"
 nothing_left noruntime
+echo "--- run: the create succeeds, the start fails"
+# runc, except that each created init is killed before anyone can start it,
+# and before runc's create returns: the shim (its subreaper) reaps the
+# init's exit first, and must still publish it after the create
+cat >"$T/runc-kills-init" <<END
+#!/bin/sh
+"$BERTH_RUNC" "\$@" || exit
+prev=
+for a; do
+    [ "\$prev" = --pid-file ] && kill -KILL "\$(cat "\$a")" && sleep 0.2
+    prev=\$a
+done
+exit 0
+END
+chmod +x "$T/runc-kills-init"
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$T/runc-kills-init"
+"$BERTHCTL" --address "$T/berthd.sock" events >"$T/events.out" 2>&1 & # not ctl: $! is berthctl
+events_pid=$!
+msg=$(expect_error failed-precondition ctl run -d --bundle "$good" nostart)
+assert_contains "$msg" "cannot start" "the start's own error"
+expect_error failed-precondition ctl run --rm --bundle "$good" nostart2 >/dev/null
+ctl create --bundle "$good" created # a create alone is left to its caller
+assert_eq stopped "$(status_of created)" "a create alone stays, its init dead"
+expect_error failed-precondition ctl start created >/dev/null
+ctl delete created >/dev/null
+kill "$events_pid"
+wait "$events_pid" 2>/dev/null || true
+nothing_left nostart
+nothing_left nostart2
+nothing_left created
+# the failed runs were created, then deleted: their events say so, in order,
+# as for a create alone whose start failed
+topics_of() { grep "\"container_id\":\"$1\"" "$T/events.out" | sed 's/.*"topic":"\([^"]*\)".*/\1/' | tr '\n' ' '; }
+for id in nostart nostart2 created; do
+    assert_eq "/tasks/create /tasks/exit /tasks/delete " "$(topics_of "$id")" "events of $id"
+done
 echo "mgr-failed-create: ok"
