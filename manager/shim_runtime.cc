@@ -84,15 +84,19 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     shimStarted = true;  // from here on a shim (and its state dir) may exist
     std::string socket = co_await ShimClient::startShim(reaper_, config_.shim, ns, id, opts.bundle);
     crashPoint("after-shim-start");
-    co_await saving->wait();
-    saving.reset();
-    crashPoint("after-record");
     if (socket != paths.socket) {
       BERTH_LOG(warn) << "shim for " << nameOf(ns, id) << " listens on " << socket << ", expected "
                       << paths.socket;
     }
+    // Connected (one round trip) while the record may still be on its way
+    // to the disk: only the shim's create has to wait for it.
     co_await connectShim(task, ShimClient::kDefault);
-    uint32_t pid = co_await task->client()->create(id, opts);
+    co_await saving->wait();
+    saving.reset();
+    crashPoint("after-record");
+    CreateOpts forShim = opts;
+    forShim.start = false;  // started below, once the task is committed
+    uint32_t pid = co_await task->client()->create(id, std::move(forShim));
     crashPoint("after-runc-create");
     task->noteCreated(pid);
     task->record().created = true;  // the commit: from here on a restart keeps it
@@ -121,7 +125,27 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   task->setPhase(ShimTask::Phase::Ready);
   if (!task->client()->connected() && onShimDisconnected) onShimDisconnected(task);
   BERTH_LOG(info) << "created task " << nameOf(ns, id) << " pid " << task->cachedState().pid;
+  if (opts.start) co_await startOrDelete(task);
   co_return task;
+}
+
+asio::awaitable<void> ShimRuntime::startOrDelete(std::shared_ptr<ShimTask> task) {
+  std::exception_ptr failure;
+  try {
+    co_await task->start();
+    co_return;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  // As a client would after a create and a failed start: the task is
+  // deleted the usual way (its exit and delete events go out), and the
+  // caller gets the start's error.
+  try {
+    co_await remove(task);
+  } catch (const std::exception& e) {
+    BERTH_LOG(warn) << "start of " << nameOf(task->ns(), task->id()) << " failed; deleting it: " << e.what();
+  }
+  std::rethrow_exception(failure);
 }
 
 asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted) {

@@ -159,6 +159,13 @@ void ShimTask::noteCreated(uint32_t pid) {
   rememberStatus();
 }
 
+void ShimTask::noteStarted(uint32_t pid) {
+  if (cached_.status == Status::Stopped) return;
+  cached_.status = Status::Running;
+  cached_.pid = pid;
+  rememberStatus();
+}
+
 void ShimTask::noteState(const State& s) {
   // Never step back from an exit the events already told us about.
   if (cached_.status == Status::Stopped && s.status != Status::Stopped) return;
@@ -288,10 +295,7 @@ asio::awaitable<uint32_t> ShimTask::start() {
   auto shim = co_await shimFor("start");
   uint32_t pid = co_await shim->start("");
   crashPoint("after-start");
-  if (cached_.status != Status::Stopped) {
-    cached_.status = Status::Running;
-    cached_.pid = pid;
-  }
+  noteStarted(pid);
   co_return pid;
 }
 

@@ -137,6 +137,7 @@ CreateOpts fromWire(wire::CreateOpts::Reader r) {
   o.io = fromWire(r.getIo());
   o.checkpoint = textOf(r.getCheckpoint());
   o.options = bytesOf(r.getOptions());
+  o.start = r.getStart();
   return o;
 }
 
@@ -148,6 +149,7 @@ void toWire(const CreateOpts& o, wire::CreateOpts::Builder b) {
   toWire(o.io, b.initIo());
   b.setCheckpoint(o.checkpoint);
   b.setOptions(dataOf(o.options));
+  b.setStart(o.start);
 }
 
 ExecOpts fromWire(wire::ExecOpts::Reader r) {

@@ -93,6 +93,10 @@ struct CreateOpts {
   # A checkpoint image directory to restore from; empty for a fresh start.
   options @5 :Data;
   # Runtime options (JSON), reserved.
+  start @6 :Bool;
+  # Berth's API only: start the init as soon as it is created (berthctl
+  # run), in the same call; a start that fails deletes the task. The shim
+  # is sent false.
 }
 
 struct ExecOpts {
