@@ -157,19 +157,29 @@ asio::awaitable<uint64_t> ShimClient::helloAndSubscribe(wire::EventSink::Client 
   co_return co_await finish<uint64_t>(kj::mv(p), "connect and subscribe", deadline);
 }
 
-asio::awaitable<uint32_t> ShimClient::create(std::string id, CreateOpts opts) {
+kj::Promise<uint32_t> ShimClient::sendCreate(const std::string& id, const CreateOpts& opts) {
   auto req = shim_.createRequest();
   req.setId(id);
   toWire(opts, req.initOpts());
-  auto p = req.send().then([](capnp::Response<wire::CreateResponse>&& r) { return r.getPid(); });
-  co_return co_await finish<uint32_t>(kj::mv(p), "create", kLong);
+  return req.send().then([](capnp::Response<wire::CreateResponse>&& r) { return r.getPid(); });
+}
+
+kj::Promise<uint32_t> ShimClient::sendStart(const std::string& execId) {
+  auto req = shim_.startRequest();
+  req.setExecId(execId);
+  return req.send().then([](capnp::Response<wire::StartResponse>&& r) { return r.getPid(); });
+}
+
+asio::awaitable<uint32_t> ShimClient::answer(kj::Promise<uint32_t> sent, const char* what) {
+  co_return co_await finish<uint32_t>(kj::mv(sent), what, kLong);
+}
+
+asio::awaitable<uint32_t> ShimClient::create(std::string id, CreateOpts opts) {
+  co_return co_await answer(sendCreate(id, opts), "create");
 }
 
 asio::awaitable<uint32_t> ShimClient::start(std::string execId) {
-  auto req = shim_.startRequest();
-  req.setExecId(execId);
-  auto p = req.send().then([](capnp::Response<wire::StartResponse>&& r) { return r.getPid(); });
-  co_return co_await finish<uint32_t>(kj::mv(p), "start", kLong);
+  co_return co_await answer(sendStart(execId), "start");
 }
 
 asio::awaitable<State> ShimClient::state(std::string execId, ms deadline) {

@@ -78,6 +78,12 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
                                               ms deadline = kDefault);
   asio::awaitable<uint32_t> create(std::string id, CreateOpts opts);
   asio::awaitable<uint32_t> start(std::string execId);
+  // The halves of create() and start(): a run sends both requests at once
+  // (the shim starts the init once its create is done: one round trip, not
+  // two) and awaits each answer in turn, with create's and start's deadline.
+  kj::Promise<uint32_t> sendCreate(const std::string& id, const CreateOpts& opts);
+  kj::Promise<uint32_t> sendStart(const std::string& execId);
+  asio::awaitable<uint32_t> answer(kj::Promise<uint32_t> sent, const char* what);
   asio::awaitable<State> state(std::string execId, ms deadline = kDefault);
   asio::awaitable<void> kill(std::string execId, uint32_t signal, bool all);
   asio::awaitable<Exit> wait(std::string execId);

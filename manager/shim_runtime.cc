@@ -66,6 +66,7 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   bool shimStarted = false;
   std::exception_ptr failure;
   std::unique_ptr<OffLoopJob> saving;
+  std::optional<kj::Promise<uint32_t>> started;  // opts.start: the start sent behind the create
   try {
     makeDirs(paths.recordDir, 0700);
     // The first record is written durably (write, fsync, rename, fsync of
@@ -95,8 +96,10 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     saving.reset();
     crashPoint("after-record");
     CreateOpts forShim = opts;
-    forShim.start = false;  // started below, once the task is committed
-    uint32_t pid = co_await task->client()->create(id, std::move(forShim));
+    forShim.start = false;  // a start request of its own, sent right behind
+    auto created = task->client()->sendCreate(id, forShim);
+    if (opts.start) started.emplace(task->client()->sendStart(""));
+    uint32_t pid = co_await task->client()->answer(kj::mv(created), "create");
     crashPoint("after-runc-create");
     task->noteCreated(pid);
     task->record().created = true;  // the commit: from here on a restart keeps it
@@ -105,6 +108,7 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     failure = std::current_exception();
   }
   if (failure) {
+    started.reset();  // its answer (the create's failure) is not wanted
     try {
       std::rethrow_exception(failure);
     } catch (const std::exception& e) {
@@ -125,14 +129,16 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   task->setPhase(ShimTask::Phase::Ready);
   if (!task->client()->connected() && onShimDisconnected) onShimDisconnected(task);
   BERTH_LOG(info) << "created task " << nameOf(ns, id) << " pid " << task->cachedState().pid;
-  if (opts.start) co_await startOrDelete(task);
+  if (started) co_await startOrDelete(task, std::move(*started));
   co_return task;
 }
 
-asio::awaitable<void> ShimRuntime::startOrDelete(std::shared_ptr<ShimTask> task) {
+asio::awaitable<void> ShimRuntime::startOrDelete(std::shared_ptr<ShimTask> task, kj::Promise<uint32_t> started) {
   std::exception_ptr failure;
   try {
-    co_await task->start();
+    uint32_t pid = co_await task->client()->answer(kj::mv(started), "start");
+    crashPoint("after-start");
+    task->noteStarted(pid);
     co_return;
   } catch (...) {
     failure = std::current_exception();
@@ -161,8 +167,10 @@ asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bo
       co_await client->remove("", ShimClient::kDefault);
       deleted = true;
     } catch (const Error& e) {
-      // not-found / failed-precondition: runc never created it; fine.
-      deleted = e.code() == Code::NotFound || e.code() == Code::FailedPrecondition;
+      // not-found: runc never created it; fine. Anything else (a running
+      // init: a start sent behind the create ran before berthd died) is
+      // left to `runc delete --force` below, once the shim is gone.
+      deleted = e.code() == Code::NotFound;
       BERTH_LOG(debug) << "undo create " << nameOf(ns, id) << ": shim delete: " << e.what();
     }
     try {

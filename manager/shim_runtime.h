@@ -82,9 +82,9 @@ class ShimRuntime final : public Runtime {
 
  private:
   asio::awaitable<void> undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted);
-  // create with opts.start: starts the new task; if that fails, deletes it
-  // and rethrows the start's error.
-  asio::awaitable<void> startOrDelete(std::shared_ptr<ShimTask> task);
+  // create with opts.start: awaits the start sent behind the create; if it
+  // failed, deletes the task and rethrows the start's error.
+  asio::awaitable<void> startOrDelete(std::shared_ptr<ShimTask> task, kj::Promise<uint32_t> started);
   void removeDirs(const TaskPaths& paths, const std::string& ns);
   // Record (quickly) that a delete is under way, or no longer.
   void markDeleting(const std::shared_ptr<ShimTask>& task, bool deleting);

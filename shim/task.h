@@ -133,6 +133,9 @@ class Task {
   // runc start, pause or resume under way: the init's exit, if it comes
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
+  // Set while a create runs, cancelled when it ends: a start of the init
+  // sent right behind the create (berthd's run) waits on it.
+  std::shared_ptr<asio::steady_timer> creating_;
 };
 
 // Exec env: the overlay's KEY=VALUE entries replace the task's same keys.

@@ -26,6 +26,10 @@ bb=$(mkbundle broken -- true)
 echo '{ "ociVersion": ' >"$bb/config.json"
 ctl create --bundle "$bb" broken 2>/dev/null && fail "create with a broken config.json succeeded"
 nothing_left broken
+# run sends the start right behind the create: the create's error is the one
+# reported, and the start (answered once the create failed) leaves nothing
+expect_error invalid-argument ctl run -d --bundle "$bb" brokenrun >/dev/null
+nothing_left brokenrun
 
 echo "--- runc fails to create (missing binary)"
 bn=$(mkbundle nobinary -- /no/such/binary)
