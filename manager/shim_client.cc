@@ -204,10 +204,13 @@ asio::awaitable<Exit> ShimClient::wait(std::string execId) {
   co_return co_await finish<Exit>(kj::mv(p), "wait", ms{0});
 }
 
-asio::awaitable<Exit> ShimClient::remove(std::string execId, ms deadline) {
+asio::awaitable<Exit> ShimClient::remove(std::string execId, ms deadline, uint64_t* lastSeq) {
   auto req = shim_.deleteRequest();
   req.setExecId(execId);
-  auto p = req.send().then([](capnp::Response<wire::DeleteResponse>&& r) { return fromWire(r.getExit()); });
+  auto p = req.send().then([lastSeq](capnp::Response<wire::DeleteResponse>&& r) {
+    if (lastSeq) *lastSeq = r.getLastSeq();
+    return fromWire(r.getExit());
+  });
   co_return co_await finish<Exit>(kj::mv(p), "delete", deadline);
 }
 

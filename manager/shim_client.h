@@ -87,7 +87,9 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   asio::awaitable<State> state(std::string execId, ms deadline = kDefault);
   asio::awaitable<void> kill(std::string execId, uint32_t signal, bool all);
   asio::awaitable<Exit> wait(std::string execId);
-  asio::awaitable<Exit> remove(std::string execId, ms deadline = kLong);
+  // `lastSeq` (if given) receives the shim's newest event seq as it answered
+  // (0 from an older shim).
+  asio::awaitable<Exit> remove(std::string execId, ms deadline = kLong, uint64_t* lastSeq = nullptr);
   asio::awaitable<void> exec(std::string execId, ExecOpts opts);
   asio::awaitable<std::vector<ProcessInfo>> pids();
   asio::awaitable<void> pause();

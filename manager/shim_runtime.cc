@@ -469,8 +469,9 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     auto client = co_await task->shimFor("delete");
     markDeleting(task, true);
     crashPoint("before-shim-delete");
+    uint64_t lastSeq = 0;
     try {
-      exit = co_await client->remove("");
+      exit = co_await client->remove("", ShimClient::kLong, &lastSeq);
     } catch (...) {
       markDeleting(task, false);  // e.g. failed-precondition: it still runs
       throw;
@@ -478,9 +479,9 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     crashPoint("after-shim-delete");
     // Let the shim's last events (exit, delete) through before the task goes.
     try {
-      ShimHello hello = co_await client->hello(2s);
-      if (!co_await task->awaitHandled(hello.lastSeq, 2s)) {
-        BERTH_LOG(warn) << "task " << nameOf(ns, id) << ": events up to " << hello.lastSeq
+      if (lastSeq == 0) lastSeq = (co_await client->hello(2s)).lastSeq;  // an older shim
+      if (!co_await task->awaitHandled(lastSeq, 2s)) {
+        BERTH_LOG(warn) << "task " << nameOf(ns, id) << ": events up to " << lastSeq
                         << " not all handled before delete";
       }
     } catch (const Error& e) {

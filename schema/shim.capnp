@@ -80,6 +80,10 @@ struct DeleteRequest {
 }
 struct DeleteResponse {
   exit @0 :T.Exit;
+  lastSeq @1 :UInt64;
+  # The shim's newest event seq as it answered (the delete's own event
+  # included): what berthd lets through before the task goes. 0 from a shim
+  # older than this field.
 }
 
 struct ExecRequest {

@@ -121,7 +121,10 @@ kj::Promise<void> ShimService::wait(WaitContext ctx) {
 kj::Promise<void> ShimService::delete_(DeleteContext ctx) {
   return guarded([&] {
     return spawnKj(task_.remove(ctx.getParams().getExecId()))
-        .then([ctx](ExitInfo exit) mutable { fillExit(ctx.getResults().initExit(), exit); });
+        .then([this, ctx](ExitInfo exit) mutable {
+          fillExit(ctx.getResults().initExit(), exit);
+          ctx.getResults().setLastSeq(task_.events().lastSeq());
+        });
   });
 }
 

@@ -42,7 +42,8 @@ assert_eq 143 "$(drv "$S" wait)" "a second wait"
 drv_fails failed-precondition "$S" start
 drv_fails not-found "$S" kill 9
 drv_fails failed-precondition "$S" shutdown
-assert_eq 143 "$(drv "$S" delete)" "delete returns the exit status"
+# the exit status, and the shim's newest seq: its delete event's (4, below)
+assert_eq "143 4" "$(drv "$S" delete-seq)" "delete returns the exit status and the last seq"
 assert_eq "deleted $pid 143" "$(drv "$S" state)" "state after delete"
 drv_fails failed-precondition "$S" delete
 expected="1 create

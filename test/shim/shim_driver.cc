@@ -8,6 +8,7 @@
 //   shim_driver SOCK kill SIG [EID] [all]
 //   shim_driver SOCK wait [EID]                          -> EXIT_STATUS
 //   shim_driver SOCK delete [EID]                        -> EXIT_STATUS
+//   shim_driver SOCK delete-seq [EID]                    -> EXIT_STATUS LAST_SEQ
 //   shim_driver SOCK exec EID SPECJSON [STDIN STDOUT STDERR [tty]]
 //   shim_driver SOCK resize W H [EID]
 //   shim_driver SOCK checkpoint IMAGE_DIR [exit]
@@ -126,10 +127,16 @@ int main(int argc, char** argv) {
       auto req = shim.waitRequest();
       req.setExecId(arg(a, 2));
       std::printf("%u\n", exitStatus(req.send().wait(ws).getExit().getStatus()));
-    } else if (cmd == "delete") {
+    } else if (cmd == "delete" || cmd == "delete-seq") {
       auto req = shim.deleteRequest();
       req.setExecId(arg(a, 2));
-      std::printf("%u\n", exitStatus(req.send().wait(ws).getExit().getStatus()));
+      auto r = req.send().wait(ws);
+      if (cmd == "delete") {
+        std::printf("%u\n", exitStatus(r.getExit().getStatus()));
+      } else {
+        std::printf("%u %llu\n", exitStatus(r.getExit().getStatus()),
+                    static_cast<unsigned long long>(r.getLastSeq()));
+      }
     } else if (cmd == "exec") {
       auto req = shim.execRequest();
       req.setExecId(arg(a, 2));
