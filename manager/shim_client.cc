@@ -145,16 +145,23 @@ asio::awaitable<ShimHello> ShimClient::hello(ms deadline) {
   co_return co_await finish(kj::mv(p), "connect", deadline);
 }
 
-asio::awaitable<uint64_t> ShimClient::helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
-                                                        ms deadline) {
+kj::Promise<uint64_t> ShimClient::sendHelloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq) {
   auto hello = shim_.connectRequest().send().ignoreResult();
   auto req = shim_.subscribeRequest();
   req.setSink(kj::mv(sink));
   req.setAfterSeq(afterSeq);
   auto subscribed = req.send().then([](capnp::Response<wire::SubscribeResponse>&& r) { return r.getLastSeq(); });
   // Both calls are on the wire now; a failed hello is the one reported.
-  auto p = hello.then([subscribed = kj::mv(subscribed)]() mutable { return kj::mv(subscribed); });
-  co_return co_await finish<uint64_t>(kj::mv(p), "connect and subscribe", deadline);
+  return hello.then([subscribed = kj::mv(subscribed)]() mutable { return kj::mv(subscribed); });
+}
+
+asio::awaitable<uint64_t> ShimClient::answerSubscribe(kj::Promise<uint64_t> sent, ms deadline) {
+  co_return co_await finish<uint64_t>(kj::mv(sent), "connect and subscribe", deadline);
+}
+
+asio::awaitable<uint64_t> ShimClient::helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
+                                                        ms deadline) {
+  co_return co_await answerSubscribe(sendHelloAndSubscribe(kj::mv(sink), afterSeq), deadline);
 }
 
 kj::Promise<uint32_t> ShimClient::sendCreate(const std::string& id, const CreateOpts& opts) {

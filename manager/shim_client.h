@@ -76,6 +76,9 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   // order, so this waits one round trip, not two. Returns the shim's newest seq.
   asio::awaitable<uint64_t> helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
                                               ms deadline = kDefault);
+  // Its halves: a create sends its create right behind them, before their answer.
+  kj::Promise<uint64_t> sendHelloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq);
+  asio::awaitable<uint64_t> answerSubscribe(kj::Promise<uint64_t> sent, ms deadline);
   asio::awaitable<uint32_t> create(std::string id, CreateOpts opts);
   asio::awaitable<uint32_t> start(std::string execId);
   // The halves of create() and start(): a run sends both requests at once

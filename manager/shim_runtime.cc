@@ -89,9 +89,12 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
       BERTH_LOG(warn) << "shim for " << nameOf(ns, id) << " listens on " << socket << ", expected "
                       << paths.socket;
     }
-    // Connected (one round trip) while the record may still be on its way
-    // to the disk: only the shim's create has to wait for it.
-    co_await connectShim(task, ShimClient::kDefault);
+    // hello and subscribe go out now, while the record may still be on its
+    // way to the disk (only the shim's create waits for it); the create (and
+    // a run's start) right behind them, then the answers in turn: one round
+    // trip in all. (The shim dispatches a connection's calls in order, so
+    // the subscription is in place before the create runs.)
+    auto subscribed = beginConnect(task);
     co_await saving->wait();
     saving.reset();
     crashPoint("after-record");
@@ -99,6 +102,7 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     forShim.start = false;  // a start request of its own, sent right behind
     auto created = task->client()->sendCreate(id, forShim);
     if (opts.start) started.emplace(task->client()->sendStart(""));
+    co_await task->client()->answerSubscribe(kj::mv(subscribed), ShimClient::kDefault);
     uint32_t pid = co_await task->client()->answer(kj::mv(created), "create");
     crashPoint("after-runc-create");
     task->noteCreated(pid);
@@ -216,8 +220,7 @@ void ShimRuntime::removeDirs(const TaskPaths& paths, const std::string& ns) {
 
 // ------------------------------------------------------------------ connect
 
-asio::awaitable<void> ShimRuntime::connectShim(std::shared_ptr<ShimTask> task,
-                                               std::chrono::milliseconds deadline) {
+kj::Promise<uint64_t> ShimRuntime::beginConnect(const std::shared_ptr<ShimTask>& task) {
   auto client = ShimClient::connect(task->paths().socket, "shim for " + nameOf(task->ns(), task->id()));
   task->setClient(client);
   std::weak_ptr<ShimTask> weak = task;
@@ -226,8 +229,13 @@ asio::awaitable<void> ShimRuntime::connectShim(std::shared_ptr<ShimTask> task,
     if (!t || t->deleting() || t->discarded() || t->phase() != ShimTask::Phase::Ready) return;
     if (onShimDisconnected) onShimDisconnected(t);
   });
-  co_await client->helloAndSubscribe(events_.sinkFor(std::weak_ptr<EventOrigin>(task)),
-                                     task->lastHandledSeq(), deadline);
+  return client->sendHelloAndSubscribe(events_.sinkFor(std::weak_ptr<EventOrigin>(task)), task->lastHandledSeq());
+}
+
+asio::awaitable<void> ShimRuntime::connectShim(std::shared_ptr<ShimTask> task,
+                                               std::chrono::milliseconds deadline) {
+  auto subscribed = beginConnect(task);
+  co_await task->client()->answerSubscribe(kj::mv(subscribed), deadline);
 }
 
 std::shared_ptr<ShimTask> ShimRuntime::adopt(const std::string& ns, const std::string& id,

@@ -54,6 +54,9 @@ class ShimRuntime final : public Runtime {
   // Connects to the task's shim, checks it (`connect`), subscribes after the
   // record's last seq and watches the connection; each step within `deadline`.
   asio::awaitable<void> connectShim(std::shared_ptr<ShimTask> task, std::chrono::milliseconds deadline);
+  // connectShim's first half: connects and sends hello and subscribe; the
+  // promise is their answer (ShimClient::answerSubscribe).
+  kj::Promise<uint64_t> beginConnect(const std::shared_ptr<ShimTask>& task);
   // The shim is gone or wedged: kill it if it is still there, `berth-shim
   // delete`, the task becomes stopped with the exit from its exit file (137
   // where there is none) and /tasks/exit is published. It stays listed until deleted.
