@@ -46,6 +46,18 @@ JsonWriter& JsonWriter::value(bool b) {
   return *this;
 }
 
+bool isUtf8(std::string_view s) {
+  bool ascii = true;
+  for (unsigned char c : s) ascii = ascii && c < 0x80;
+  if (ascii) return true;
+  try {
+    (void)nlohmann::json(std::string(s)).dump();  // strict: throws on invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
 void JsonWriter::appendString(std::string_view s) {
   bool plain = true;
   for (unsigned char c : s) {

@@ -56,4 +56,8 @@ class JsonWriter {
   bool afterKey_ = false;  // a key was written; its value comes next
 };
 
+// Whether `s` is valid UTF-8, the one thing JsonWriter alters (a record's
+// paths must come back as they were given).
+bool isUtf8(std::string_view s);
+
 }  // namespace berth

@@ -39,12 +39,14 @@ kj::Promise<void> ApiService::create(CreateContext ctx) {
   auto p = ctx.getParams();
   Ref ref = refOf(p.getTask());
   CreateOpts opts = fromWire(p.getOpts());
+  bool start = opts.start;
   auto run = [](Runtime& rt, Ref ref, CreateOpts opts) -> asio::awaitable<uint32_t> {
     auto task = co_await rt.create(ref.ns, ref.id, std::move(opts));
     co_return task->cachedState().pid;
   };
-  return spawnKj(run(runtime_, std::move(ref), std::move(opts))).then([ctx](uint32_t pid) mutable {
+  return spawnKj(run(runtime_, std::move(ref), std::move(opts))).then([ctx, start](uint32_t pid) mutable {
     ctx.getResults().setPid(pid);
+    ctx.getResults().setStarted(start);
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/fsutil.h"
+#include "common/json_writer.h"
 #include "common/ids.h"
 #include "common/kj_loop.h"
 #include "common/log.h"
@@ -46,6 +47,10 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   }
   if (!pathExists(opts.bundle + "/config.json")) {
     throw invalidArgument("bundle " + opts.bundle + " has no config.json");
+  }
+  // The task record (JSON) keeps these paths: they must read back the same.
+  for (const std::string* path : {&opts.bundle, &opts.io.stdinPath, &opts.io.stdoutPath, &opts.io.stderrPath}) {
+    if (!isUtf8(*path)) throw invalidArgument("path " + *path + " is not valid UTF-8");
   }
   // An id whose half-made predecessor recovery is still rolling back: wait for
   // that (a client retrying a create berthd died in lands here).

@@ -160,7 +160,7 @@ void ShimTask::noteCreated(uint32_t pid) {
 }
 
 void ShimTask::noteStarted(uint32_t pid) {
-  if (cached_.status == Status::Stopped) return;
+  if (cached_.status == Status::Stopped || cached_.status == Status::Deleted) return;
   cached_.status = Status::Running;
   cached_.pid = pid;
   rememberStatus();

@@ -86,7 +86,8 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   void setClient(std::shared_ptr<ShimClient> client) { client_ = std::move(client); }
   // The init was created (pid) — from create's answer, before its event.
   void noteCreated(uint32_t pid);
-  // The init was started (a start reply): running, unless its exit came first.
+  // The init was started (a start reply): running, unless its exit (or a
+  // delete) came first.
   void noteStarted(uint32_t pid);
   // Fills the cache from a state answer of the init.
   void noteState(const State& state);

@@ -41,6 +41,9 @@ struct ApiCreateRequest {
 }
 struct ApiCreateResponse {
   pid @0 :UInt32;
+  started @1 :Bool;
+  # opts.start was asked and the task is started. False from a berthd older
+  # than opts.start, which only created it: the client then starts it.
 }
 
 struct ApiStartRequest {

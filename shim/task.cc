@@ -112,12 +112,12 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
   p->io = ProcessIO::open(io_, paths, config_.stateDir + "/console-init.sock");
   std::string pidFile = config_.stateDir + "/init.pid";
   init_ = std::move(p);  // claims the task against a second create
-  creating_ = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
+  creating_ = std::make_shared<CreateSignal>(io_);
   struct Done {  // however the create ends, a start waiting for it goes on
-    std::shared_ptr<asio::steady_timer>& creating;
+    std::shared_ptr<CreateSignal> signal;
     ~Done() {
-      if (creating) creating->cancel();
-      creating.reset();
+      signal->done = true;
+      signal->timer.cancel();
     }
   } done{creating_};
   try {
@@ -236,12 +236,12 @@ void Task::exec(const std::string& execId, const std::string& partialSpec, IoPat
 }
 
 asio::awaitable<uint32_t> Task::start(std::string execId) {
-  if (execId.empty() && creating_) {
+  if (execId.empty() && creating_ && !creating_->done) {
     // Sent right behind the create (berthd's run): it starts once that is
     // done, or fails as a start of a task never created.
     auto creating = creating_;
     boost::system::error_code ignored;
-    co_await creating->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await creating->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
   Process& p = find(execId);
   if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);

@@ -133,9 +133,16 @@ class Task {
   // runc start, pause or resume under way: the init's exit, if it comes
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
-  // Set while a create runs, cancelled when it ends: a start of the init
-  // sent right behind the create (berthd's run) waits on it.
-  std::shared_ptr<asio::steady_timer> creating_;
+  // The create under way, if any: a start of the init sent right behind it
+  // (berthd's run) waits until it is done. Shared with the create's own
+  // frame, which marks it done however it ends, even after the Task is gone
+  // (a shim stopped mid-create destroys the frame with the io_context).
+  struct CreateSignal {
+    explicit CreateSignal(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer timer;  // cancelled when the create is done
+    bool done = false;
+  };
+  std::shared_ptr<CreateSignal> creating_;
 };
 
 // Exec env: the overlay's KEY=VALUE entries replace the task's same keys.

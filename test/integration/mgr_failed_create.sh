@@ -31,6 +31,12 @@ nothing_left broken
 expect_error invalid-argument ctl run -d --bundle "$bb" brokenrun >/dev/null
 nothing_left brokenrun
 
+echo "--- a bundle path that is not UTF-8 (the record could not keep it)"
+bl=$(mkbundle $'latin\xfc' -- true)
+msg=$(expect_error invalid-argument ctl create --bundle "$bl" latin)
+assert_contains "$msg" "not valid UTF-8" "the error says why"
+nothing_left latin
+
 echo "--- runc fails to create (missing binary)"
 bn=$(mkbundle nobinary -- /no/such/binary)
 if ctl create --bundle "$bn" nobin 2>/dev/null; then

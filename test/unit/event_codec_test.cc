@@ -215,3 +215,13 @@ TEST_CASE("the JSON writer escapes what JSON needs and replaces invalid UTF-8") 
   CHECK(j[0] == "q\"b\\s/");
   CHECK(j[1] == "tab\tnl\n\x01");
 }
+
+TEST_CASE("isUtf8 tells the strings JsonWriter would alter") {
+  CHECK(isUtf8(""));
+  CHECK(isUtf8("/var/lib/bundle"));
+  CHECK(isUtf8("/b\xc3\xbcndle"));            // ü
+  CHECK(isUtf8("\xf0\x9f\x93\xa6"));          // a 4-byte sequence
+  CHECK_FALSE(isUtf8("/b\xfcndle"));          // Latin-1 ü
+  CHECK_FALSE(isUtf8("\xc3"));                // cut short
+  CHECK_FALSE(isUtf8("\xed\xa0\x80"));        // a surrogate
+}

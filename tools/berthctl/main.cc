@@ -20,6 +20,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -94,12 +95,10 @@ std::string namedSubcommand(int argc, char** argv) {
 // few allocations and std::functions) before it parses. That was 70% of the
 // instructions a `berthctl state` runs, and a new berthctl is run for every
 // command. With `only`, only the subcommand named so is defined; a parse
-// that then fails or asks for help returns kRetryWithAllSubcommands, and the
-// command line is parsed again with all of them: help texts and usage
-// errors stay exactly those of the full tree.
-constexpr int kRetryWithAllSubcommands = -1;
-
-int parseAndRun(int argc, char** argv, const std::string& only) {
+// that then fails or asks for help returns nullopt, and the command line is
+// parsed again with all of them: help texts and usage errors stay exactly
+// those of the full tree. Otherwise: the exit status.
+std::optional<int> parseAndRun(int argc, char** argv, const std::string& only) {
   CLI::App app{"berthctl: the client of berthd, the berth container manager", "berthctl"};
   app.fallthrough();
   app.require_subcommand(1);
@@ -280,7 +279,7 @@ int parseAndRun(int argc, char** argv, const std::string& only) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (!only.empty()) return kRetryWithAllSubcommands;
+    if (!only.empty()) return std::nullopt;
     if (dynamic_cast<const CLI::CallForHelp*>(&e) || dynamic_cast<const CLI::CallForAllHelp*>(&e) ||
         e.get_exit_code() == 0) {
       return app.exit(e);
@@ -317,7 +316,7 @@ int main(int argc, char** argv) {
   berth::setLogName("berthctl");
   berth::setLogLevel(berth::LogLevel::error);
 
-  int code = parseAndRun(argc, argv, namedSubcommand(argc, argv));
-  if (code == kRetryWithAllSubcommands) code = parseAndRun(argc, argv, "");
-  return code;
+  std::optional<int> code = parseAndRun(argc, argv, namedSubcommand(argc, argv));
+  if (!code) code = parseAndRun(argc, argv, "");
+  return code.value_or(2);
 }

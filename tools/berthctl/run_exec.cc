@@ -413,7 +413,8 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   ::signal(SIGPIPE, SIG_IGN);
   Client c(g);
   // Created and started in one call (opts.start): one round trip less, and
-  // berthd undoes the create if the start fails.
+  // berthd deletes the task if the start fails. A berthd older than
+  // opts.start only creates it: then it is started here, as before.
   auto createAndStart = [&](const Attached* att) {
     auto req = c.api().createRequest();
     auto opts = req.initOpts();
@@ -424,7 +425,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
     } else {
       opts.initIo().setTerminal(a.tty);
     }
-    c.call(kj::mv(req), a.id);
+    if (!c.call(kj::mv(req), a.id).getStarted()) startOrDelete(c, a.id, "");
   };
   if (a.detach) {
     createAndStart(nullptr);
