@@ -73,13 +73,13 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   std::unique_ptr<OffLoopJob> saving;
   std::optional<kj::Promise<uint32_t>> started;  // opts.start: the start sent behind the create
   try {
-    // The first record is written durably (its dir made, then write, fsync,
-    // rename, fsync of the dir: ~1.1 ms on this VM's ext4) on the worker
-    // thread while the shim starts. A crash in between leaves a record
-    // without a shim, or a shim's state dir without a record: recovery rolls
-    // back both (rec-crash-points). The shim's create waits for the record.
-    std::function<void()> saveRecord = [record, dir = paths.recordDir, path = paths.recordFile] {
-      makeDirs(dir, 0700);
+    makeDirs(paths.recordDir, 0700);
+    // The first record is written durably (write, fsync, rename, fsync of
+    // the dir: ~1.1 ms on this VM's ext4) on the worker thread while the shim
+    // starts. A crash in between leaves a record without a shim, or a shim's
+    // state dir without a record: recovery rolls back both
+    // (rec-crash-points). The shim's create waits for the record.
+    std::function<void()> saveRecord = [record, path = paths.recordFile] {
       crashPoint("before-record");  // (a test hook: it only exits)
       record.saveDurably(path);
     };
