@@ -18,6 +18,8 @@
 //            before-record-remove the state dir is gone, the record remains
 //   events:  after-exit-journaled an init's /tasks/exit from its shim is in the
 //                               journal, its last seq not yet in the task record
+//            after-start-journaled the same for an init's /tasks/start (a run's
+//                               start may come in before its create is committed)
 //            after-lost-exit    a lost shim's /tasks/exit is published, the
 //                               record not yet marked lost
 #pragma once

@@ -112,6 +112,7 @@ void EventExchange::load() {
           if (ev->shimSeq > j.lastShimSeq) j.lastShimSeq = ev->shimSeq;
           if (processIdOf(*ev) == ev->taskId) {
             if (ev->topic == topics::kExit) j.initExit = exitOfEvent(*ev);
+            if (ev->topic == topics::kStart) j.initStarted = true;
             if (ev->topic == topics::kDelete) j.initDeleted = true;
           }
         }
@@ -162,6 +163,7 @@ EventExchange::ShimEventResult EventExchange::handleShimEvent(const std::shared_
   if (shared->topic == topics::kExit && processIdOf(*shared) == shared->taskId) {
     crashPoint("after-exit-journaled");
   }
+  if (shared->topic == topics::kStart) crashPoint("after-start-journaled");
   // The cache first (it also fills the record's exit); subscribers next (the
   // journal has the event, so its seq is taken for good); then the record
   // with the new last seq, one save for both, before the ack (the save is

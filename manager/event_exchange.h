@@ -74,6 +74,7 @@ class EventExchange {
   struct Journaled {
     uint64_t lastShimSeq = 0;
     std::optional<Exit> initExit;  // its init's /tasks/exit
+    bool initStarted = false;      // its init's /tasks/start
     bool initDeleted = false;      // its init's /tasks/delete
     bool any = false;
   };

@@ -328,7 +328,15 @@ asio::awaitable<void> ShimRuntime::rollBackCreate(std::string ns, std::string id
   if (eventsOut && !deleteOut) {
     // Its /tasks/create (maybe more) went out: close its story. Published
     // first, under its incarnation, so a crash during the rollback does not
-    // publish it twice.
+    // publish it twice. A run's /tasks/start can have gone out before the
+    // create was committed: its exit (the rollback kills it) comes first.
+    bool started = journaled.initStarted || record.lastStatus == Status::Running;
+    if (started && !record.exit && !journaled.initExit) {
+      if (exit.pid == 0) exit.pid = record.lastPid;
+      TaskEvent ex = makeExitEvent(ns, id, exit);
+      ex.incarnation = record.createdAtNs;
+      events_.publishLocal(std::move(ex));
+    }
     TaskEvent ev = makeDeleteEvent(ns, id, exit);
     ev.incarnation = record.createdAtNs;
     events_.publishLocal(std::move(ev));

@@ -78,6 +78,21 @@ rolled_back c3
 ctl run -d --bundle "$b" c1
 assert_eq running "$(status_of c1)" "c1 made again"
 
+echo "--- run: berthd dies once the start's event is journaled (before or after the create's commit)"
+crash_during after-start-journaled ctl run -d --bundle "$b" cs
+# committed first: the task is reconnected, running; else rolled back. Either
+# way its story is whole once it is gone: an exit for its start, a delete.
+wait_for bash -c "! $BERTHCTL --address $T/berthd.sock state cs >/dev/null 2>&1 || $BERTHCTL --address $T/berthd.sock state cs | grep -q '\"status\":\"running\"'"
+if ctl state cs >/dev/null 2>&1; then
+    echo "  (committed before the start's event: reconnected)"
+    ctl kill --signal KILL cs
+    ctl wait cs >/dev/null
+    ctl delete cs >/dev/null
+fi
+rolled_back cs
+assert_eq 1 "$(events cs /tasks/start)" "cs's start published once"
+assert_eq 1 "$(events cs /tasks/exit)" "an exit for cs's start"
+
 echo "--- start and exec: the shim did it; berthd died before it answered"
 ctl create --bundle "$b" c4
 crash_during after-start ctl start c4
