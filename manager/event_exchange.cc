@@ -112,9 +112,9 @@ void EventExchange::load() {
           if (ev->shimSeq > j.lastShimSeq) j.lastShimSeq = ev->shimSeq;
           if (processIdOf(*ev) == ev->taskId) {
             if (ev->topic == topics::kExit) j.initExit = exitOfEvent(*ev);
-            if (ev->topic == topics::kStart) j.initStarted = true;
             if (ev->topic == topics::kDelete) j.initDeleted = true;
           }
+          if (ev->topic == topics::kStart) j.initStarted = true;  // the init's alone (execs': exec-started)
         }
       } catch (const std::exception&) {
         ++broken;  // a torn last line from a crash; its event was never acked

@@ -92,6 +92,20 @@ fi
 rolled_back cs
 assert_eq 1 "$(events cs /tasks/start)" "cs's start published once"
 assert_eq 1 "$(events cs /tasks/exit)" "an exit for cs's start"
+# The other order, forced: the same crash, and the record put back to what
+# it says when the start's event comes in before the create's commit.
+berth_kill_daemon TERM
+BERTH_CRASH_AT=after-start-journaled berth_start_daemon
+crashed=$BERTH_DAEMON_PID
+ctl run -d --bundle "$b" cu >/dev/null 2>&1 || true
+wait_for pid_gone "$crashed"
+berth_kill_daemon KILL
+sed -i 's/"created":true/"created":false/' "$T/root/default/cu/task"
+grep -q '"created":false' "$T/root/default/cu/task" || fail "cu's record: $(cat "$T/root/default/cu/task")"
+berth_start_daemon
+rolled_back cu
+assert_eq 1 "$(events cu /tasks/start)" "cu's start published once"
+assert_eq 1 "$(events cu /tasks/exit)" "the rollback publishes an exit for cu's start"
 
 echo "--- start and exec: the shim did it; berthd died before it answered"
 ctl create --bundle "$b" c4
