@@ -159,11 +159,6 @@ asio::awaitable<uint64_t> ShimClient::answerSubscribe(kj::Promise<uint64_t> sent
   co_return co_await finish<uint64_t>(kj::mv(sent), "connect and subscribe", deadline);
 }
 
-asio::awaitable<uint64_t> ShimClient::helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
-                                                        ms deadline) {
-  co_return co_await answerSubscribe(sendHelloAndSubscribe(kj::mv(sink), afterSeq), deadline);
-}
-
 kj::Promise<uint32_t> ShimClient::sendCreate(const std::string& id, const CreateOpts& opts) {
   auto req = shim_.createRequest();
   req.setId(id);
@@ -179,10 +174,6 @@ kj::Promise<uint32_t> ShimClient::sendStart(const std::string& execId) {
 
 asio::awaitable<uint32_t> ShimClient::answer(kj::Promise<uint32_t> sent, const char* what) {
   co_return co_await finish<uint32_t>(kj::mv(sent), what, kLong);
-}
-
-asio::awaitable<uint32_t> ShimClient::create(std::string id, CreateOpts opts) {
-  co_return co_await answer(sendCreate(id, opts), "create");
 }
 
 asio::awaitable<uint32_t> ShimClient::start(std::string execId) {

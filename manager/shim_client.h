@@ -72,18 +72,16 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
 
   asio::awaitable<ShimHello> hello(ms deadline = kDefault);
   // hello() and the subscription (events after `afterSeq` to `sink`), sent
-  // together within one deadline: the shim answers a connection's calls in
-  // order, so this waits one round trip, not two. Returns the shim's newest seq.
-  asio::awaitable<uint64_t> helloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq,
-                                              ms deadline = kDefault);
-  // Its halves: a create sends its create right behind them, before their answer.
+  // together: the shim answers a connection's calls in order, so they take
+  // one round trip, not two. A create sends its create right behind them,
+  // before their answer; answerSubscribe awaits it (within `deadline`) and
+  // returns the shim's newest seq.
   kj::Promise<uint64_t> sendHelloAndSubscribe(wire::EventSink::Client sink, uint64_t afterSeq);
   asio::awaitable<uint64_t> answerSubscribe(kj::Promise<uint64_t> sent, ms deadline);
-  asio::awaitable<uint32_t> create(std::string id, CreateOpts opts);
   asio::awaitable<uint32_t> start(std::string execId);
-  // The halves of create() and start(): a run sends both requests at once
-  // (the shim starts the init once its create is done: one round trip, not
-  // two) and awaits each answer in turn, with create's and start's deadline.
+  // A create, and the start of its init sent right behind it (a run): the
+  // shim starts the init once its create is done, one round trip for both.
+  // answer() awaits each in turn, with create's and start's deadline.
   kj::Promise<uint32_t> sendCreate(const std::string& id, const CreateOpts& opts);
   kj::Promise<uint32_t> sendStart(const std::string& execId);
   asio::awaitable<uint32_t> answer(kj::Promise<uint32_t> sent, const char* what);

@@ -2,8 +2,8 @@
 
 #include "common/errors.h"
 #include "common/fsutil.h"
-#include "common/json_writer.h"
 #include "common/ids.h"
+#include "common/json_writer.h"
 #include "common/kj_loop.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -12,6 +12,8 @@
 #include "manager/shim_pid.h"
 
 #include <unistd.h>
+
+#include <utility>
 
 namespace berth {
 
@@ -103,10 +105,9 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     co_await saving->wait();
     saving.reset();
     crashPoint("after-record");
-    CreateOpts forShim = opts;
-    forShim.start = false;  // a start request of its own, sent right behind
-    auto created = task->client()->sendCreate(id, forShim);
-    if (opts.start) started.emplace(task->client()->sendStart(""));
+    const bool startToo = std::exchange(opts.start, false);  // its own request, right behind
+    auto created = task->client()->sendCreate(id, opts);
+    if (startToo) started.emplace(task->client()->sendStart(""));
     co_await task->client()->answerSubscribe(kj::mv(subscribed), ShimClient::kDefault);
     uint32_t pid = co_await task->client()->answer(kj::mv(created), "create");
     crashPoint("after-runc-create");
