@@ -1,5 +1,7 @@
 #include "manager/off_loop.h"
 
+#include "common/done_signal.h"
+
 #include <boost/asio/thread_pool.hpp>
 
 #include <pthread.h>
@@ -28,12 +30,9 @@ asio::thread_pool& worker() {
 }  // namespace
 
 struct OffLoopJob::State {
-  explicit State(asio::any_io_executor loop) : doneSignal(loop) {
-    doneSignal.expires_at(asio::steady_timer::time_point::max());
-  }
-  bool done = false;
+  explicit State(const asio::any_io_executor& loop) : done(loop) {}
+  DoneSignal done;
   std::exception_ptr error;
-  asio::steady_timer doneSignal;  // cancelled when the job is done
 };
 
 OffLoopJob::OffLoopJob(asio::any_io_executor loop, std::function<void()> blocking)
@@ -49,19 +48,15 @@ OffLoopJob::OffLoopJob(asio::any_io_executor loop, std::function<void()> blockin
     }
     // Back on the loop: the state is the loop's to touch.
     asio::post(home, [state, error] {
-      state->done = true;
       state->error = error;
-      state->doneSignal.cancel();
+      state->done.set();
     });
   });
 }
 
 asio::awaitable<void> OffLoopJob::wait() {
   auto state = state_;
-  if (!state->done) {
-    boost::system::error_code ignored;
-    co_await state->doneSignal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
+  co_await state->done.wait();
   if (state->error) std::rethrow_exception(state->error);
 }
 

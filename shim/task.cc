@@ -112,13 +112,10 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
   p->io = ProcessIO::open(io_, paths, config_.stateDir + "/console-init.sock");
   std::string pidFile = config_.stateDir + "/init.pid";
   init_ = std::move(p);  // claims the task against a second create
-  creating_ = std::make_shared<CreateSignal>(io_);
+  creating_ = std::make_shared<DoneSignal>(io_.get_executor());
   struct Done {  // however the create ends, a start waiting for it goes on
-    std::shared_ptr<CreateSignal> signal;
-    ~Done() {
-      signal->done = true;
-      signal->timer.cancel();
-    }
+    std::shared_ptr<DoneSignal> signal;
+    ~Done() { signal->set(); }
   } done{creating_};
   try {
     mountRootfs(rootfs, bundle_.rootfs, mountRecord());
@@ -236,12 +233,11 @@ void Task::exec(const std::string& execId, const std::string& partialSpec, IoPat
 }
 
 asio::awaitable<uint32_t> Task::start(std::string execId) {
-  if (execId.empty() && creating_ && !creating_->done) {
+  if (execId.empty() && creating_) {
     // Sent right behind the create (berthd's run): it starts once that is
     // done, or fails as a start of a task never created.
     auto creating = creating_;
-    boost::system::error_code ignored;
-    co_await creating->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await creating->wait();
   }
   Process& p = find(execId);
   if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/done_signal.h"
 #include "common/reaper.h"
 #include "shim/bundle.h"
 #include "shim/cgroup_paths.h"
@@ -135,14 +136,9 @@ class Task {
   int initEventsAhead_ = 0;
   // The create under way, if any: a start of the init sent right behind it
   // (berthd's run) waits until it is done. Shared with the create's own
-  // frame, which marks it done however it ends, even after the Task is gone
-  // (a shim stopped mid-create destroys the frame with the io_context).
-  struct CreateSignal {
-    explicit CreateSignal(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
-    asio::steady_timer timer;  // cancelled when the create is done
-    bool done = false;
-  };
-  std::shared_ptr<CreateSignal> creating_;
+  // frame, which sets it however it ends, even after the Task is gone (a
+  // shim stopped mid-create destroys the frame with the io_context).
+  std::shared_ptr<DoneSignal> creating_;
 };
 
 // Exec env: the overlay's KEY=VALUE entries replace the task's same keys.
