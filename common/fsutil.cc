@@ -209,19 +209,17 @@ void makeDirs(const std::string& path, mode_t mode) {
   if (path.empty()) throw invalidArgument("makeDirs: empty path");
   // The leaf first: its parent is usually there, and then that is one mkdir
   // instead of a mkdir and a stat for every level of the path.
-  if (::mkdir(path.c_str(), mode) == 0) {
-    if (::chmod(path.c_str(), mode) < 0) throw systemError("chmod " + path, errno);
-    return;
-  }
-  if (errno == ENOENT) {
+  int made = ::mkdir(path.c_str(), mode);
+  if (made < 0 && errno == ENOENT) {
     size_t end = path.find_last_not_of('/');
     size_t slash = end == std::string::npos ? std::string::npos : path.rfind('/', end);
     if (slash == std::string::npos || slash == 0) throw systemError("mkdir " + path, ENOENT);
     makeDirs(path.substr(0, slash), mode);
-    if (::mkdir(path.c_str(), mode) == 0) {
-      if (::chmod(path.c_str(), mode) < 0) throw systemError("chmod " + path, errno);
-      return;
-    }
+    made = ::mkdir(path.c_str(), mode);
+  }
+  if (made == 0) {
+    if (::chmod(path.c_str(), mode) < 0) throw systemError("chmod " + path, errno);
+    return;
   }
   if (errno != EEXIST) throw systemError("mkdir " + path, errno);
   struct stat st{};
