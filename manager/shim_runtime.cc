@@ -118,6 +118,12 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     failure = std::current_exception();
   }
   if (failure) {
+    // From here on the shim's events are not published (they would come
+    // after the undo's own); those already out get their ending.
+    task->setDiscarded();
+    const TaskRecord& r = task->record();
+    closeUndoneStory(ns, id, {r.createdAtNs, r.lastSeq > 0, r.deletePublished, r.exit,
+                              task->cachedState().pid});
     started.reset();  // its answer (the create's failure) is not wanted
     try {
       std::rethrow_exception(failure);
@@ -207,6 +213,22 @@ asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bo
   }
   removeDirs(paths, ns);
   tasks_.release(ns, id);
+}
+
+void ShimRuntime::closeUndoneStory(const std::string& ns, const std::string& id,
+                                   const UndoneStory& story) {
+  if (!story.eventsOut || story.deleteOut) return;
+  Exit exit{story.pid, ExitStatus::signaled(9), nowNs()};
+  if (story.exitOut) {
+    exit = *story.exitOut;
+  } else {
+    TaskEvent ev = makeExitEvent(ns, id, exit);
+    ev.incarnation = story.incarnation;
+    events_.publishLocal(std::move(ev));
+  }
+  TaskEvent ev = makeDeleteEvent(ns, id, exit);
+  ev.incarnation = story.incarnation;
+  events_.publishLocal(std::move(ev));
 }
 
 void ShimRuntime::removeDirs(const TaskPaths& paths, const std::string& ns) {
@@ -320,28 +342,12 @@ asio::awaitable<void> ShimRuntime::rollBackCreate(std::string ns, std::string id
   }
   cleaning_.insert(name);
   BERTH_LOG(warn) << "task " << name << ": berthd died while creating it; rolling it back";
+  // What went out is in the journal too: the record may lag it (a run's
+  // /tasks/start can go out before the create is committed).
   auto journaled = events_.journaled(ns, id, record.createdAtNs);
-  bool eventsOut = journaled.any || record.lastSeq > 0;
-  bool deleteOut = record.deletePublished || journaled.initDeleted;
-  Exit exit{0, ExitStatus::signaled(9), nowNs()};
-  if (record.exit) exit = *record.exit;
-  else if (journaled.initExit) exit = *journaled.initExit;
-  if (eventsOut && !deleteOut) {
-    // Its /tasks/create (maybe more) went out: close its story. Published
-    // first, under its incarnation, so a crash during the rollback does not
-    // publish it twice. A run's /tasks/start can have gone out before the
-    // create was committed: its exit (the rollback kills it) comes first.
-    bool started = journaled.initStarted || record.lastStatus == Status::Running;
-    if (started && !record.exit && !journaled.initExit) {
-      if (exit.pid == 0) exit.pid = record.lastPid;
-      TaskEvent ex = makeExitEvent(ns, id, exit);
-      ex.incarnation = record.createdAtNs;
-      events_.publishLocal(std::move(ex));
-    }
-    TaskEvent ev = makeDeleteEvent(ns, id, exit);
-    ev.incarnation = record.createdAtNs;
-    events_.publishLocal(std::move(ev));
-  }
+  closeUndoneStory(ns, id, {record.createdAtNs, journaled.any || record.lastSeq > 0,
+                            record.deletePublished || journaled.initDeleted,
+                            record.exit ? record.exit : journaled.initExit, record.lastPid});
   auto task = std::make_shared<ShimTask>(ns, id, std::move(record), pathsFor(ns, id),
                                          ShimTask::Phase::Loading);
   if (auto shim = readShimPid(task->paths().stateDir); shim && shimAlive(*shim)) {

@@ -104,4 +104,40 @@ topics_of() { grep "\"container_id\":\"$1\"" "$T/events.out" | sed 's/.*"topic":
 for id in nostart nostart2 created; do
     assert_eq "/tasks/create /tasks/exit /tasks/delete " "$(topics_of "$id")" "events of $id"
 done
+
+echo "--- the record cannot be saved once the shim has published the create"
+# runc, except that after each create the task's record file is replaced by a
+# directory: berthd's save of the committed record (in place) then fails, after
+# the shim published /tasks/create. The undo must close that story (an exit
+# and a delete), not drop it, and leave nothing behind.
+cat >"$T/runc-breaks-record" <<END
+#!/bin/sh
+"$BERTH_RUNC" "\$@" || exit
+case " \$* " in
+*" create "*)
+    for id; do :; done
+    rm -f "$T/root/default/\$id/task" && mkdir "$T/root/default/\$id/task" ;;
+esac
+exit 0
+END
+chmod +x "$T/runc-breaks-record"
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$T/runc-breaks-record"
+"$BERTHCTL" --address "$T/berthd.sock" events >"$T/events2.out" 2>&1 &
+events_pid=$!
+sleep 0.2 # subscribed before the creates
+msg=$(expect_error internal ctl create --bundle "$good" unsaved)
+assert_contains "$msg" "task" "the error names the record ($msg)"
+expect_error internal ctl run -d --bundle "$good" unsavedrun >/dev/null
+sleep 0.5 # the events of the undo reach the subscriber
+kill "$events_pid"
+wait "$events_pid" 2>/dev/null || true
+nothing_left unsaved
+nothing_left unsavedrun
+topics2_of() { grep "\"container_id\":\"$1\"" "$T/events2.out" | sed 's/.*"topic":"\([^"]*\)".*/\1/' | tr '\n' ' '; }
+assert_eq "/tasks/create /tasks/exit /tasks/delete " "$(topics2_of unsaved)" "events of the undone create"
+# the run's start went out behind its create: it may have run before the undo
+got=$(topics2_of unsavedrun)
+[[ $got == "/tasks/create /tasks/exit /tasks/delete " || $got == "/tasks/create /tasks/start /tasks/exit /tasks/delete " ]] ||
+    fail "events of the undone run: $got"
 echo "mgr-failed-create: ok"

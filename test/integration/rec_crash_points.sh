@@ -59,6 +59,7 @@ rolled_back() { # ID — nothing of it is left, and the id is free
     assert_no_trace default "$id"
     assert_eq 0 "$(shim_procs "$id")" "$id: shim processes left"
     assert_eq "$(events "$id" /tasks/create)" "$(events "$id" /tasks/delete)" "$id: a delete for each create published"
+    assert_eq "$(events "$id" /tasks/create)" "$(events "$id" /tasks/exit)" "$id: an exit for each create published"
 }
 stopped_with() { # ID CODE
     wait_for test "$(status_of "$1")" = stopped
