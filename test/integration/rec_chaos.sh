@@ -6,7 +6,8 @@
 # each restart) records every event. At the end: every task created is deleted
 # (or still listed, stopped, if a worker gave up on it: counted as a failure);
 # every init exit a worker's wait saw was published exactly once, with that
-# status; no init exit twice; seqs strictly increase; zero leaked shim
+# status; no init exit twice in one life of an id (a create rolled back by a
+# restart is a life of its own, ended by its own exit and delete); seqs strictly increase; zero leaked shim
 # processes, runc containers, mounts, FIFOs or state dirs.
 #
 # Env: WORKERS (default 4), DURATION (seconds of chaos, default 32),
@@ -134,14 +135,18 @@ listed=$(ctl list --json)
 leftover=$(jq -r '.[].id' <<<"$listed" | wc -l)
 bad_state=$(jq -r '.[] | select(.status != "stopped") | .id' <<<"$listed")
 
-# Exits: by task id from the subscriber's stream.
-jq -r 'select(.topic == "/tasks/exit" and .event.id == .event.container_id) | "\(.event.id) \(.event.exit_status) \(.seq)"' \
-    "$T/events.sub" >"$T/exits"
-dup_exits=$(awk '{ n[$1]++ } END { for (i in n) if (n[i] > 1) print i " x" n[i] }' "$T/exits")
+# Exits: by task id from the subscriber's stream, one life of the id per
+# /tasks/create (a create berthd died in is rolled back with its own exit and
+# delete, and the worker's retry is a new life): "ID LIFE STATUS SEQ".
+jq -r 'select(.topic == "/tasks/create" or (.topic == "/tasks/exit" and .event.id == .event.container_id))
+       | "\(.topic) \(.event.container_id) \(.event.exit_status) \(.seq)"' "$T/events.sub" |
+    awk '$1 == "/tasks/create" { life[$2]++; next } { print $2, life[$2] + 0, $3, $4 }' >"$T/exits"
+dup_exits=$(awk '{ n[$1 " " $2]++ } END { for (i in n) if (n[i] > 1) print i " x" n[i] }' "$T/exits")
 missing=0 wrong=0
 while read -r id st; do
     st=${st#exit=}
-    got=$(awk -v id="$id" '$1 == id { print $2 }' "$T/exits")
+    # the worker waited on the id's last life
+    got=$(awk -v id="$id" '$1 == id { s = $3 } END { print s }' "$T/exits")
     if [[ -z $got ]]; then
         missing=$((missing + 1)); echo "no /tasks/exit for $id (wait said $st)" >&2
     elif [[ $got != "$st" ]]; then
