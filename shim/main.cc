@@ -34,6 +34,7 @@ struct Args {
   std::string ns, id, bundle, stateDir, runtime = "runc", logLevel = "info";
   std::string cgroupParent = "/berth";
   bool noFork = false;  // start: see daemonize()
+  int unclaimedExitSeconds = 30;  // start: see serve()
 };
 
 TaskConfig configFrom(const Args& a) {
@@ -54,7 +55,14 @@ TaskConfig configFrom(const Args& a) {
           a.stateDir + "/runc/" + a.ns, a.cgroupParent};
 }
 
-int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready) {
+// What a shim that nobody ever connected to leaves: nothing of its own.
+void removeUnclaimed(const TaskConfig& config) {
+  ::unlink((config.stateDir + "/log").c_str());
+  ::rmdir(config.stateDir.c_str());  // only if nothing else is in it
+}
+
+int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready,
+          std::chrono::seconds unclaimedExit) {
   // The heap is trimmed after each call (ShimService::trimSoon), not by
   // free(): a trim inside the exit's path (the event message's free, right
   // after its send) held the CPU that the woken berthd had been placed on.
@@ -85,11 +93,27 @@ int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready) {
                        });
   // berthd reading an event must not wake the shim: see StreamOptions.
   listener.streamOptions.wakeOnPeerRead = false;
+  // berthd connects at once to the shim it started. A shim nobody has
+  // connected to was orphaned as it started: its berthd died, and the
+  // restarted one's recovery ran before this shim had written shim.pid, so
+  // it could neither find nor end it. It has no task (only a connection
+  // creates one): it removes what it made and exits.
+  bool unclaimed = false;
+  asio::steady_timer claimTimer(io, unclaimedExit);
+  listener.onConnect = [&claimTimer](RpcConnection&) { claimTimer.cancel(); };
+  claimTimer.async_wait([&](const boost::system::error_code& ec) {
+    if (ec || listener.connectionCount() > 0) return;
+    BERTH_LOG(warn) << "nobody connected within " << unclaimedExit.count()
+                    << " s of the start: an orphan of a berthd that died; exiting";
+    unclaimed = true;
+    io.stop();
+  });
   BERTH_LOG(info) << "serving task " << config.ns << "/" << config.id << " on " << sock;
   io.run();
   listener.close();
   ::unlink((config.stateDir + "/shim.pid").c_str());
   BERTH_LOG(info) << "shim for " << config.ns << "/" << config.id << " exits";
+  if (unclaimed) removeUnclaimed(config);
   return 0;
 }
 
@@ -110,7 +134,7 @@ int start(const Args& args) {
   ReadyNotice ready = daemonize(sock, config.stateDir + "/log", fd, !args.noFork);
   setLogName("berth-shim");
   try {
-    return serve(config, fd, ready);
+    return serve(config, fd, ready, std::chrono::seconds(args.unclaimedExitSeconds));
   } catch (std::exception& e) {
     BERTH_LOG(error) << "shim failed: " << e.what();
     return 1;
@@ -172,6 +196,11 @@ int main(int argc, char** argv) {
   startCmd->add_flag("--no-fork", a.noFork,
                      "serve in this process (the caller made it a session leader and reads "
                      "the address from stdout without waiting for an exit)");
+  startCmd->add_option("--unclaimed-exit", a.unclaimedExitSeconds,
+                       "exit, removing the state dir, if nobody connects within SECONDS of the "
+                       "start (an orphan of a berthd that died as it started the shim)")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   auto* deleteCmd = app.add_subcommand("delete", "clean up after a dead shim");
   addCommon(deleteCmd);
   try {

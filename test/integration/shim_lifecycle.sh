@@ -130,5 +130,27 @@ for i in 1 2 3 4 5; do
     shim_wait_gone "$spid"
 done
 
+# ------------------------------------------ a shim that nobody ever connects to
+step "unclaimed: a shim nobody connects to exits and removes its state dir"
+# (what a berthd that died as it started the shim leaves, when its restart's
+# recovery ran before the shim had written shim.pid)
+start_unclaimed() { # ID — a shim that gives up after 1 s; prints its socket
+    "$BERTH_SHIM" start --namespace "$SHIM_NS" --id "$1" --bundle "$b" --state-dir "$T/state" \
+        --runtime "$BERTH_RUNC" --cgroup-parent "$(berth_cgroup_parent)" --unclaimed-exit 1 ||
+        fail "berth-shim start $1 failed"
+}
+S=$(start_unclaimed u1)
+spid=$(shim_pid u1)
+shim_wait_gone "$spid"
+[[ ! -e $T/state/$SHIM_NS/u1 ]] || fail "unclaimed shim left $(ls -la "$T/state/$SHIM_NS/u1")"
+step "claimed: one connection keeps it past that time"
+S=$(start_unclaimed u2)
+spid=$(shim_pid u2)
+drv "$S" connect >/dev/null
+sleep 1.5
+kill -0 "$spid" 2>/dev/null || fail "a shim that was connected to exited"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 berth_leaks_check
 echo PASS
