@@ -35,11 +35,11 @@ RpcListener::~RpcListener() {
   close();
 }
 
-void RpcListener::close() {
+void RpcListener::close(bool removeSocket) {
   if (acceptor_.is_open()) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    ::unlink(path_.c_str());
+    if (removeSocket) ::unlink(path_.c_str());
   }
 }
 

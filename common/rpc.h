@@ -58,7 +58,8 @@ class RpcListener {
 
   size_t connectionCount() const { return connections_.size(); }
   const std::string& path() const { return path_; }
-  void close();
+  // Stops accepting; the socket file is removed unless `removeSocket` is false.
+  void close(bool removeSocket = true);
 
  private:
   void acceptNext();

@@ -115,6 +115,7 @@ void EventExchange::load() {
             if (ev->topic == topics::kDelete) j.initDeleted = true;
           }
           if (ev->topic == topics::kStart) j.initStarted = true;  // the init's alone (execs': exec-started)
+          if (uint32_t pid = pidOf(*ev)) j.initPid = pid;              // create's and start's
         }
       } catch (const std::exception&) {
         ++broken;  // a torn last line from a crash; its event was never acked

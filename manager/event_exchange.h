@@ -76,6 +76,7 @@ class EventExchange {
     std::optional<Exit> initExit;  // its init's /tasks/exit
     bool initStarted = false;      // its init's /tasks/start
     bool initDeleted = false;      // its init's /tasks/delete
+    uint32_t initPid = 0;          // from its /tasks/create or /tasks/start
     bool any = false;
   };
   Journaled journaled(const std::string& ns, const std::string& id, int64_t incarnation) const;

@@ -121,6 +121,7 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     // From here on the shim's events are not published (they would come
     // after the undo's own); those already out get their ending.
     task->setDiscarded();
+    task->record().created = false;  // a later save must not commit it after all
     const TaskRecord& r = task->record();
     closeUndoneStory(ns, id, {r.createdAtNs, r.lastSeq > 0, r.deletePublished, r.exit,
                               task->cachedState().pid});
@@ -347,7 +348,8 @@ asio::awaitable<void> ShimRuntime::rollBackCreate(std::string ns, std::string id
   auto journaled = events_.journaled(ns, id, record.createdAtNs);
   closeUndoneStory(ns, id, {record.createdAtNs, journaled.any || record.lastSeq > 0,
                             record.deletePublished || journaled.initDeleted,
-                            record.exit ? record.exit : journaled.initExit, record.lastPid});
+                            record.exit ? record.exit : journaled.initExit,
+                            record.lastPid ? record.lastPid : journaled.initPid});
   auto task = std::make_shared<ShimTask>(ns, id, std::move(record), pathsFor(ns, id),
                                          ShimTask::Phase::Loading);
   if (auto shim = readShimPid(task->paths().stateDir); shim && shimAlive(*shim)) {

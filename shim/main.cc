@@ -18,11 +18,13 @@
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 using namespace berth;
@@ -55,13 +57,37 @@ TaskConfig configFrom(const Args& a) {
           a.stateDir + "/runc/" + a.ns, a.cgroupParent};
 }
 
-// What a shim that nobody ever connected to leaves: nothing of its own.
-void removeUnclaimed(const TaskConfig& config) {
-  ::unlink((config.stateDir + "/log").c_str());
+// A file's identity, to tell ours from one a successor made at the same path.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+std::optional<FileId> fileIdOf(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
+// What a shim that nobody ever connected to leaves: nothing of its own. Only
+// what is still ours goes: `berth-shim delete` (a rollback's) may have removed
+// our files meanwhile, and a new shim for the same task made its own there.
+void removeUnclaimed(const TaskConfig& config, const FileId& socket, const std::string& pidLine) {
+  const std::string sock = config.stateDir + "/shim.sock", pidFile = config.stateDir + "/shim.pid";
+  const std::string log = config.stateDir + "/log";
+  if (fileIdOf(sock) == socket) ::unlink(sock.c_str());
+  try {
+    if (readFile(pidFile) == pidLine) ::unlink(pidFile.c_str());
+  } catch (const std::exception&) {
+  }
+  struct stat err;
+  if (::fstat(STDERR_FILENO, &err) == 0 && fileIdOf(log) == FileId{err.st_dev, err.st_ino}) {
+    ::unlink(log.c_str());
+  }
   ::rmdir(config.stateDir.c_str());  // only if nothing else is in it
 }
 
-int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready,
+int serve(const TaskConfig& config, int listenFd, const FileId& socketId, const ReadyNotice& ready,
           std::chrono::seconds unclaimedExit) {
   // The heap is trimmed after each call (ShimService::trimSoon), not by
   // free(): a trim inside the exit's path (the event message's free, right
@@ -75,7 +101,8 @@ int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready,
     return task.events().afterDelivered(std::move(start));
   };
   std::string sock = config.stateDir + "/shim.sock";
-  replaceFile(config.stateDir + "/shim.pid", pidWithStartTime(::getpid()) + "\n", 0600);
+  const std::string pidLine = pidWithStartTime(::getpid()) + "\n";
+  replaceFile(config.stateDir + "/shim.pid", pidLine, 0600);
   notifyReady(ready);
   bool exiting = false;
   auto requestExit = [&]() {
@@ -110,10 +137,14 @@ int serve(const TaskConfig& config, int listenFd, const ReadyNotice& ready,
   });
   BERTH_LOG(info) << "serving task " << config.ns << "/" << config.id << " on " << sock;
   io.run();
+  if (unclaimed) {
+    listener.close(/*removeSocket=*/false);
+    removeUnclaimed(config, socketId, pidLine);
+    return 0;
+  }
   listener.close();
   ::unlink((config.stateDir + "/shim.pid").c_str());
   BERTH_LOG(info) << "shim for " << config.ns << "/" << config.id << " exits";
-  if (unclaimed) removeUnclaimed(config);
   return 0;
 }
 
@@ -131,10 +162,13 @@ int start(const Args& args) {
     std::printf("%s\n", sock.c_str());
     return 0;
   }
+  // (before the daemonizing fork: a later one could be a successor's socket)
+  std::optional<FileId> socketId = fileIdOf(sock);
+  if (!socketId) throw systemError("stat " + sock, errno);
   ReadyNotice ready = daemonize(sock, config.stateDir + "/log", fd, !args.noFork);
   setLogName("berth-shim");
   try {
-    return serve(config, fd, ready, std::chrono::seconds(args.unclaimedExitSeconds));
+    return serve(config, fd, *socketId, ready, std::chrono::seconds(args.unclaimedExitSeconds));
   } catch (std::exception& e) {
     BERTH_LOG(error) << "shim failed: " << e.what();
     return 1;

@@ -123,13 +123,15 @@ END
 chmod +x "$T/runc-breaks-record"
 berth_kill_daemon TERM
 berth_start_daemon --runtime "$T/runc-breaks-record"
-"$BERTHCTL" --address "$T/berthd.sock" events >"$T/events2.out" 2>&1 &
+# (--since 0: the journal's events too, so a late subscription misses none)
+"$BERTHCTL" --address "$T/berthd.sock" events --since 0 >"$T/events2.out" 2>&1 &
 events_pid=$!
-sleep 0.2 # subscribed before the creates
 msg=$(expect_error internal ctl create --bundle "$good" unsaved)
 assert_contains "$msg" "task" "the error names the record ($msg)"
 expect_error internal ctl run -d --bundle "$good" unsavedrun >/dev/null
-sleep 0.5 # the events of the undo reach the subscriber
+for id in unsaved unsavedrun; do
+    wait_for grep -q "\"topic\":\"/tasks/delete\".*\"container_id\":\"$id\"" "$T/events2.out"
+done
 kill "$events_pid"
 wait "$events_pid" 2>/dev/null || true
 nothing_left unsaved

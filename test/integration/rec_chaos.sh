@@ -142,6 +142,11 @@ jq -r 'select(.topic == "/tasks/create" or (.topic == "/tasks/exit" and .event.i
        | "\(.topic) \(.event.container_id) \(.event.exit_status) \(.seq)"' "$T/events.sub" |
     awk '$1 == "/tasks/create" { life[$2]++; next } { print $2, life[$2] + 0, $3, $4 }' >"$T/exits"
 dup_exits=$(awk '{ n[$1 " " $2]++ } END { for (i in n) if (n[i] > 1) print i " x" n[i] }' "$T/exits")
+# Lives do not overlap: a create of an id comes only after its last life's
+# delete (else a second /tasks/create would pass for a new life).
+overlaps=$(jq -r 'select(.topic == "/tasks/create" or (.topic == "/tasks/delete" and .event.id == .event.container_id))
+       | "\(.topic) \(.event.container_id)"' "$T/events.sub" |
+    awk '$1 == "/tasks/create" { if (open[$2]) print $2; open[$2] = 1; next } { open[$2] = 0 }' | sort -u | tr '\n' ' ')
 missing=0 wrong=0
 while read -r id st; do
     st=${st#exit=}
@@ -168,6 +173,7 @@ echo "rec-chaos: workers=$WORKERS duration=${DURATION}s lifecycles=$ok (created 
     "events=$(wc -l <"$T/events.sub") subscribe_attempts=$(wc -l <"$T/events.sub.subs") init_exits=$(wc -l <"$T/exits")" \
     "leaks=$leaks (shims $leak_shims, runc $leak_runc, mounts $leak_mounts, fifos $leak_fifos, dirs $leak_dirs, procs $leak_procs)"
 [[ -z $dup_exits ]] || fail "init exits published more than once: $dup_exits"
+[[ -z $overlaps ]] || fail "a /tasks/create before the last life's /tasks/delete: $overlaps"
 ((missing == 0 && wrong == 0)) || fail "$missing exits never published, $wrong with the wrong status"
 ((failed == 0)) || fail "$failed lifecycles failed"
 ((leftover == 0)) || fail "tasks left: $listed"

@@ -134,21 +134,38 @@ done
 step "unclaimed: a shim nobody connects to exits and removes its state dir"
 # (what a berthd that died as it started the shim leaves, when its restart's
 # recovery ran before the shim had written shim.pid)
-start_unclaimed() { # ID — a shim that gives up after 1 s; prints its socket
+start_unclaimed() { # ID SECONDS — a shim that gives up after SECONDS; prints its socket
     "$BERTH_SHIM" start --namespace "$SHIM_NS" --id "$1" --bundle "$b" --state-dir "$T/state" \
-        --runtime "$BERTH_RUNC" --cgroup-parent "$(berth_cgroup_parent)" --unclaimed-exit 1 ||
+        --runtime "$BERTH_RUNC" --cgroup-parent "$(berth_cgroup_parent)" --unclaimed-exit "$2" ||
         fail "berth-shim start $1 failed"
 }
-S=$(start_unclaimed u1)
+S=$(start_unclaimed u1 1)
 spid=$(shim_pid u1)
 shim_wait_gone "$spid"
 [[ ! -e $T/state/$SHIM_NS/u1 ]] || fail "unclaimed shim left $(ls -la "$T/state/$SHIM_NS/u1")"
 step "claimed: one connection keeps it past that time"
-S=$(start_unclaimed u2)
+S=$(start_unclaimed u2 3)
 spid=$(shim_pid u2)
 drv "$S" connect >/dev/null
-sleep 1.5
+sleep 3.5
 kill -0 "$spid" 2>/dev/null || fail "a shim that was connected to exited"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+step "unclaimed after a rollback: the successor's files stay"
+# A rollback's `berth-shim delete` removed the orphan's state dir; the
+# retried create's shim serves there now. The orphan removes nothing of it.
+S=$(start_unclaimed u3 2)
+opid=$(shim_pid u3)
+rm -rf "$T/state/$SHIM_NS/u3"
+S=$(shim_start u3 "$b")
+spid=$(shim_pid u3)
+[[ $spid != "$opid" ]] || fail "the successor is the orphan"
+drv "$S" connect >/dev/null
+shim_wait_gone "$opid"
+for f in shim.sock shim.pid log; do
+    [[ -e $T/state/$SHIM_NS/u3/$f ]] || fail "the orphan removed its successor's $f"
+done
+drv "$S" connect >/dev/null
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
