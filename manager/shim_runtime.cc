@@ -181,7 +181,8 @@ asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bo
     client->disarm();
     bool deleted = false;
     try {
-      co_await client->remove("", ShimClient::kDefault);
+      // (as long as a create may take: the shim's delete waits for one still running)
+      co_await client->remove("", ShimClient::kLong);
       deleted = true;
     } catch (const Error& e) {
       // not-found: runc never created it; fine. Anything else (a running

@@ -493,6 +493,13 @@ asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds
 }
 
 asio::awaitable<ExitInfo> Task::remove(std::string execId) {
+  if (execId.empty() && creating_) {
+    // A delete sent while the create runs (berthd undoing a create it gave
+    // up waiting for) waits for it: runc would find nothing to delete yet,
+    // and the container the create then made would be left behind.
+    auto creating = creating_;
+    co_await creating->wait();
+  }
   Process& p = find(execId);
   Status next = transitionOrThrow(p.status, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});

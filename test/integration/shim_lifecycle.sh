@@ -130,6 +130,29 @@ for i in 1 2 3 4 5; do
     shim_wait_gone "$spid"
 done
 
+# ------------------------------------------------- a delete while the create runs
+step "delete while the create runs: it waits for the create, then deletes"
+# (berthd undoing a create it gave up waiting for) runc's create takes 2 s
+cat >"$T/slow-create-runc" <<END
+#!/bin/sh
+case " \$* " in *" create "*) sleep 2 ;; esac
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+END
+chmod +x "$T/slow-create-runc"
+bs=$(mkbundle slowcreate -- sleep 1000)
+S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id sc --bundle "$bs" --state-dir "$T/state" \
+    --runtime "$T/slow-create-runc" --cgroup-parent "$(berth_cgroup_parent)") || fail "berth-shim start sc failed"
+spid=$(shim_pid sc)
+"$SHIM_DRIVER" "$S" create sc "" "$T/sc.out" "$T/sc.err" >"$T/sc.create" 2>&1 &
+create_pid=$!
+sleep 0.5 # the create is in runc (the wrapper's sleep)
+assert_eq 137 "$(drv "$S" delete)" "the delete kills the init the create made"
+wait "$create_pid" || fail "the create failed: $(<"$T/sc.create")"
+"$BERTH_RUNC" --root "$T/state/runc/$SHIM_NS" state sc >/dev/null 2>&1 &&
+    fail "runc still has the container the create made"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 # ------------------------------------------ a shim that nobody ever connects to
 step "unclaimed: a shim nobody connects to exits and removes its state dir"
 # (what a berthd that died as it started the shim leaves, when its restart's
