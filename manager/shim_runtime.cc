@@ -431,7 +431,16 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
     if (!task->record().exit && e.pid != 0) exit = e;
   }
   if (task->record().exit) exit = *task->record().exit;
-  if (!task->record().deletePublished) events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
+  if (!task->record().deletePublished) {
+    // A story ends with the init's exit before its delete, even when the shim
+    // that would have sent it (a created init killed by the delete) is gone.
+    if (!task->record().exit) {
+      if (exit.pid == 0) exit.pid = task->cachedState().pid;
+      if (exit.exitedAtNs == 0) exit = Exit{exit.pid, ExitStatus::signaled(9), nowNs()};
+      events_.publishLocal(makeExitEvent(ns, id, exit), task);
+    }
+    events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
+  }
   task->markDeleted();
   removeDirs(paths, ns);
   tasks_.remove(ns, id);
@@ -505,6 +514,11 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
       exit = co_await client->remove("", ShimClient::kLong, &lastSeq);
     } catch (...) {
       markDeleting(task, false);  // e.g. failed-precondition: it still runs
+      // A shim that died during the call: its disconnect came while the task
+      // was deleting, which ignores it. Now it is the usual lost shim (its
+      // exit published, the task stopped and deletable), not a task whose
+      // calls all fail until berthd restarts.
+      if (!client->connected() && onShimDisconnected) onShimDisconnected(task);
       throw;
     }
     crashPoint("after-shim-delete");

@@ -76,5 +76,52 @@ for id in e1 e2; do
         "$id's delete seen once"
     assert_no_trace default "$id"
 done
+
+echo "--- a shim that dies during a delete: the task is a lost shim's, stopped and deletable"
+# runc, except that its `delete` (a created task's delete runs runc delete
+# --force) first SIGKILLs its caller, the shim
+cat >"$T/runc-kills-shim" <<END
+#!/bin/sh
+case " \$* " in *" delete "*) kill -KILL \$PPID ;; esac
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+END
+chmod +x "$T/runc-kills-shim"
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$T/runc-kills-shim"
+mkbundle d1 -- sleep 1000 >/dev/null
+ctl create --bundle "$T/bundles/d1" d1
+read -r d1shim _ <"$T/state/default/d1/shim.pid"
+expect_error unavailable ctl delete d1 >/dev/null
+wait_for pid_gone "$d1shim"
+wait_for test "$(status_of d1)" = stopped
+assert_eq 137 "$(json_get "$(ctl state d1)" exit_status)" "d1, its shim and init killed"
+ctl delete d1 >/dev/null
+expect_error not-found ctl state d1 >/dev/null
+assert_no_trace default d1
+# (from the journal: what berthd published, in order)
+journal_of() { jq -c --arg id "$1" 'select(.task_id == $id)' "$T/root/events.log"; }
+topics=$(journal_of d1 | jq -r .topic | tr '\n' ' ')
+assert_eq "/tasks/create /tasks/exit /tasks/delete " "$topics" "d1's events"
+
+echo "--- berthd dies before it sends a created task's delete, and its shim dies too"
+# (the shim would have sent the init's exit, the delete killing it): the
+# delete finished at the restart publishes that exit before the delete
+berth_kill_daemon TERM
+BERTH_CRASH_AT=before-shim-delete berth_start_daemon
+mkbundle d2 -- sleep 1000 >/dev/null
+ctl create --bundle "$T/bundles/d2" d2
+read -r d2shim _ <"$T/state/default/d2/shim.pid"
+d2pid=$(json_get "$(ctl state d2)" pid)
+ctl delete d2 >/dev/null 2>&1 && fail "berthd did not crash before the shim's delete"
+berth_kill_daemon KILL
+kill -KILL "$d2shim"
+wait_for pid_gone "$d2shim"
+berth_start_daemon
+wait_for bash -c "! test -e '$T/root/default/d2'"
+expect_error not-found ctl state d2 >/dev/null
+assert_no_trace default d2
+ev=$(journal_of d2)
+assert_eq "/tasks/create /tasks/exit /tasks/delete " "$(jq -r .topic <<<"$ev" | tr '\n' ' ')" "d2's events"
+assert_eq "$d2pid 137" "$(jq -r 'select(.topic == "/tasks/exit") | "\(.event.pid) \(.event.exit_status)"' <<<"$ev")" "d2's exit"
 berth_leaks_check
 echo "rec-exit-status: ok"
