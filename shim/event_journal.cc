@@ -46,7 +46,23 @@ void EventJournal::subscribe(wire::EventSink::Client sink, uint64_t afterSeq) {
   sink_ = kj::mv(sink);
   ++generation_;
   inFlight_ = false;
+  if (retryTimer_) retryTimer_->cancel();
+  retryArmed_ = false;
+  backoff_ = std::chrono::milliseconds(0);
   pump();
+}
+
+void EventJournal::retryLater() {
+  using std::chrono::milliseconds;
+  backoff_ = backoff_.count() == 0 ? milliseconds(100) : std::min(backoff_ * 2, milliseconds(5000));
+  if (!retryTimer_) retryTimer_ = std::make_unique<asio::steady_timer>(KjLoop::current().io());
+  retryTimer_->expires_after(backoff_);
+  retryArmed_ = true;
+  retryTimer_->async_wait([this, gen = generation_](const boost::system::error_code& ec) {
+    if (ec || gen != generation_) return;
+    retryArmed_ = false;
+    pump();
+  });
 }
 
 void EventJournal::dropUpTo(uint64_t seq) {
@@ -54,7 +70,7 @@ void EventJournal::dropUpTo(uint64_t seq) {
 }
 
 void EventJournal::pump() {
-  if (inFlight_ || queue_.empty()) return;
+  if (inFlight_ || retryArmed_ || queue_.empty()) return;
   KJ_IF_MAYBE(sink, sink_) {
     inFlight_ = true;
     auto& entry = queue_.front();
@@ -71,17 +87,25 @@ void EventJournal::pump() {
               if (gen != generation_) return;
               dropUpTo(seq);  // acknowledged
               inFlight_ = false;
+              backoff_ = std::chrono::milliseconds(0);
               pump();
               delivered(seq);
             },
             [this, gen](kj::Exception&& e) {
               if (gen != generation_) return;
               delivered(UINT64_MAX);
+              inFlight_ = false;
+              if (e.getType() != kj::Exception::Type::DISCONNECTED) {
+                // berthd is there but did not take it: the same event again, later.
+                BERTH_LOG(warn) << "event subscriber refused an event (" << e.getDescription().cStr()
+                                << "); " << queue_.size() << " events kept, retrying";
+                retryLater();
+                return;
+              }
               // Keep the event: the next subscriber gets it again.
               BERTH_LOG(info) << "event subscriber gone (" << e.getDescription().cStr()
                               << "); " << queue_.size() << " events kept";
               sink_ = nullptr;
-              inFlight_ = false;
             }),
         "publish event");
   }

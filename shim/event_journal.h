@@ -10,13 +10,20 @@
 //   first (a frozen init killed from the host dies at the thaw).
 // Events leave in seq order, one publish in flight at a time, so berthd sees
 // exactly this order, again after a reconnect (subscribe(afterSeq) replays).
+// A publish that fails while the subscriber stays connected (berthd could
+// not journal the event: a disk full or failing) is sent again after a
+// backoff (0.1 s, doubling to 5 s); a lost connection waits for the next
+// subscriber instead.
 #pragma once
+
+#include "common/asio.h"
 
 #include "types.capnp.h"
 
 #include <capnp/message.h>
 
 #include <cstdint>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -51,6 +58,8 @@ class EventJournal {
     kj::Own<capnp::MallocMessageBuilder> message;
   };
   void pump();
+  // The front event again after the backoff (the subscriber refused it).
+  void retryLater();
   void dropUpTo(uint64_t seq);
   // Runs the afterDelivered functions waiting for events up to `seq`.
   void delivered(uint64_t seq);
@@ -61,6 +70,9 @@ class EventJournal {
   kj::Maybe<wire::EventSink::Client> sink_;
   uint64_t generation_ = 0;  // bumps on every subscribe: stale acks are ignored
   bool inFlight_ = false;
+  std::unique_ptr<asio::steady_timer> retryTimer_;  // armed: no publish until it fires
+  bool retryArmed_ = false;
+  std::chrono::milliseconds backoff_{0};
   struct Waiter {
     uint64_t seq;  // the event it waits for
     std::function<void()> fn;

@@ -9,7 +9,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 source "$HERE/mgr_lib.sh"
-mgr_require
+mgr_require jq
 berth_test_init mgr-stalled-disk
 
 [[ -f ${BERTH_STALL_FSYNC_SO:-} ]] || fail "no BERTH_STALL_FSYNC_SO (build first: meson builds stall_fsync)"
@@ -61,5 +61,34 @@ assert_eq 137 "$(json_get "$(cat "$T/victim.out")" exit_status)" "the lost task'
 ctl kill --signal KILL other
 ctl wait other >/dev/null
 ctl delete other >/dev/null
+
+echo "--- the event journal cannot be written for a while: the exit comes when it can"
+# berthd cannot journal the task's exit (its journal made immutable: writes
+# fail with EPERM), so it refuses the shim's publish. The shim must send the
+# exit again once the journal takes writes, not wait for a reconnect.
+j=$T/root/events.log
+exec {probe}>>"$j"
+immutable_fails=0
+if chattr +i "$j" 2>/dev/null; then
+    { printf '\n' >&"$probe"; } 2>/dev/null || immutable_fails=1 # (an empty line: the journal skips it)
+    chattr -i "$j"
+fi
+exec {probe}>&-
+if ((immutable_fails)); then
+    ctl run -d --bundle "$b" jfail
+    journaled() { jq -r --arg id jfail 'select(.task_id == $id) | .topic' "$j" | tr '\n' ' '; }
+    journaled_is() { [[ $(journaled) == "$1" ]]; }
+    chattr +i "$j"
+    ctl kill --signal KILL jfail
+    sleep 1 # the shim's publish is refused (and retried) meanwhile
+    chattr -i "$j"
+    # (the shim knows: state and wait answer from it)
+    assert_eq 137 "$(json_get "$(ctl wait jfail)" exit_status)" "jfail's exit"
+    WAIT_FOR_TIMEOUT=10 wait_for journaled_is "/tasks/create /tasks/start /tasks/exit "
+    ctl delete jfail >/dev/null
+    assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$(journaled)" "jfail's journaled events"
+else
+    echo "SKIP (this section): a write to an open file made immutable succeeds on $(stat -f -c %T "$j")"
+fi
 berth_leaks_check
 echo "mgr-stalled-disk: ok"
