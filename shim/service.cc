@@ -47,15 +47,16 @@ capnp::Capability::Server::DispatchCallResult ShimService::dispatchCall(
     uint64_t interfaceId, uint16_t methodId,
     capnp::CallContext<capnp::AnyPointer, capnp::AnyPointer> context) {
   auto result = wire::Shim::Server::dispatchCall(interfaceId, methodId, context);
-  result.promise = result.promise.attach(kj::defer([this]() { trimSoon(); }));
+  result.promise = result.promise.attach(kj::defer([]() { trimSoon(); }));
   return result;
 }
 
 void ShimService::trimSoon() {
-  if (trimPosted_) return;
-  trimPosted_ = true;
-  asio::post(KjLoop::current().io(), [this]() {
-    trimPosted_ = false;
+  static bool posted = false;  // one loop per shim process
+  if (posted) return;
+  posted = true;
+  asio::post(KjLoop::current().io(), []() {
+    posted = false;
     ::malloc_trim(0);
   });
 }

@@ -41,11 +41,12 @@ class ShimService final : public wire::Shim::Server {
  private:
   // Gives freed heap pages back once a call is done: an idle shim's memory
   // is what it holds, not its peak (create/start's runc and JSON work).
-  void trimSoon();
+  // The shim's, not this service's: a call cancelled with its connection
+  // posts the trim as the connection, and this service, are freed.
+  static void trimSoon();
 
   Task& task_;
   std::function<void()> requestExit_;
-  bool trimPosted_ = false;
 };
 
 void fillExit(wire::Exit::Builder out, const ExitInfo& exit);

@@ -298,7 +298,9 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
-    p.exitFile.prepare(config_.stateDir + "/exit", execId);
+    // (prefixed: an exec may be named "init", and the init's file is read
+    // after the shim is gone as the task's exit)
+    p.exitFile.prepare(config_.stateDir + "/exit", "exec-" + execId);
     try {
       co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
     } catch (const RuntimeRefused& e) {

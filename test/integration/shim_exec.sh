@@ -25,7 +25,7 @@ assert_eq "stopped $p1 3" "$(drv "$S" state x1)" "x1 after its exit"
 assert_eq "running $ipid 0" "$(drv "$S" state)" "the init still runs"
 assert_eq out-x1 "$(cat "$T/x1.out")" "x1 stdout"
 assert_eq err-x1 "$(cat "$T/x1.err")" "x1 stderr"
-read -r xpid xst _ <"$T/state/default/t1/exit/x1" || fail "no exit file for x1"
+read -r xpid xst _ <"$T/state/default/t1/exit/exec-x1" || fail "no exit file for x1"
 assert_eq "$p1 $((3 << 8))" "$xpid $xst" "exit file of x1"
 drv_fails already-exists "$S" exec x1 '{"args":["true"]}'
 drv_fails failed-precondition "$S" start x1
@@ -111,6 +111,25 @@ assert_eq "1 create
 4 exec-started id=x1
 5 exit id=x1 status=137
 6 exit id=t2 status=137" "$(drv_events "$S" 0 6 2000)" "t2 events: exec exit before init exit"
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "an exec named init: its exit file is its own, not the init's"
+S=$(shim_start t3 "$b")
+spid=$(shim_pid t3)
+ipid=$(drv "$S" create t3 "" "$T/t3.out" "$T/t3.err")
+drv "$S" start >/dev/null
+drv "$S" exec init '{"args":["sh","-c","exit 3"]}' "" "$T/t3x.out" "$T/t3x.err" >/dev/null
+drv "$S" start init >/dev/null
+assert_eq 3 "$(drv "$S" wait init)" "the exec named init"
+[[ ! -e $T/state/default/t3/exit/init ]] ||
+    fail "the exec named init wrote the init's exit file: $(<"$T/state/default/t3/exit/init")"
+drv "$S" kill 9 >/dev/null
+assert_eq 137 "$(drv "$S" wait)" "the init"
+read -r xpid xst _ <"$T/state/default/t3/exit/init" || fail "no exit file for the init"
+assert_eq "$ipid 9" "$xpid $xst" "the init's exit file"
+drv "$S" delete init >/dev/null
 drv "$S" delete >/dev/null
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
