@@ -179,12 +179,6 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
   writeAll(fd.fd, text, path);  // at offset 0: the file was just opened
 }
 
-void truncateFile(const std::string& path, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw systemError("open " + path, errno);
-  ::close(fd);
-}
-
 std::optional<std::string> readFile(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.fd < 0) {

@@ -39,9 +39,6 @@ std::string dirName(const std::string& path);
 // to replaceFile when PATH is missing or the text is larger than a page.
 void overwriteInPlace(const std::string& path, std::string_view data, mode_t mode = 0600);
 
-// Empties PATH (creating it if missing).
-void truncateFile(const std::string& path, mode_t mode = 0600);
-
 // Whole file contents; nullopt only if PATH does not exist (ENOENT).
 std::optional<std::string> readFile(const std::string& path);
 

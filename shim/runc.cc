@@ -7,7 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace berth::shim {
 
@@ -20,8 +25,8 @@ Runc::Runc(Reaper& reaper, std::string binary, std::string root, std::string log
     : reaper_(reaper), binary_(std::move(binary)), root_(std::move(root)),
       logFile_(std::move(logFile)) {}
 
-std::string Runc::lastLogError() const {
-  auto text = readFile(logFile_);
+std::string Runc::lastLogError(const std::string& logFile) {
+  auto text = readFile(logFile);
   if (!text) return "";
   std::istringstream in(*text);
   std::string line, last;
@@ -41,21 +46,30 @@ std::string Runc::lastLogError() const {
 asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStdio io,
                                        std::chrono::milliseconds deadline, bool capture,
                                        std::string what) {
+  // A log of the call's own: calls run at once (execs, a kill during a
+  // start), and the error read back must be this call's. A failed call's
+  // log is kept as logFile_ (the last failure's), a good one's removed.
+  const std::string log = logFile_ + "." + std::to_string(++calls_);
   SpawnOptions o;
-  o.argv = {binary_, "--root", root_, "--log", logFile_, "--log-format", "json"};
+  o.argv = {binary_, "--root", root_, "--log", log, "--log-format", "json"};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.stdinFd = io.in;
   o.stdoutFd = io.out;
   o.stderrFd = io.err;
-  // Truncate the log so the last error line is this call's.
-  truncateFile(logFile_);
   auto result = co_await runCommand(reaper_, std::move(o), deadline, capture);
+  if (result.timedOut || !result.ok()) {
+    if (::rename(log.c_str(), logFile_.c_str()) != 0 && errno != ENOENT) {
+      BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
+    }
+  } else {
+    ::unlink(log.c_str());
+  }
   if (result.timedOut) {
     throw internal(std::string("runc ") + what + " did not finish within " +
                    std::to_string(deadline.count() / 1000) + " s (killed)");
   }
   if (!result.ok()) {
-    std::string msg = lastLogError();
+    std::string msg = lastLogError(logFile_);
     if (msg.empty()) msg = describeWaitStatus(result.waitStatus);
     // runc's fatal line already reads "runc create failed: ..."; say it once.
     std::string prefix = "runc " + what + " failed: ";

@@ -68,10 +68,12 @@ class Runc {
   asio::awaitable<std::string> run(std::vector<std::string> args, ProcessStdio io,
                                    std::chrono::milliseconds deadline, bool capture,
                                    std::string what);
-  std::string lastLogError() const;
+  // The message of the last error line of a runc log.
+  static std::string lastLogError(const std::string& logFile);
 
   Reaper& reaper_;
   std::string binary_, root_, logFile_;
+  uint64_t calls_ = 0;
 };
 
 }  // namespace berth::shim

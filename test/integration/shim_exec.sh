@@ -134,5 +134,29 @@ drv "$S" delete >/dev/null
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
+step "execs that fail at once: each start reports its own runc error"
+S=$(shim_start t4 "$b")
+spid=$(shim_pid t4)
+drv "$S" create t4 "" "$T/t4.out" "$T/t4.err" >/dev/null
+drv "$S" start >/dev/null
+for i in 1 2 3 4 5 6; do
+    drv "$S" exec "f$i" "{\"args\":[\"/no/such/bin$i\"]}" >/dev/null
+done
+pids=()
+for i in 1 2 3 4 5 6; do
+    timeout 15 "$SHIM_DRIVER" "$S" start "f$i" >/dev/null 2>"$T/f$i.err" &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" && fail "a start of a missing binary succeeded" || true; done
+for i in 1 2 3 4 5 6; do
+    assert_contains "$(<"$T/f$i.err")" "/no/such/bin$i" "f$i's own error"
+    drv "$S" delete "f$i" >/dev/null
+done
+drv "$S" kill 9 >/dev/null
+drv "$S" wait >/dev/null
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 berth_leaks_check
 echo PASS
