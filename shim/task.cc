@@ -296,6 +296,10 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   }
   p.status = Status::Running;  // claims it against a second start
   std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
+  // The init's exit waits while runc exec runs: an exec made as the init
+  // dies is started (and killed, below) before the init's exit goes out,
+  // which stays the task's last exit.
+  holdInitExit();
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
     // (prefixed: an exec may be named "init", and the init's file is read
@@ -308,12 +312,13 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
       refusedBecause(e, "start an exec process in");
     }
     co_await p.io.attachConsole();
+    p.io.releaseProcessSide();
+    p.pid = readPidFile(pidFile);
   } catch (...) {
     p.status = Status::Created;
+    releaseInitExit();
     throw;
   }
-  p.io.releaseProcessSide();
-  p.pid = readPidFile(pidFile);
   uint32_t pid = p.pid;
   events_.emit([&](auto e) {
     auto s = e.initExecStarted();
@@ -323,6 +328,10 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   });
   Process* self = &p;
   reaper_.watch(static_cast<pid_t>(pid), [this, self](int st) { onExit(*self, st); });
+  // The init died meanwhile: this exec goes too, as those it outlived did
+  // (afterOutputDrained), and the init's exit follows its exit.
+  if (initExitPending_ && !p.exit) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  releaseInitExit();
   co_return pid;
 }
 

@@ -158,5 +158,44 @@ drv "$S" delete >/dev/null
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
+step "the init dies while runc exec runs (host pid namespace): the exec goes too, and exits first"
+# runc, except that an exec returns 1 s after it made the process: the init
+# is killed meanwhile
+cat >"$T/slow-exec-runc" <<END
+#!/bin/sh
+case " \$* " in
+*" exec "*) "$(command -v "$BERTH_RUNC")" "\$@"; st=\$?; sleep 1; exit \$st ;;
+esac
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+END
+chmod +x "$T/slow-exec-runc"
+bh=$(mkbundle hostpid -- sleep 100)
+host_pidns "$bh"
+S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id t5 --bundle "$bh" --state-dir "$T/state" \
+    --runtime "$T/slow-exec-runc" --cgroup-parent "$(berth_cgroup_parent)") || fail "berth-shim start t5 failed"
+spid=$(shim_pid t5)
+drv "$S" create t5 "" "$T/t5.out" "$T/t5.err" >/dev/null
+drv "$S" start >/dev/null
+drv "$S" exec x1 '{"args":["sleep","100"]}' "" "$T/t5x1.out" "$T/t5x1.err" >/dev/null
+timeout 15 "$SHIM_DRIVER" "$S" start x1 >"$T/t5x1.start" 2>&1 &
+xstart=$!
+sleep 0.5 # runc made the exec and sleeps
+drv "$S" kill 9 >/dev/null
+wait "$xstart" || fail "the exec's start failed: $(<"$T/t5x1.start")"
+xpid=$(<"$T/t5x1.start")
+assert_eq 137 "$(drv "$S" wait x1)" "the exec, killed with the init"
+assert_eq 137 "$(drv "$S" wait)" "the init"
+assert_eq "1 create
+2 start
+3 exec-added id=x1
+4 exec-started id=x1
+5 exit id=x1 status=137
+6 exit id=t5 status=137" "$(drv_events "$S" 0 6 2000)" "t5 events: the exec's exit before the init's"
+pid_gone "$xpid" || fail "the exec process $xpid outlived its task"
+drv "$S" delete x1 >/dev/null
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 berth_leaks_check
 echo PASS
