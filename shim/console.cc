@@ -83,15 +83,41 @@ asio::awaitable<void> Console::copyOut(std::shared_ptr<Console> self) {
 
 asio::awaitable<void> Console::copyIn(std::shared_ptr<Console> self) {
   std::array<char, 4096> buf;
-  for (;;) {
-    boost::system::error_code ec;
+  char last = '\n';
+  boost::system::error_code ec;
+  while (!self->stdinClosed_) {
     size_t n = co_await self->stdin_->async_read_some(asio::buffer(buf),
                                                       asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || self->drained_) break;
+    if (ec == asio::error::operation_aborted && self->stdinClosed_ && !self->closed_) break;
+    if (ec || self->drained_) co_return;
     co_await asio::async_write(self->master_, asio::buffer(buf.data(), n),
                                asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
+    if (ec) co_return;
+    last = buf[n - 1];
   }
+  // closeStdin: what the FIFO holds already goes first, then the EOF.
+  while (!self->closed_ && self->stdin_->is_open()) {
+    ssize_t n = ::read(self->stdin_->native_handle(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EAGAIN: drained
+    co_await asio::async_write(self->master_, asio::buffer(buf.data(), static_cast<size_t>(n)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    last = buf[static_cast<size_t>(n) - 1];
+  }
+  self->stdin_->close(ec);
+  if (!self->closed_) co_await sendEof(self, last);
+}
+
+asio::awaitable<void> Console::sendEof(std::shared_ptr<Console> self, char lastWritten) {
+  // A pty has no half-close: the line discipline's EOF character is it.
+  termios t{};
+  char eof = 4;  // ^D
+  if (::tcgetattr(self->master_.native_handle(), &t) == 0) eof = static_cast<char>(t.c_cc[VEOF]);
+  const char eofs[2] = {eof, eof};
+  boost::system::error_code ec;
+  co_await asio::async_write(self->master_, asio::buffer(eofs, lastWritten == '\n' ? 1 : 2),
+                             asio::redirect_error(asio::use_awaitable, ec));
 }
 
 void Console::resize(unsigned width, unsigned height) {
@@ -107,16 +133,14 @@ void Console::resize(unsigned width, unsigned height) {
 void Console::closeStdin() {
   if (stdinClosed_) return;
   stdinClosed_ = true;
-  if (stdin_) {
-    boost::system::error_code ignored;
-    stdin_->close(ignored);
-  }
   if (closed_) return;  // the pty is gone with the process
-  // A pty has no half-close: the line discipline's EOF character is it.
-  termios t{};
-  char eof = 4;  // ^D
-  if (::tcgetattr(master_.native_handle(), &t) == 0) eof = static_cast<char>(t.c_cc[VEOF]);
-  (void)!::write(master_.native_handle(), &eof, 1);
+  if (stdin_) {
+    // copyIn passes on what the FIFO holds, then sends the EOF.
+    boost::system::error_code ignored;
+    stdin_->cancel(ignored);
+    return;
+  }
+  asio::co_spawn(master_.get_executor(), sendEof(shared_from_this(), '\n'), asio::detached);
 }
 
 void Console::close() {

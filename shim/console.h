@@ -39,7 +39,10 @@ class Console : public std::enable_shared_from_this<Console> {
 
   void start();
   void resize(unsigned width, unsigned height);
-  // EOF for the process: the terminal's end-of-file character.
+  // EOF for the process: the terminal's end-of-file character, after what
+  // was already written into the stdin FIFO (closeIO right after a write
+  // must not lose the write), twice if that ended mid-line (the first only
+  // ends the line).
   void closeStdin();
   bool drained() const { return drained_; }
   // The process has exited (and its output drained): closes the pty master.
@@ -50,6 +53,8 @@ class Console : public std::enable_shared_from_this<Console> {
  private:
   static asio::awaitable<void> copyOut(std::shared_ptr<Console> self);
   static asio::awaitable<void> copyIn(std::shared_ptr<Console> self);
+  // Writes the EOF character(s) behind what was written before.
+  static asio::awaitable<void> sendEof(std::shared_ptr<Console> self, char lastWritten);
   void markDrained();
 
   asio::posix::stream_descriptor master_;

@@ -124,6 +124,24 @@ ctl wait d3 >/dev/null
 assert_eq 30000 "$(tail -1 "$T/seq.out" | tr -d '\r')" "the last line is there when wait returns"
 assert_eq 30000 "$(wc -l <"$T/seq.out")" "every line is there when wait returns"
 ctl delete d3 >/dev/null
+
+echo "--- --tty with piped stdin: all of it, then EOF, even mid-line"
+# The shim passes on what the stdin FIFO holds before the EOF character, and
+# sends it twice after a partial line (the first only ends the line); `cat`
+# then ends. It used to hang on input without a final newline (the EOF
+# ended the line only) and to lose the input beyond the pty's buffer.
+bc=$(mkbundle ttycat -- cat)
+big=$(head -c 20000 /dev/zero | tr '\0' x)
+for input in abc "$big"; do
+    st=0
+    out=$(printf '%s' "$input" | timeout -k 2 15 "$BERTHCTL" --address "$T/berthd.sock" \
+        run --tty --rm --bundle "$bc" tc 2>&1) || st=$?
+    assert_eq 0 "$st" "run --tty with ${#input} bytes piped in"
+    # (the pty echoes the input; cat's copy is at most a canonical line, 4095)
+    ((${#out} > ${#input})) || fail "${#out} bytes out for ${#input} in: $(head -c 100 <<<"$out")"
+done
+expect_error not-found ctl state tc >/dev/null
+
 ctl kill --signal KILL s1
 ctl wait s1 >/dev/null
 ctl delete s1 >/dev/null
