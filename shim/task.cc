@@ -242,6 +242,12 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   Process& p = find(execId);
   if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);
   if (execId.empty()) {
+    // The init's status changes only once its start is done: a second start
+    // meanwhile would race the first for runc's exec fifo.
+    if (initStarting_) throw failedPrecondition("cannot start: the init is being started");
+    // (cleared on both ways out, not by a guard: the frame of a start the
+    // shim stops in is destroyed after the task)
+    initStarting_ = true;
     holdInitExit();
     try {
       if (restoreFrom_.empty()) {
@@ -276,9 +282,11 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         adoptInit();
       }
     } catch (...) {
+      initStarting_ = false;
       releaseInitExit();
       throw;
     }
+    initStarting_ = false;
     // The init may have exited (and been reaped) while runc start ran.
     if (p.status == Status::Created) p.status = Status::Running;
     uint32_t pid = p.pid;

@@ -134,6 +134,7 @@ class Task {
   // runc start, pause or resume under way: the init's exit, if it comes
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
+  bool initStarting_ = false;  // a start of the init is under way
   // The create under way, if any: a start of the init sent right behind it
   // (berthd's run) waits until it is done. Shared with the create's own
   // frame, which sets it however it ends, even after the Task is gone (a

@@ -153,6 +153,34 @@ wait "$create_pid" || fail "the create failed: $(<"$T/sc.create")"
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
+step "two starts at once (both waiting for the create): one starts it, the other is refused"
+S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id sc2 --bundle "$bs" --state-dir "$T/state" \
+    --runtime "$T/slow-create-runc" --cgroup-parent "$(berth_cgroup_parent)") || fail "berth-shim start sc2 failed"
+spid=$(shim_pid sc2)
+"$SHIM_DRIVER" "$S" create sc2 "" "$T/sc2.out" "$T/sc2.err" >"$T/sc2.create" 2>&1 &
+create_pid=$!
+sleep 0.5 # the create is in runc; both starts wait for it
+for i in 1 2; do
+    timeout 30 "$SHIM_DRIVER" "$S" start >"$T/sc2.start$i" 2>&1 &
+    eval "start$i=\$!"
+done
+t0=$(($(_berth_now_us) / 1000))
+wait "$create_pid" || fail "the create failed: $(<"$T/sc2.create")"
+ok=0
+for i in 1 2; do
+    st=0
+    eval "wait \$start$i" || st=$?
+    if ((st == 0)); then ok=$((ok + 1)); else assert_contains "$(<"$T/sc2.start$i")" failed-precondition "the other start"; fi
+done
+assert_eq 1 "$ok" "starts that succeeded ($(cat "$T"/sc2.start*))"
+(($(($(_berth_now_us) / 1000)) - t0 < 5000)) || fail "the refused start took $(($(($(_berth_now_us) / 1000)) - t0)) ms"
+assert_eq running "$(drv "$S" state | cut -d' ' -f1)" "the init runs"
+drv "$S" kill 9 >/dev/null
+drv "$S" wait >/dev/null
+drv "$S" delete >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 # ------------------------------------------ a shim that nobody ever connects to
 step "unclaimed: a shim nobody connects to exits and removes its state dir"
 # (what a berthd that died as it started the shim leaves, when its restart's
