@@ -26,6 +26,24 @@ assert_eq "" "$(drv_events "$S" 5 1 300)" "nothing after delete"
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
+step "init OOM-killed while its start still runs (a poststart hook of 1 s): oom after start"
+b=$(mkbundle hog3 --memory 33554432 -- sh -c 'x=a; while true; do x=$x$x; done')
+sed -i '0,/{/s//{ "hooks": { "poststart": [ { "path": "\/bin\/sleep", "args": [ "sleep", "1" ] } ] },/' "$b/config.json"
+grep -q poststart "$b/config.json" || fail "no poststart hook in $b/config.json"
+S=$(shim_start m3 "$b")
+spid=$(shim_pid m3)
+drv "$S" create m3 "" "$T/m3.out" "$T/m3.err" >/dev/null
+drv "$S" start >/dev/null
+assert_eq 137 "$(drv "$S" wait)" "init killed by the OOM killer"
+assert_eq 137 "$(drv "$S" delete)" "delete after OOM"
+assert_eq "1 create
+2 start
+3 oom
+4 exit id=m3 status=137
+5 delete status=137" "$(drv_events "$S" 0 5 3000)" "events: start, oom, exit"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 step "exec over 32 MiB (the init stays)"
 b=$(mkbundle hog2 --memory 33554432 -- sleep 100)
 S=$(shim_start m2 "$b")
