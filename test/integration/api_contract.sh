@@ -157,6 +157,26 @@ assert_eq 137 "$st" "run of a task killed by the OOM killer"
 wait_for has_event /tasks/oom oom1
 ctl delete oom1 >/dev/null
 
+echo "--- run forwards the signals a user or a supervisor sends, and exits with the process's status"
+bt=$(mkbundle traps -- sh -c 'for s in INT:3 TERM:4 HUP:5 QUIT:6 USR1:7 USR2:8; do trap "exit ${s#*:}" ${s%:*}; done
+                              echo ready; while :; do sleep 0.1; done')
+mkdir -p "$T/fifos" # (TMPDIR: berthctl's FIFO dirs where only this test looks)
+for s in INT:3 TERM:4 HUP:5 QUIT:6 USR1:7 USR2:8; do
+    sig=${s%:*} want=${s#*:}
+    TMPDIR=$T/fifos "$BERTHCTL" --address "$T/berthd.sock" run --rm --bundle "$bt" rs >"$T/rs.out" 2>&1 &
+    rs=$!
+    wait_for grep -q ready "$T/rs.out"
+    kill -s "$sig" "$rs"
+    # (a background job of this shell inherits SIGINT and SIGQUIT ignored:
+    # berthctl must catch them all the same)
+    WAIT_FOR_TIMEOUT=10 wait_for pid_gone "$rs"
+    st=0
+    wait "$rs" || st=$?
+    assert_eq "$want" "$st" "run, its process trapping SIG$sig"
+    expect_error not-found ctl state rs >/dev/null
+done
+[[ -z $(ls -A "$T/fifos") ]] || fail "berthctl left its FIFO dirs: $(ls -A "$T/fifos")"
+
 echo "--- IO paths: a regular file is created if missing, stdin too"
 cb=$(mkbundle cat -- sh -c 'cat; echo done')
 ctl create --bundle "$cb" --stdin "$T/new-in.txt" --stdout "$T/new-out.txt" io1

@@ -147,10 +147,11 @@ class Attached {
     drained_ = kj::mv(paf.promise);
     drainedFulfiller_ = kj::mv(paf.fulfiller);
     // Caught from now on: a signal during create/start must not kill us and
-    // leave the task behind; it is forwarded once the process runs.
-    signals_.add(SIGINT);
-    signals_.add(SIGTERM);
-    signals_.add(SIGHUP);
+    // leave the task behind; it is forwarded once the process runs. (ctr
+    // forwards every signal; these are the ones a user or a supervisor
+    // sends, and the ones whose default action would end berthctl with the
+    // terminal raw and the FIFOs left.)
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) signals_.add(sig);
     waitSignal();
 
     // Read ends first (non-blocking: no writer yet), then a writer of our own
