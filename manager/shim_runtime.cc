@@ -123,8 +123,7 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     task->setDiscarded();
     task->record().created = false;  // a later save must not commit it after all
     const TaskRecord& r = task->record();
-    closeUndoneStory(ns, id, {r.createdAtNs, r.lastSeq > 0, r.deletePublished, r.exit,
-                              task->cachedState().pid});
+    endStory(ns, id, {r.createdAtNs, r.lastSeq > 0, r.deletePublished, r.exit, task->cachedState().pid});
     started.reset();  // its answer (the create's failure) is not wanted
     try {
       std::rethrow_exception(failure);
@@ -217,20 +216,22 @@ asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bo
   tasks_.release(ns, id);
 }
 
-void ShimRuntime::closeUndoneStory(const std::string& ns, const std::string& id,
-                                   const UndoneStory& story) {
+void ShimRuntime::endStory(const std::string& ns, const std::string& id, const StoryEnd& story,
+                           const std::shared_ptr<ShimTask>& task) {
   if (!story.eventsOut || story.deleteOut) return;
-  Exit exit{story.pid, ExitStatus::signaled(9), nowNs()};
+  auto publish = [&](TaskEvent ev) {
+    ev.incarnation = story.incarnation;  // (publishLocal puts the task's in its place)
+    events_.publishLocal(std::move(ev), task);
+  };
+  Exit exit;
   if (story.exitOut) {
     exit = *story.exitOut;
   } else {
-    TaskEvent ev = makeExitEvent(ns, id, exit);
-    ev.incarnation = story.incarnation;
-    events_.publishLocal(std::move(ev));
+    exit = story.exitSeen.value_or(Exit{0, ExitStatus::signaled(9), nowNs()});
+    if (exit.pid == 0) exit.pid = story.pid;
+    publish(makeExitEvent(ns, id, exit));
   }
-  TaskEvent ev = makeDeleteEvent(ns, id, exit);
-  ev.incarnation = story.incarnation;
-  events_.publishLocal(std::move(ev));
+  publish(makeDeleteEvent(ns, id, exit));
 }
 
 void ShimRuntime::removeDirs(const TaskPaths& paths, const std::string& ns) {
@@ -347,10 +348,10 @@ asio::awaitable<void> ShimRuntime::rollBackCreate(std::string ns, std::string id
   // What went out is in the journal too: the record may lag it (a run's
   // /tasks/start can go out before the create is committed).
   auto journaled = events_.journaled(ns, id, record.createdAtNs);
-  closeUndoneStory(ns, id, {record.createdAtNs, journaled.any || record.lastSeq > 0,
-                            record.deletePublished || journaled.initDeleted,
-                            record.exit ? record.exit : journaled.initExit,
-                            record.lastPid ? record.lastPid : journaled.initPid});
+  endStory(ns, id, {record.createdAtNs, journaled.any || record.lastSeq > 0,
+                    record.deletePublished || journaled.initDeleted,
+                    record.exit ? record.exit : journaled.initExit,
+                    record.lastPid ? record.lastPid : journaled.initPid});
   auto task = std::make_shared<ShimTask>(ns, id, std::move(record), pathsFor(ns, id),
                                          ShimTask::Phase::Loading);
   if (auto shim = readShimPid(task->paths().stateDir); shim && shimAlive(*shim)) {
@@ -430,17 +431,12 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
     Exit e = co_await ShimClient::cleanupShim(reaper_, config_.shim, ns, id, task->record().bundle);
     if (!task->record().exit && e.pid != 0) exit = e;
   }
-  if (task->record().exit) exit = *task->record().exit;
-  if (!task->record().deletePublished) {
-    // A story ends with the init's exit before its delete, even when the shim
-    // that would have sent it (a created init killed by the delete) is gone.
-    if (!task->record().exit) {
-      if (exit.pid == 0) exit.pid = task->cachedState().pid;
-      if (exit.exitedAtNs == 0) exit = Exit{exit.pid, ExitStatus::signaled(9), nowNs()};
-      events_.publishLocal(makeExitEvent(ns, id, exit), task);
-    }
-    events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
-  }
+  // Its exit before its delete, even when the shim that would have sent it
+  // (a created init killed by the delete) is gone.
+  endStory(ns, id, {0, true, task->record().deletePublished, task->record().exit,
+                    exit.pid ? exit.pid : task->cachedState().pid,
+                    exit.exitedAtNs ? std::optional<Exit>(exit) : std::nullopt},
+           task);
   task->markDeleted();
   removeDirs(paths, ns);
   tasks_.remove(ns, id);

@@ -66,7 +66,7 @@ class ShimRuntime final : public Runtime {
   // A create berthd died in (its record not marked created): undone as a
   // failed create is (the shim's delete + shutdown, or `berth-shim delete`;
   // record and state dir removed); an exit and a /tasks/delete follow its
-  // events if any were published (closeUndoneStory). The id is not listed
+  // events if any were published (endStory). The id is not listed
   // meanwhile; a create of it waits.
   asio::awaitable<void> rollBackCreate(std::string ns, std::string id, TaskRecord record);
   // A delete berthd died in (its record marked deleting; the task is listed,
@@ -86,19 +86,23 @@ class ShimRuntime final : public Runtime {
 
  private:
   asio::awaitable<void> undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted);
-  // What an undone create had published, and what it ends with.
-  struct UndoneStory {
-    int64_t incarnation = 0;
-    bool eventsOut = false;        // its /tasks/create (maybe more) went out
-    bool deleteOut = false;        // so did its /tasks/delete
-    std::optional<Exit> exitOut;   // its init's /tasks/exit, if that went out
-    uint32_t pid = 0;              // its init's, for an exit published here
+  // What a task's events have told so far, and what its story ends with.
+  struct StoryEnd {
+    int64_t incarnation = 0;            // the ending's, when published without a task
+    bool eventsOut = false;             // its /tasks/create (maybe more) went out
+    bool deleteOut = false;             // so did its /tasks/delete
+    std::optional<Exit> exitOut;        // its init's /tasks/exit, if that went out
+    uint32_t pid = 0;                   // its init's, for an exit published here
+    std::optional<Exit> exitSeen = {};  // its init's exit as recorded, not published
   };
-  // Closes the story of an undone create whose events went out, as a
-  // delete's ends: the init's exit (SIGKILL: the undo kills it) unless one
-  // went out, then the delete. Published under its incarnation before the
-  // undo, so that a crash during the undo cannot publish them twice.
-  void closeUndoneStory(const std::string& ns, const std::string& id, const UndoneStory& story);
+  // Ends a story its events began, as a delete's ends: the init's exit unless
+  // one went out (the one seen, else SIGKILL now), then the delete. Against
+  // `task` when there is one (its record notes them), else under the
+  // incarnation. An undone create's goes out before the undo, so that a crash
+  // during the undo cannot publish it twice; a delete finished at start-up,
+  // whose shim died before it sent the init's exit, gets its exit this way.
+  void endStory(const std::string& ns, const std::string& id, const StoryEnd& story,
+                const std::shared_ptr<ShimTask>& task = nullptr);
   // create with opts.start: awaits the start sent behind the create; if it
   // failed, deletes the task and rethrows the start's error.
   asio::awaitable<void> startOrDelete(std::shared_ptr<ShimTask> task, kj::Promise<uint32_t> started);
