@@ -96,17 +96,30 @@ asio::awaitable<void> Console::copyIn(std::shared_ptr<Console> self) {
     last = buf[n - 1];
   }
   // closeStdin: what the FIFO holds already goes first, then the EOF.
-  while (!self->closed_ && self->stdin_->is_open()) {
-    ssize_t n = ::read(self->stdin_->native_handle(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EAGAIN: drained
-    co_await asio::async_write(self->master_, asio::buffer(buf.data(), static_cast<size_t>(n)),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    last = buf[static_cast<size_t>(n) - 1];
+  if (!self->closed_ && self->stdin_->is_open()) {
+    PassedOn rest = co_await passOnBuffered(*self->stdin_, self->master_, asio::buffer(buf));
+    if (rest.ec) co_return;
+    if (rest.any) last = rest.last;
   }
   self->stdin_->close(ec);
   if (!self->closed_) co_await sendEof(self, last);
+}
+
+asio::awaitable<PassedOn> passOnBuffered(asio::posix::stream_descriptor& fifo,
+                                         asio::posix::stream_descriptor& out, asio::mutable_buffer buf) {
+  PassedOn r;
+  auto* data = static_cast<char*>(buf.data());
+  for (;;) {
+    ssize_t n = ::read(fifo.native_handle(), data, buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EAGAIN: drained
+    co_await asio::async_write(out, asio::buffer(data, static_cast<size_t>(n)),
+                               asio::redirect_error(asio::use_awaitable, r.ec));
+    if (r.ec) break;
+    r.any = true;
+    r.last = data[n - 1];
+  }
+  co_return r;
 }
 
 asio::awaitable<void> Console::sendEof(std::shared_ptr<Console> self, char lastWritten) {

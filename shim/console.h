@@ -31,6 +31,18 @@ class ConsoleSocket {
   asio::local::stream_protocol::acceptor acceptor_;
 };
 
+// What a stdin FIFO holds right now, passed on to `out` without waiting for
+// more: what was written before a close-stdin, which then ends the input.
+// `fifo` is non-blocking. The result: the write's error, if any, and the last
+// byte passed on (`any`: whether there was one).
+struct PassedOn {
+  boost::system::error_code ec;
+  bool any = false;
+  char last = 0;
+};
+asio::awaitable<PassedOn> passOnBuffered(asio::posix::stream_descriptor& fifo,
+                                         asio::posix::stream_descriptor& out, asio::mutable_buffer buf);
+
 class Console : public std::enable_shared_from_this<Console> {
  public:
   // Takes ownership of `master`, `out` and `stdinFifo` (-1: none).

@@ -127,12 +127,8 @@ class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
       if (ec) break;  // the process closed its stdin or exited
     }
     // Finishing: pass on what is already in the FIFO, then close the pipe.
-    while (self->finishing_ && !ec && self->fifo_.is_open()) {
-      ssize_t n = ::read(self->fifo_.native_handle(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // EAGAIN: drained
-      co_await asio::async_write(self->pipe_, asio::buffer(buf.data(), static_cast<size_t>(n)),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+    if (self->finishing_ && !ec && self->fifo_.is_open()) {
+      co_await passOnBuffered(self->fifo_, self->pipe_, asio::buffer(buf));
     }
     self->close();
   }

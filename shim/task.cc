@@ -232,13 +232,16 @@ void Task::exec(const std::string& execId, const std::string& partialSpec, IoPat
   });
 }
 
+asio::awaitable<void> Task::awaitCreate() {
+  if (!creating_) co_return;
+  auto creating = creating_;  // (the signal outlives this task if the shim stops)
+  co_await creating->wait();
+}
+
 asio::awaitable<uint32_t> Task::start(std::string execId) {
-  if (execId.empty() && creating_) {
-    // Sent right behind the create (berthd's run): it starts once that is
-    // done, or fails as a start of a task never created.
-    auto creating = creating_;
-    co_await creating->wait();
-  }
+  // Sent right behind the create (berthd's run): it starts once that is
+  // done, or fails as a start of a task never created.
+  if (execId.empty()) co_await awaitCreate();
   Process& p = find(execId);
   if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);
   if (execId.empty()) {
@@ -512,13 +515,10 @@ asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds
 }
 
 asio::awaitable<ExitInfo> Task::remove(std::string execId) {
-  if (execId.empty() && creating_) {
-    // A delete sent while the create runs (berthd undoing a create it gave
-    // up waiting for) waits for it: runc would find nothing to delete yet,
-    // and the container the create then made would be left behind.
-    auto creating = creating_;
-    co_await creating->wait();
-  }
+  // A delete sent while the create runs (berthd undoing a create it gave up
+  // waiting for) waits for it: runc would find nothing to delete yet, and
+  // the container the create then made would be left behind.
+  if (execId.empty()) co_await awaitCreate();
   Process& p = find(execId);
   Status next = transitionOrThrow(p.status, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});

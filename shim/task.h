@@ -135,8 +135,10 @@ class Task {
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
   bool initStarting_ = false;  // a start of the init is under way
-  // The create under way, if any: a start of the init sent right behind it
-  // (berthd's run) waits until it is done. Shared with the create's own
+  // Returns once the create under way (if any) is done.
+  asio::awaitable<void> awaitCreate();
+  // The create under way, if any: a start or delete of the init sent while it
+  // runs waits until it is done (awaitCreate). Shared with the create's own
   // frame, which sets it however it ends, even after the Task is gone (a
   // shim stopped mid-create destroys the frame with the io_context).
   std::shared_ptr<DoneSignal> creating_;
