@@ -8,41 +8,36 @@ shim_test_init shim-oom
 [[ -d /sys/fs/cgroup/memory || -f /sys/fs/cgroup/memory.events || -f /sys/fs/cgroup/cgroup.controllers ]] ||
     { echo "SKIP: no memory cgroup"; exit 77; }
 
-step "init over 32 MiB"
-# The shell itself (the init) doubles a string until the limit kills it.
-b=$(mkbundle hog --memory 33554432 -- sh -c 'x=a; while true; do x=$x$x; done')
-S=$(shim_start m1 "$b")
-spid=$(shim_pid m1)
-drv "$S" create m1 "" "$T/m1.out" "$T/m1.err" >/dev/null
-drv "$S" start >/dev/null
-assert_eq 137 "$(drv "$S" wait)" "init killed by the OOM killer"
-assert_eq 137 "$(drv "$S" delete)" "delete after OOM"
-assert_eq "1 create
+# oom_killed_init ID BUNDLE — a shim for ID runs BUNDLE's init into the OOM
+# killer: oom before the exit (137), after the start, then the delete; once.
+oom_killed_init() {
+    local id=$1 b=$2 S spid
+    S=$(shim_start "$id" "$b")
+    spid=$(shim_pid "$id")
+    drv "$S" create "$id" "" "$T/$id.out" "$T/$id.err" >/dev/null
+    drv "$S" start >/dev/null
+    assert_eq 137 "$(drv "$S" wait)" "$id: init killed by the OOM killer"
+    assert_eq 137 "$(drv "$S" delete)" "$id: delete after OOM"
+    assert_eq "1 create
 2 start
 3 oom
-4 exit id=m1 status=137
-5 delete status=137" "$(drv_events "$S" 0 5 3000)" "events: oom before exit"
-assert_eq "" "$(drv_events "$S" 5 1 300)" "nothing after delete"
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+4 exit id=$id status=137
+5 delete status=137" "$(drv_events "$S" 0 5 3000)" "$id: events start, oom, exit, delete"
+    assert_eq "" "$(drv_events "$S" 5 1 300)" "$id: nothing after delete"
+    drv "$S" shutdown >/dev/null
+    shim_wait_gone "$spid"
+}
+# The shell itself (the init) doubles a string until the limit kills it.
+hog=(--memory 33554432 -- sh -c 'x=a; while true; do x=$x$x; done')
+
+step "init over 32 MiB"
+oom_killed_init m1 "$(mkbundle hog "${hog[@]}")"
 
 step "init OOM-killed while its start still runs (a poststart hook of 1 s): oom after start"
-b=$(mkbundle hog3 --memory 33554432 -- sh -c 'x=a; while true; do x=$x$x; done')
+b=$(mkbundle hog3 "${hog[@]}")
 sed -i '0,/{/s//{ "hooks": { "poststart": [ { "path": "\/bin\/sleep", "args": [ "sleep", "1" ] } ] },/' "$b/config.json"
 grep -q poststart "$b/config.json" || fail "no poststart hook in $b/config.json"
-S=$(shim_start m3 "$b")
-spid=$(shim_pid m3)
-drv "$S" create m3 "" "$T/m3.out" "$T/m3.err" >/dev/null
-drv "$S" start >/dev/null
-assert_eq 137 "$(drv "$S" wait)" "init killed by the OOM killer"
-assert_eq 137 "$(drv "$S" delete)" "delete after OOM"
-assert_eq "1 create
-2 start
-3 oom
-4 exit id=m3 status=137
-5 delete status=137" "$(drv_events "$S" 0 5 3000)" "events: start, oom, exit"
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+oom_killed_init m3 "$b"
 
 step "exec over 32 MiB (the init stays)"
 b=$(mkbundle hog2 --memory 33554432 -- sleep 100)
