@@ -9,9 +9,12 @@
 #include "manager/task_record.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace berth {
@@ -154,6 +157,12 @@ EventExchange::ShimEventResult EventExchange::handleShimEvent(const std::shared_
                      << origin->originNamespace() << "/" << origin->originId();
     return ShimEventResult::Dropped;
   }
+  // berthd's own events that wait for the journal go first; while they
+  // wait, so does this one (the shim sends it again).
+  if (!flushUnjournaled()) {
+    throw internal("event journal " + path_ + " cannot be written: " +
+                   std::to_string(unjournaled_.size()) + " of berthd's own events wait for it");
+  }
   ev.setNamespace(origin->originNamespace());
   if (ev.taskId.empty()) ev.taskId = origin->originId();
   ev.incarnation = origin->originIncarnation();
@@ -178,22 +187,67 @@ EventExchange::ShimEventResult EventExchange::handleShimEvent(const std::shared_
 }
 
 void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin>& origin) {
-  ev.setSeq(lastSeq_ + 1);
   ev.shimSeq = 0;
-  if (origin) ev.incarnation = origin->originIncarnation();
-  auto shared = std::make_shared<const TaskEvent>(std::move(ev));
-  try {
-    append(shared);
-  } catch (const Error& e) {
-    BERTH_LOG(error) << "cannot journal " << shared->topic << ": " << e.what();
+  if (origin) {
+    ev.incarnation = origin->originIncarnation();
+    origin->applyEvent(ev);  // the task's state has it at once, journaled or not
   }
-  lastSeq_ = shared->seq;
-  if (origin) origin->applyEvent(*shared);
-  fanOut(shared);
+  unjournaled_.push_back(std::make_shared<TaskEvent>(std::move(ev)));
+  flushUnjournaled();
+}
+
+bool EventExchange::flushUnjournaled() {
+  while (!unjournaled_.empty()) {
+    std::shared_ptr<const TaskEvent> shared = unjournaled_.front();
+    unjournaled_.front()->setSeq(lastSeq_ + 1);  // (nobody else has it until it is journaled)
+    try {
+      append(shared);
+    } catch (const Error& e) {
+      BERTH_LOG(error) << "cannot journal " << shared->topic << " of " << shared->ns << "/"
+                       << shared->taskId << " (" << unjournaled_.size()
+                       << " of berthd's own events wait): " << e.what();
+      scheduleRetry();
+      return false;
+    }
+    unjournaled_.pop_front();
+    lastSeq_ = shared->seq;
+    fanOut(shared);
+  }
+  retryDelay_ = std::chrono::milliseconds(0);  // (a retry still pending finds nothing to do)
+  return true;
+}
+
+void EventExchange::scheduleRetry() {
+  using namespace std::chrono_literals;
+  if (retryPending_) return;
+  retryPending_ = true;
+  retryDelay_ = retryDelay_ == 0ms ? 100ms : std::min<std::chrono::milliseconds>(retryDelay_ * 2, 5s);
+  if (!retryTimer_) retryTimer_ = std::make_unique<asio::steady_timer>(KjLoop::current().io());
+  retryTimer_->expires_after(retryDelay_);
+  retryTimer_->async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    retryPending_ = false;
+    flushUnjournaled();  // refused again: the next retry, twice as late
+  });
 }
 
 void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
-  writeAll(fd_, toJournalLine(*ev) + "\n", path_);
+  std::string line = toJournalLine(*ev) + "\n";
+  if (tornTail_) line.insert(0, "\n");  // ends the cut-short line load() will skip
+  std::string_view rest(line);
+  size_t written = 0;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      cutTornLine(written);
+      throw systemError("write " + path_, err);
+    }
+    written += static_cast<size_t>(n);
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  tornTail_ = false;
   BERTH_LOG(debug) << "event " << ev->seq << " " << ev->topic << " " << ev->ns << "/" << ev->taskId
                    << " (shim seq " << ev->shimSeq << ")";
   retained_.push_back(ev);
@@ -201,23 +255,46 @@ void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
   if (fileLines_ > kRotateAt) rotate();
 }
 
+void EventExchange::cutTornLine(size_t written) {
+  if (written == 0) return;
+  // Left there, the rest of the next line would be glued to it, and load()
+  // would skip both: an event acknowledged and then lost at restart.
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && st.st_size >= static_cast<off_t>(written) &&
+      ::ftruncate(fd_, st.st_size - static_cast<off_t>(written)) == 0) {
+    return;
+  }
+  BERTH_LOG(warn) << "cannot cut a short write off " << path_ << ": " << strerror(errno)
+                  << "; the next line starts after it";
+  tornTail_ = true;
+}
+
 void EventExchange::rotate() {
   while (retained_.size() > kRetained) retained_.pop_front();
   std::string text;
   for (const auto& ev : retained_) text += toJournalLine(*ev) + "\n";
+  // Written through the descriptor berthd then keeps appending to: with a
+  // reopen after the rename, a failed open would leave berthd writing to the
+  // old, unlinked file, and every later event would be gone at restart.
+  const std::string tmp = path_ + ".rotating";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   try {
-    replaceFile(path_, text);
+    if (fd < 0) throw systemError("open " + tmp, errno);
+    writeAll(fd, text, tmp);
+    if (::rename(tmp.c_str(), path_.c_str()) != 0) throw systemError("rename " + tmp + " to " + path_, errno);
   } catch (const Error& e) {
-    BERTH_LOG(warn) << "cannot rotate " << path_ << ": " << e.what();
-    return;
-  }
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    BERTH_LOG(error) << "reopen " << path_ << ": " << strerror(errno);
+    BERTH_LOG(warn) << "cannot rotate " << path_ << ": " << e.what() << " (tried again "
+                    << kRotateAt - kRetained << " events later)";
+    if (fd >= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+    }
+    fileLines_ = retained_.size();
     return;
   }
   ::close(fd_);
   fd_ = fd;
+  tornTail_ = false;
   fileLines_ = retained_.size();
   BERTH_LOG(debug) << "rotated " << path_ << " to " << fileLines_ << " events";
 }

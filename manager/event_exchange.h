@@ -17,11 +17,22 @@
 // The journal is plain write(2) without fsync: berthd survives its own crashes;
 // a power loss kills the shims too. It keeps at least the last kRetained
 // events and is rewritten when it passes kRotateAt lines.
+//
+// A journal that cannot be written (a disk full or failing): an event gets
+// its seq only once its line is in the journal, so seqs stay unique and
+// increasing across restarts, and `--since` replays everything. A line cut
+// short is cut off again, so the next one starts a line of its own. A shim's
+// event is refused (the shim sends it again); one of berthd's own events
+// (publishLocal) is applied to its task at once and waits, in order, for the
+// journal, which is tried again with a backoff (0.1 s doubling to 5 s) and
+// before any later event.
 #pragma once
 
+#include "common/asio.h"
 #include "manager/event_codec.h"
 #include "types.capnp.h"
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -93,6 +104,8 @@ class EventExchange {
   ShimEventResult handleShimEvent(const std::shared_ptr<EventOrigin>& origin, TaskEvent event);
   // An event berthd makes itself (a lost shim's exit, its delete).
   void publishLocal(TaskEvent event, const std::shared_ptr<EventOrigin>& origin = nullptr);
+  // berthd's own events still waiting for the journal.
+  size_t unjournaled() const { return unjournaled_.size(); }
 
   // Adds a subscriber; returns the seq of the newest event so far.
   uint64_t subscribe(wire::EventSink::Client sink, std::string topicPrefix,
@@ -107,8 +120,15 @@ class EventExchange {
   struct Subscriber;
   class ShimSink;
 
+  // Writes the event's line; throws (the journal as it was) if it cannot.
   void append(const std::shared_ptr<const TaskEvent>& event);
+  // After a write that failed `written` bytes into its line.
+  void cutTornLine(size_t written);
   void rotate();
+  // Journals and sends berthd's own waiting events, in order; false (and a
+  // retry scheduled) if the journal still refuses.
+  bool flushUnjournaled();
+  void scheduleRetry();
   // Queues the event for every subscriber that wants it; true if one was
   // sent it at once.
   bool fanOut(const std::shared_ptr<const TaskEvent>& event);
@@ -121,6 +141,11 @@ class EventExchange {
   int fd_ = -1;
   uint64_t lastSeq_ = 0;
   size_t fileLines_ = 0;
+  bool tornTail_ = false;  // a cut-short line could not be cut off: start the next with \n
+  std::deque<std::shared_ptr<TaskEvent>> unjournaled_;
+  std::unique_ptr<asio::steady_timer> retryTimer_;
+  std::chrono::milliseconds retryDelay_{0};
+  bool retryPending_ = false;
   std::deque<std::shared_ptr<const TaskEvent>> retained_;
   std::map<std::string, Journaled> journaled_;  // "NS/ID/INCARNATION", from load()
   std::list<std::shared_ptr<Subscriber>> subscribers_;

@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
   }
   // Writes to a peer that went away fail with EPIPE instead of killing us.
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (RLIMIT_FSIZE) fails the write with EFBIG, as a full
+  // disk would with ENOSPC; it must not end berthd. (Shims and runc get the
+  // default back: spawn resets every signal.)
+  ::signal(SIGXFSZ, SIG_IGN);
   // One connection (fd) per task: the usual soft limit of 1024 would stop us
   // near a thousand tasks, so take what the hard limit allows.
   rlimit files{};

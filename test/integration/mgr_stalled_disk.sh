@@ -74,21 +74,75 @@ if chattr +i "$j" 2>/dev/null; then
     chattr -i "$j"
 fi
 exec {probe}>&-
+# journaled ID — the topics of ID's journaled events, in order, one line.
+journaled() { jq -r --arg id "$1" 'select(.task_id == $id) | .topic' "$j" | tr '\n' ' '; }
+journaled_is() { [[ $(journaled "$1") == "$2" ]]; }
 if ((immutable_fails)); then
     ctl run -d --bundle "$b" jfail
-    journaled() { jq -r --arg id jfail 'select(.task_id == $id) | .topic' "$j" | tr '\n' ' '; }
-    journaled_is() { [[ $(journaled) == "$1" ]]; }
     chattr +i "$j"
     ctl kill --signal KILL jfail
     sleep 1 # the shim's publish is refused (and retried) meanwhile
     chattr -i "$j"
     # (the shim knows: state and wait answer from it)
     assert_eq 137 "$(json_get "$(ctl wait jfail)" exit_status)" "jfail's exit"
-    WAIT_FOR_TIMEOUT=10 wait_for journaled_is "/tasks/create /tasks/start /tasks/exit "
+    WAIT_FOR_TIMEOUT=10 wait_for journaled_is jfail "/tasks/create /tasks/start /tasks/exit "
     ctl delete jfail >/dev/null
-    assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$(journaled)" "jfail's journaled events"
+    assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$(journaled jfail)" "jfail's journaled events"
+
+    echo "--- berthd's own events wait for the journal: no seq is handed out twice"
+    # A lost shim's exit and its task's delete are made by berthd itself.
+    # They must not go out under a seq the journal never saw (a restart would
+    # hand it out again, and `--since` would skip the new event): they wait,
+    # in order, until the journal takes them, while the task's state has the
+    # exit at once.
+    ctl run -d --bundle "$b" lost
+    read -r lshim _ <"$T/state/$BERTH_NAMESPACE/lost/shim.pid"
+    chattr +i "$j"
+    kill -KILL "$lshim"
+    wait_for bash -c "[[ \$(\"$BERTHCTL\" --address \"$T/berthd.sock\" state lost | jq -r .status) == stopped ]]"
+    ctl delete lost >/dev/null
+    sleep 0.5
+    chattr -i "$j"
+    WAIT_FOR_TIMEOUT=10 wait_for journaled_is lost "/tasks/create /tasks/start /tasks/exit /tasks/delete "
+    ctl run -d --bundle "$b" after
+    berth_kill_daemon KILL
+    berth_start_daemon
+    seqs=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | jq -r .seq || true)
+    assert_eq "" "$(sort -n <<<"$seqs" | uniq -d | tr '\n' ' ')" "no seq twice in the retained events"
+    assert_eq "$(sort -n <<<"$seqs" | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$seqs")" "retained events in seq order"
+    assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$(journaled lost)" \
+        "lost's events after a restart"
+    ctl kill --signal KILL after
+    ctl wait after >/dev/null
+    ctl delete after >/dev/null
 else
     echo "SKIP (this section): a write to an open file made immutable succeeds on $(stat -f -c %T "$j")"
+fi
+
+echo "--- a journal line cut short (a file size limit) is cut off, not glued to the next"
+# Under RLIMIT_FSIZE a write crosses the limit by a part of its line and the
+# next fails (EFBIG), as on a disk that fills up. The shim sends the exit
+# again; its line must start a line of its own, or load() skips both and a
+# restart loses an event berthd acknowledged.
+if command -v prlimit >/dev/null; then
+    ctl run -d --bundle "$b" torn
+    size=$(stat -c %s "$j")
+    prlimit --pid "$BERTH_DAEMON_PID" --fsize=$((size + 40)):  # soft: raising the hard one back needs CAP_SYS_RESOURCE
+    ctl kill --signal KILL torn
+    sleep 1 # the shim's publish is refused (and retried) meanwhile
+    prlimit --pid "$BERTH_DAEMON_PID" --fsize=unlimited:
+    kill -0 "$BERTH_DAEMON_PID" || fail "berthd died at the file size limit"
+    WAIT_FOR_TIMEOUT=10 wait_for journaled_is torn "/tasks/create /tasks/start /tasks/exit "
+    ctl delete torn >/dev/null
+    jq -e . "$j" >/dev/null || fail "the journal has a broken line: $(grep -v '^{.*}$' "$j" | head -3)"
+    berth_kill_daemon KILL
+    berth_start_daemon
+    assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " \
+        "$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 |
+            jq -r 'select(.event.container_id == "torn") | .topic' | tr '\n' ' ' || true)" \
+        "torn's events after a restart"
+else
+    echo "SKIP (this section): no prlimit"
 fi
 berth_leaks_check
 echo "mgr-stalled-disk: ok"
