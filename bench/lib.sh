@@ -197,6 +197,27 @@ fine_poll() {
     done
 }
 
+# quiesce [MAX_SECONDS] — wait (default at most 20 s) until the machine is
+# quiet: under 10% of one CPU busy over a 250 ms window. A runtime's teardown
+# leaves work behind it (kworkers freeing network namespaces and cgroups, a
+# daemon's shims still exiting) that would otherwise be charged to whatever
+# runs next. Prints how long it waited and how busy the last window was.
+quiesce() {
+    local max=${1:-20} t0 now a b hz busy
+    hz=$(getconf CLK_TCK)
+    bench_stamp t0
+    while :; do
+        a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
+        fine_sleep 0.25
+        b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
+        busy=$(awk -v a="$a" -v b="$b" -v hz="$hz" 'BEGIN { printf "%.0f", (b - a) * 100 / hz / 0.25 }')
+        bench_stamp now
+        ((busy < 10)) && break
+        ((now - t0 < max * 1000000)) || { echo "quiesce: still ${busy}% busy after ${max} s; going on" >&2; return 0; }
+    done
+    awk -v a="$t0" -v b="$now" -v p="$busy" 'BEGIN { printf "quiesce: quiet (%d%% of a CPU) after %.1f s\n", p, (b - a) / 1e6 }' >&2
+}
+
 rt_pids() { echo "${PIDS[$1]:-}"; }
 
 # ------------------------------------------------------------------ setup/up
