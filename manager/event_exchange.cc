@@ -214,7 +214,15 @@ bool EventExchange::flushUnjournaled() {
     fanOut(shared);
   }
   retryDelay_ = std::chrono::milliseconds(0);  // (a retry still pending finds nothing to do)
+  if (allJournaled_) std::exchange(allJournaled_, nullptr)->set();
   return true;
+}
+
+asio::awaitable<void> EventExchange::journaledAll() {
+  if (unjournaled_.empty()) co_return;
+  if (!allJournaled_) allJournaled_ = std::make_shared<DoneSignal>(KjLoop::current().io().get_executor());
+  auto signal = allJournaled_;
+  co_await signal->wait();
 }
 
 void EventExchange::scheduleRetry() {
@@ -241,13 +249,18 @@ void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
-      cutTornLine(written);
+      if (!cutTornLine(written) && written + 1 == line.size()) {
+        // All but the newline is there to stay, and load() will read it: the
+        // event is journaled. The next line starts with the newline.
+        tornTail_ = true;
+        break;
+      }
       throw systemError("write " + path_, err);
     }
     written += static_cast<size_t>(n);
     rest.remove_prefix(static_cast<size_t>(n));
   }
-  tornTail_ = false;
+  if (rest.empty()) tornTail_ = false;
   BERTH_LOG(debug) << "event " << ev->seq << " " << ev->topic << " " << ev->ns << "/" << ev->taskId
                    << " (shim seq " << ev->shimSeq << ")";
   retained_.push_back(ev);
@@ -255,18 +268,19 @@ void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
   if (fileLines_ > kRotateAt) rotate();
 }
 
-void EventExchange::cutTornLine(size_t written) {
-  if (written == 0) return;
+bool EventExchange::cutTornLine(size_t written) {
+  if (written == 0) return true;
   // Left there, the rest of the next line would be glued to it, and load()
   // would skip both: an event acknowledged and then lost at restart.
   struct stat st {};
   if (::fstat(fd_, &st) == 0 && st.st_size >= static_cast<off_t>(written) &&
       ::ftruncate(fd_, st.st_size - static_cast<off_t>(written)) == 0) {
-    return;
+    return true;
   }
   BERTH_LOG(warn) << "cannot cut a short write off " << path_ << ": " << strerror(errno)
                   << "; the next line starts after it";
   tornTail_ = true;
+  return false;
 }
 
 void EventExchange::rotate() {

@@ -29,6 +29,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/done_signal.h"
 #include "manager/event_codec.h"
 #include "types.capnp.h"
 
@@ -106,6 +107,11 @@ class EventExchange {
   void publishLocal(TaskEvent event, const std::shared_ptr<EventOrigin>& origin = nullptr);
   // berthd's own events still waiting for the journal.
   size_t unjournaled() const { return unjournaled_.size(); }
+  // Returns once every event publishLocal was given so far is journaled (at
+  // once in the usual case). What tells a restart that an event went out (a
+  // record with its exit, a record gone with its delete) must wait for this:
+  // a crash before would otherwise lose the event for good.
+  asio::awaitable<void> journaledAll();
 
   // Adds a subscriber; returns the seq of the newest event so far.
   uint64_t subscribe(wire::EventSink::Client sink, std::string topicPrefix,
@@ -122,8 +128,9 @@ class EventExchange {
 
   // Writes the event's line; throws (the journal as it was) if it cannot.
   void append(const std::shared_ptr<const TaskEvent>& event);
-  // After a write that failed `written` bytes into its line.
-  void cutTornLine(size_t written);
+  // After a write that failed `written` bytes into its line: cuts them off
+  // again; false (and the next line starts with a newline) if it cannot.
+  bool cutTornLine(size_t written);
   void rotate();
   // Journals and sends berthd's own waiting events, in order; false (and a
   // retry scheduled) if the journal still refuses.
@@ -143,6 +150,7 @@ class EventExchange {
   size_t fileLines_ = 0;
   bool tornTail_ = false;  // a cut-short line could not be cut off: start the next with \n
   std::deque<std::shared_ptr<TaskEvent>> unjournaled_;
+  std::shared_ptr<DoneSignal> allJournaled_;  // for journaledAll(), set when unjournaled_ empties
   std::unique_ptr<asio::steady_timer> retryTimer_;
   std::chrono::milliseconds retryDelay_{0};
   bool retryPending_ = false;

@@ -154,6 +154,10 @@ int main(int argc, char** argv) {
       if (ec) return;
       BERTH_LOG(info) << "signal " << sig << ": stopping; every task keeps running";
       listener.close();
+      if (size_t n = events.unjournaled()) {
+        // Their tasks' records do not say they went out: the next berthd publishes them.
+        BERTH_LOG(error) << n << " of berthd's own events could not be journaled; the next start publishes them";
+      }
       events.closeAll("berthd is stopping");
       io.stop();
     });

@@ -212,6 +212,7 @@ asio::awaitable<void> ShimRuntime::undoCreate(std::shared_ptr<ShimTask> task, bo
       co_await ShimClient::cleanupShim(reaper_, config_.shim, ns, id, task->record().bundle);
     }
   }
+  co_await events_.journaledAll();  // the story's end (endStory) before its record goes
   removeDirs(paths, ns);
   tasks_.release(ns, id);
 }
@@ -306,6 +307,9 @@ asio::awaitable<void> ShimRuntime::reapLostShim(std::shared_ptr<ShimTask> task, 
     events_.publishLocal(makeExitEvent(ns, id, exit), task);
     crashPoint("after-lost-exit");
   }
+  // The record saved below says the exit went out: not before it did (a
+  // journal that refuses it keeps the task reaping until it takes it).
+  co_await events_.journaledAll();
   task->noteLost(exit);
   // Durably, as a create's first record, and off the loop for the same
   // reason: a disk that stalls must not stall every other task's calls. The
@@ -437,6 +441,7 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
                     exit.pid ? exit.pid : task->cachedState().pid,
                     exit.exitedAtNs ? std::optional<Exit>(exit) : std::nullopt},
            task);
+  co_await events_.journaledAll();  // its exit and delete before its record goes
   task->markDeleted();
   removeDirs(paths, ns);
   tasks_.remove(ns, id);
@@ -541,7 +546,10 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   }
   // The lost task's delete event goes out before its record does: a crash in
   // between finishes the delete at start-up without publishing it again.
-  if (lost && !task->record().deletePublished) events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
+  if (lost && !task->record().deletePublished) {
+    events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
+    co_await events_.journaledAll();  // a disk that refuses it: the record stays until it takes it
+  }
   task->markDeleted();
   removeDirs(task->paths(), ns);
   tasks_.remove(ns, id);

@@ -212,11 +212,11 @@ asio::awaitable<void> ShimTask::waitForChange(std::chrono::steady_clock::time_po
   std::erase(waiters_, timer);
 }
 
-asio::awaitable<void> ShimTask::awaitSettled(std::chrono::milliseconds deadline) {
+asio::awaitable<void> ShimTask::awaitSettled(std::chrono::milliseconds deadline, bool orStopped) {
   auto until = std::chrono::steady_clock::now() + deadline;
   auto self = shared_from_this();
   while ((phase_ == Phase::Loading || phase_ == Phase::Reconnecting) &&
-         std::chrono::steady_clock::now() < until) {
+         !(orStopped && cached_.status == Status::Stopped) && std::chrono::steady_clock::now() < until) {
     co_await waitForChange(until);
   }
 }
@@ -267,7 +267,7 @@ asio::awaitable<State> ShimTask::state() {
   auto self = shared_from_this();
   // An exit is final: answer from the cache, even if the shim is slow or gone.
   if (cached_.status == Status::Stopped || phase_ == Phase::Lost) co_return cached_;
-  co_await awaitSettled(kSettle);
+  co_await awaitSettled(kSettle, /*orStopped=*/true);
   if (cached_.status == Status::Stopped || phase_ == Phase::Lost) co_return cached_;
   auto shim = co_await shimFor("get the state of");
   State s = co_await shim->state("");
@@ -302,7 +302,7 @@ asio::awaitable<uint32_t> ShimTask::start() {
 asio::awaitable<Exit> ShimTask::wait() {
   auto self = shared_from_this();
   if (cached_.status == Status::Stopped) co_return cached_.exit;
-  co_await awaitSettled(kSettle);
+  co_await awaitSettled(kSettle, /*orStopped=*/true);
   if (cached_.status == Status::Stopped) co_return cached_.exit;
   auto shim = co_await shimFor("wait for");
   try {
@@ -312,7 +312,7 @@ asio::awaitable<Exit> ShimTask::wait() {
   }
   // The shim went away while we waited: recovery settles the task (lost and
   // stopped with the exit from its exit file, or reconnected).
-  co_await awaitSettled(kSettle);
+  co_await awaitSettled(kSettle, /*orStopped=*/true);
   if (cached_.status == Status::Stopped) co_return cached_.exit;
   auto again = co_await shimFor("wait for");
   co_return co_await again->wait("");

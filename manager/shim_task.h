@@ -98,8 +98,10 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   void markLost();
   void markDeleted();
 
-  // Waits until the phase is settled (Ready or Lost), at most `deadline`.
-  asio::awaitable<void> awaitSettled(std::chrono::milliseconds deadline);
+  // Waits until the phase is settled (Ready or Lost), at most `deadline`;
+  // with `orStopped`, also returns once the init's exit is known (a lost
+  // shim's task is stopped before it is settled: see reapLostShim).
+  asio::awaitable<void> awaitSettled(std::chrono::milliseconds deadline, bool orStopped = false);
   // Waits until a delete under way has deleted the task or given up, at
   // most `deadline`.
   asio::awaitable<void> awaitDeleteDone(std::chrono::milliseconds deadline);
