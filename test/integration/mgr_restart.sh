@@ -104,5 +104,56 @@ while read -r line; do
     prev=$s
 done <<<"$all"
 assert_eq 4 "$(grep -c '/tasks/delete' <<<"$all")" "a delete event for each task"
+
+echo "--- an attached run outlives a restart of berthd: output, exit status, --rm"
+# The process is the shim's and its output goes through FIFOs: berthctl
+# waits for berthd to come back, then for the exit. (ctr gives up here.)
+ab=$(mkbundle attached -- sh -c 'echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 7')
+ctl run --rm --bundle "$ab" att >"$T/att.out" 2>"$T/att.err" &
+att=$!
+wait_for grep -q before "$T/att.out"
+berth_kill_daemon KILL
+sleep 0.3 # berthctl finds the connection gone, and tries again
+berth_start_daemon
+touch "$ab/rootfs/tmp/go"
+st=0
+wait "$att" || st=$?
+assert_eq 7 "$st" "the attached run's exit status across the restart ($(cat "$T/att.err"))"
+assert_eq "before after" "$(tr '\n' ' ' <"$T/att.out" | sed 's/ $//')" "its output"
+expect_error not-found ctl state att >/dev/null
+
+echo "--- a signal berthctl forwards while berthd is down reaches the process once it is back"
+tb=$(mkbundle trapper -- sh -c 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.05; done')
+"$BERTHCTL" --address "$T/berthd.sock" run --bundle "$tb" trap1 >"$T/trap.out" 2>"$T/trap.err" &
+trap1=$! # berthctl's own pid (not a subshell's, as with ctl &)
+wait_for grep -q ready "$T/trap.out"
+berth_kill_daemon KILL
+kill -TERM "$trap1"
+sleep 0.3
+berth_start_daemon
+st=0
+wait "$trap1" || st=$?
+assert_eq 3 "$st" "the trapping process's status ($(cat "$T/trap.err"))"
+assert_contains "$(cat "$T/trap.out")" got-term "the forwarded TERM"
+ctl delete trap1 >/dev/null
+
+echo "--- an attached exec outlives a restart of berthd"
+eb=$(mkbundle execs -- sleep 100)
+ctl run -d --bundle "$eb" ex
+ctl exec --exec-id e1 ex -- sh -c 'echo e1; while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 5' \
+    >"$T/ex.out" 2>"$T/ex.err" &
+ex=$!
+wait_for grep -q e1 "$T/ex.out"
+berth_kill_daemon KILL
+sleep 0.3
+berth_start_daemon
+touch "$eb/rootfs/tmp/go"
+st=0
+wait "$ex" || st=$?
+assert_eq 5 "$st" "the attached exec's exit status across the restart ($(cat "$T/ex.err"))"
+ctl kill --signal KILL ex
+ctl wait ex >/dev/null
+ctl delete ex >/dev/null
+
 berth_leaks_check
 echo "mgr-restart: ok"

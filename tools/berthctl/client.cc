@@ -23,6 +23,43 @@ Client::~Client() {
   conn_.reset();
 }
 
+void Client::reconnect(std::chrono::milliseconds patience) {
+  api_.reset();
+  conn_.reset();
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    try {
+      conn_ = berth::connectRpc(io_, globals_.address);
+      api_ = std::make_unique<berth::wire::Berth::Client>(conn_->peer<berth::wire::Berth>());
+      ++generation_;
+      return;
+    } catch (const berth::Error& e) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw berth::unavailable("berthd went away and was not back within " +
+                                 std::to_string(patience.count() / 1000) + " s: " + e.message());
+      }
+    }
+    pause(std::chrono::milliseconds(50));
+  }
+}
+
+bool Client::berthdGone() {
+  if (!api_) return true;
+  try {
+    wait(api_->versionRequest().send());
+    return false;
+  } catch (const berth::Error&) {
+    return true;
+  }
+}
+
+void Client::pause(std::chrono::milliseconds d) {
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  asio::steady_timer timer(io_, d);
+  timer.async_wait([&fulfiller = *paf.fulfiller](const boost::system::error_code&) { fulfiller.fulfill(); });
+  wait(kj::mv(paf.promise));
+}
+
 void Client::setTask(berth::wire::TaskRef::Builder ref, const std::string& id) const {
   ref.setNamespace(globals_.ns);
   ref.setId(id);

@@ -10,6 +10,8 @@
 #include "berth.capnp.h"
 #include "types.capnp.h"
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -53,6 +55,22 @@ class Client {
     }
   }
 
+  // berthd went away (a crash, a restart): drops the connection and connects
+  // again, every 50 ms for up to `patience`, running the loop meanwhile (an
+  // attached process's output still flows: it goes through FIFOs, not
+  // berthd). Throws unavailable if berthd is not back in time.
+  void reconnect(std::chrono::milliseconds patience);
+  // Counts reconnects: a call sent before one went to the old connection.
+  uint64_t generation() const { return generation_; }
+  // False while reconnect() waits for berthd (api() must not be used then).
+  bool connected() const { return api_ != nullptr; }
+  // After a call failed with unavailable: true if berthd itself is gone (it
+  // no longer answers `version` on this connection), false if it answered
+  // so (a task's shim that is unavailable, say).
+  bool berthdGone();
+  // Runs the loop for `d`.
+  void pause(std::chrono::milliseconds d);
+
   // Fills a TaskRef with the global namespace and ID.
   void setTask(berth::wire::TaskRef::Builder ref, const std::string& id) const;
 
@@ -70,6 +88,7 @@ class Client {
   berth::KjLoop loop_;
   std::unique_ptr<berth::RpcConnection> conn_;
   std::unique_ptr<berth::wire::Berth::Client> api_;
+  uint64_t generation_ = 0;
 };
 
 // "created", "running", ... ("unknown" for anything else).

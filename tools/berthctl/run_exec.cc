@@ -38,6 +38,27 @@ namespace {
 // came for this long (a writer that never closes must not hang us).
 constexpr auto kDrainQuiet = std::chrono::seconds(2);
 
+// How long an attached run or exec waits for a berthd that went away (a
+// crash, an upgrade) to come back. The process is the shim's and keeps
+// running, its output keeps flowing through the FIFOs, and its exit is kept
+// for the new berthd: only the wait for it needs berthd again.
+constexpr auto kBerthdPatience = std::chrono::seconds(30);
+
+// Runs `call` (a call to berthd through c.api()); when berthd went away,
+// connects again (Client::reconnect), runs `reconnected`, and calls again.
+template <typename Call>
+auto callReconnecting(Client& c, Call&& call, const std::function<void()>& reconnected = {}) {
+  for (;;) {
+    try {
+      return call();
+    } catch (const berth::Error& e) {
+      if (e.code() != berth::Code::Unavailable || !c.berthdGone()) throw;
+      c.reconnect(kBerthdPatience);
+      if (reconnected) reconnected();
+    }
+  }
+}
+
 int openOrThrow(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) throw berth::systemError("open " + path, errno);
@@ -209,10 +230,14 @@ class Attached {
 
   // Waits for the exit, then for the output to drain; returns the exit status.
   int waitExit() {
-    auto req = c_.api().waitRequest();
-    req.setExecId(execId_);
-    auto resp = c_.call(kj::mv(req), id_);
-    int code = exitStatusCode(resp.getExit().getStatus());
+    int code = callReconnecting(
+        c_,
+        [&] {
+          auto req = c_.api().waitRequest();
+          req.setExecId(execId_);
+          return exitStatusCode(c_.call(kj::mv(req), id_).getExit().getStatus());
+        },
+        [this] { resendLost(); });
     exited_ = true;
     holds_.clear();  // our own writers: now the process's writers alone decide EOF
     if (allEof()) {
@@ -305,17 +330,43 @@ class Attached {
   }
 
   void forwardSignal(int sig) {
+    if (!c_.connected()) {
+      lostSignal_ = sig;  // sent once berthd is back (resendLost)
+      return;
+    }
     auto req = c_.api().killRequest();
     c_.setTask(req.initTask(), id_);
     req.setExecId(execId_);
     req.setSignal(static_cast<uint32_t>(sig));
-    c_.loop().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}), "forward signal");
+    sendControl(req.send().ignoreResult(), "forward signal", [this, sig] { lostSignal_ = sig; });
+  }
+
+  // A control call (a signal, the close of stdin) whose connection berthd
+  // took down with it is sent again once berthctl has reconnected.
+  void sendControl(kj::Promise<void> sent, const char* what, std::function<void()> markLost) {
+    auto generation = c_.generation();
+    c_.loop().detach(sent.catch_([this, alive = alive_, generation, markLost](kj::Exception&& e) {
+      if (!*alive || e.getType() != kj::Exception::Type::DISCONNECTED) return;
+      markLost();
+      if (c_.generation() != generation) resendLost();  // reconnected meanwhile
+    }),
+                     what);
+  }
+
+  // After a reconnect: what berthd may have missed while it was away.
+  void resendLost() {
+    if (closeIoLost_) {
+      closeIoLost_ = false;
+      sendCloseIo();
+    }
+    if (int sig = std::exchange(lostSignal_, 0)) forwardSignal(sig);
+    if (tty_ && started_) sendResize();
   }
 
   void sendResize() {
     auto size = windowSize(0);
     if (!size) size = windowSize(1);
-    if (!size) return;
+    if (!size || !c_.connected()) return;  // (resent after a reconnect: resendLost)
     auto req = c_.api().resizePtyRequest();
     c_.setTask(req.initTask(), id_);
     req.setExecId(execId_);
@@ -352,10 +403,18 @@ class Attached {
     boost::system::error_code ignored;
     if (stdinFifo_) stdinFifo_->close(ignored);
     if (stdinIn_) stdinIn_->close(ignored);
+    sendCloseIo();
+  }
+
+  void sendCloseIo() {
+    if (!c_.connected()) {
+      closeIoLost_ = true;
+      return;
+    }
     auto req = c_.api().closeIORequest();
     c_.setTask(req.initTask(), id_);
     req.setExecId(execId_);
-    c_.loop().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}), "close stdin");
+    sendControl(req.send().ignoreResult(), "close stdin", [this] { closeIoLost_ = true; });
   }
 
   Client& c_;
@@ -370,6 +429,8 @@ class Attached {
   std::optional<asio::posix::stream_descriptor> stdinIn_, stdinFifo_;
   std::array<char, 16384> stdinBuf_{};
   bool stdinClosed_ = false;
+  bool closeIoLost_ = false;  // berthd went away with our close of stdin
+  int lostSignal_ = 0;        // ... or with a signal we forwarded
   std::unique_ptr<RawMode> raw_;
   asio::signal_set signals_, winch_;
   asio::steady_timer quiet_;
@@ -436,7 +497,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   createAndStart(&att);
   att.attach();
   int code = att.waitExit();
-  if (a.rm) c.call(c.api().deleteRequest(), a.id);
+  if (a.rm) callReconnecting(c, [&] { c.call(c.api().deleteRequest(), a.id); });
   return code;
 }
 
