@@ -70,6 +70,7 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   record.createdAtNs = nowNs();
   record.created = false;  // until Shim.create returns: else recovery rolls it back
   auto task = std::make_shared<ShimTask>(ns, id, record, paths, ShimTask::Phase::Loading);
+  watchShimDelete(task);
   bool shimStarted = false;
   std::exception_ptr failure;
   std::unique_ptr<OffLoopJob> saving;
@@ -274,6 +275,7 @@ std::shared_ptr<ShimTask> ShimRuntime::adopt(const std::string& ns, const std::s
                                              TaskRecord record) {
   auto task = std::make_shared<ShimTask>(ns, id, std::move(record), pathsFor(ns, id),
                                          ShimTask::Phase::Loading);
+  watchShimDelete(task);
   tasks_.addWithNamespace(ns, task);
   monitor_.monitor(task);
   return task;
@@ -533,16 +535,7 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     } catch (const Error& e) {
       BERTH_LOG(debug) << "delete " << nameOf(ns, id) << ": " << e.what();
     }
-    client->disarm();
-    try {
-      co_await client->shutdown(false);
-    } catch (const Error& e) {
-      BERTH_LOG(warn) << "delete " << nameOf(ns, id) << ": shim shutdown: " << e.what();
-    }
-    if (auto shim = readShimPid(task->paths().stateDir)) {
-      if (!co_await waitShimGone(*shim, 2s)) co_await killShim(*shim, 2s);
-    }
-    crashPoint("after-shim-shutdown");
+    co_await retireShim(task, client);
   }
   // The lost task's delete event goes out before its record does: a crash in
   // between finishes the delete at start-up without publishing it again.
@@ -550,13 +543,57 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     events_.publishLocal(makeDeleteEvent(ns, id, exit), task);
     co_await events_.journaledAll();  // a disk that refuses it: the record stays until it takes it
   }
-  task->markDeleted();
-  removeDirs(task->paths(), ns);
-  tasks_.remove(ns, id);
-  monitor_.stop(task);
-  BERTH_LOG(info) << "deleted task " << nameOf(ns, id);
-  trimmer_.soon();
+  forget(task);
   co_return exit;
+}
+
+asio::awaitable<void> ShimRuntime::retireShim(std::shared_ptr<ShimTask> task, std::shared_ptr<ShimClient> client) {
+  client->disarm();
+  try {
+    co_await client->shutdown(false);
+  } catch (const Error& e) {
+    BERTH_LOG(warn) << "delete " << nameOf(task->ns(), task->id()) << ": shim shutdown: " << e.what();
+  }
+  if (auto shim = readShimPid(task->paths().stateDir)) {
+    if (!co_await waitShimGone(*shim, 2s)) co_await killShim(*shim, 2s);
+  }
+  crashPoint("after-shim-shutdown");
+}
+
+void ShimRuntime::forget(const std::shared_ptr<ShimTask>& task) {
+  task->markDeleted();
+  removeDirs(task->paths(), task->ns());
+  tasks_.remove(task->ns(), task->id());
+  monitor_.stop(task);
+  BERTH_LOG(info) << "deleted task " << nameOf(task->ns(), task->id());
+  trimmer_.soon();
+}
+
+void ShimRuntime::watchShimDelete(const std::shared_ptr<ShimTask>& task) {
+  task->onDeletedByShim = [this](std::shared_ptr<ShimTask> t) {
+    std::string name = nameOf(t->ns(), t->id());
+    asio::co_spawn(KjLoop::current().io(), completeShimDelete(std::move(t)), [name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        BERTH_LOG(error) << "finishing the delete of " << name << " the shim did: " << ex.what();
+      }
+    });
+  };
+}
+
+asio::awaitable<void> ShimRuntime::completeShimDelete(std::shared_ptr<ShimTask> task) {
+  // Its /tasks/delete is being handled right now; this runs a turn later.
+  if (task->deleting() || task->phase() != ShimTask::Phase::Ready) co_return;
+  auto client = task->client();
+  if (!client) co_return;
+  BERTH_LOG(warn) << "the shim of " << nameOf(task->ns(), task->id())
+                  << " deleted its task after berthd's delete gave up waiting; finishing the delete";
+  markDeleting(task, true);
+  co_await task->awaitHandled(task->lastHandledSeq(), 2s);  // (its ack is a turn behind)
+  co_await retireShim(task, client);
+  forget(task);
 }
 
 }  // namespace berth

@@ -86,6 +86,17 @@ class ShimRuntime final : public Runtime {
 
  private:
   asio::awaitable<void> undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted);
+  // The end of a delete: the shim shut down (killed if it will not go), then
+  // the task forgotten (record and state dir removed, unlisted, unmonitored).
+  asio::awaitable<void> retireShim(std::shared_ptr<ShimTask> task, std::shared_ptr<ShimClient> client);
+  void forget(const std::shared_ptr<ShimTask>& task);
+  // A delete the shim finished after berthd's gave up waiting for it (its
+  // deadline passed while runc delete ran a slow poststop hook): the task's
+  // /tasks/delete arrives with no delete under way, and this ends it as
+  // remove() would have. Without it the task stayed listed as deleted, its
+  // id taken and its shim running, with every delete answering not-found.
+  void watchShimDelete(const std::shared_ptr<ShimTask>& task);
+  asio::awaitable<void> completeShimDelete(std::shared_ptr<ShimTask> task);
   // What a task's events have told so far, and what its story ends with.
   struct StoryEnd {
     int64_t incarnation = 0;            // the ending's, when published without a task

@@ -139,6 +139,10 @@ void ShimTask::applyEvent(const TaskEvent& ev) {
     if (processIdOf(ev) == id_) {
       cached_.status = Status::Deleted;
       record_.deletePublished = true;
+      // From the shim (shimSeq), with nobody in berthd deleting the task.
+      if (ev.shimSeq != 0 && !record_.deleting && !discarded_ && onDeletedByShim) {
+        onDeletedByShim(shared_from_this());
+      }
     }
   }
   rememberStatus();

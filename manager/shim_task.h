@@ -16,6 +16,7 @@
 #include "manager/shim_client.h"
 #include "manager/task_record.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,10 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   void noteLost(const Exit& exit);
   void markLost();
   void markDeleted();
+  // Called (by applyEvent) when the shim publishes the init's /tasks/delete
+  // while no delete of berthd's is under way: one that gave up waiting for
+  // the shim (see ShimRuntime::remove). Set by the runtime.
+  std::function<void(std::shared_ptr<ShimTask>)> onDeletedByShim;
 
   // Waits until the phase is settled (Ready or Lost), at most `deadline`;
   // with `orStopped`, also returns once the init's exit is known (a lost

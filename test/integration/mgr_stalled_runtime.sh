@@ -62,5 +62,33 @@ assert_eq running "$(status_of before)" "the other task runs on"
 ctl kill --signal KILL before
 ctl wait before >/dev/null
 ctl delete before >/dev/null
+
+echo "--- a shim that deletes its task after berthd's delete gave up on it"
+# The shim is stopped (SIGSTOP) for longer than the delete's deadline (30 s):
+# berthd's delete fails, and the shim, continued, still deletes the task and
+# publishes /tasks/delete. berthd must finish the delete then (shim gone,
+# task unlisted, its id free), not keep a task listed as deleted that every
+# delete answers not-found.
+ctl run -d --bundle "$b" slowdel
+ctl kill --signal KILL slowdel
+ctl wait slowdel >/dev/null
+read -r sdshim _ <"$T/state/default/slowdel/shim.pid"
+kill -STOP "$sdshim"
+st=0
+ctl delete slowdel >"$T/slowdel.out" 2>&1 || st=$?
+kill -CONT "$sdshim"
+assert_eq 1 "$st" "the delete of a stopped shim fails at its deadline ($(cat "$T/slowdel.out"))"
+assert_contains "$(cat "$T/slowdel.out")" "unavailable" "its code"
+WAIT_FOR_TIMEOUT=10 wait_for pid_gone "$sdshim"
+not_listed() { ! ctl list --json | jq -e '.[] | select(.id == "slowdel")' >/dev/null; }
+wait_for not_listed
+[[ ! -e $T/root/default/slowdel && ! -e $T/state/default/slowdel ]] || fail "the finished delete left dirs"
+assert_eq "1" "$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 |
+    jq -r 'select(.topic == "/tasks/delete" and .event.container_id == "slowdel") | .topic' | wc -l || true)" \
+    "one /tasks/delete for slowdel"
+ctl run -d --bundle "$b" slowdel # its id is free again
+ctl kill --signal KILL slowdel
+ctl wait slowdel >/dev/null
+ctl delete slowdel >/dev/null
 berth_leaks_check
 echo "mgr-stalled-runtime: ok"
