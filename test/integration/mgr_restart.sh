@@ -116,6 +116,7 @@ berth_kill_daemon KILL
 sleep 0.3 # berthctl finds the connection gone, and tries again
 berth_start_daemon
 touch "$ab/rootfs/tmp/go"
+wait_for pid_gone "$att" # (bounded: a lost exit or signal fails here, not at meson's timeout)
 st=0
 wait "$att" || st=$?
 assert_eq 7 "$st" "the attached run's exit status across the restart ($(cat "$T/att.err"))"
@@ -131,11 +132,32 @@ berth_kill_daemon KILL
 kill -TERM "$trap1"
 sleep 0.3
 berth_start_daemon
+wait_for pid_gone "$trap1" # (bounded: a lost exit or signal fails here, not at meson's timeout)
 st=0
 wait "$trap1" || st=$?
 assert_eq 3 "$st" "the trapping process's status ($(cat "$T/trap.err"))"
 assert_contains "$(cat "$T/trap.out")" got-term "the forwarded TERM"
 ctl delete trap1 >/dev/null
+
+echo "--- a second signal while berthd is down: berthctl stops waiting, the process runs on"
+"$BERTHCTL" --address "$T/berthd.sock" run --bundle "$tb" trap2 >"$T/trap2.out" 2>"$T/trap2.err" &
+trap2=$!
+wait_for grep -q ready "$T/trap2.out"
+berth_kill_daemon KILL
+sleep 0.2
+kill -TERM "$trap2"
+sleep 0.2
+kill -TERM "$trap2"
+wait_for pid_gone "$trap2"
+st=0
+wait "$trap2" || st=$?
+assert_eq 1 "$st" "berthctl's status when it stops waiting"
+assert_contains "$(cat "$T/trap2.err")" "berthctl: unavailable: berthd went away; stopped waiting" "its error"
+berth_start_daemon
+assert_eq running "$(status_of trap2)" "the process runs on"
+ctl kill --signal KILL trap2
+ctl wait trap2 >/dev/null
+ctl delete trap2 >/dev/null
 
 echo "--- an attached exec outlives a restart of berthd"
 eb=$(mkbundle execs -- sleep 100)
@@ -148,6 +170,7 @@ berth_kill_daemon KILL
 sleep 0.3
 berth_start_daemon
 touch "$eb/rootfs/tmp/go"
+wait_for pid_gone "$ex" # (bounded: a lost exit or signal fails here, not at meson's timeout)
 st=0
 wait "$ex" || st=$?
 assert_eq 5 "$st" "the attached exec's exit status across the restart ($(cat "$T/ex.err"))"

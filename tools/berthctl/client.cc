@@ -23,7 +23,7 @@ Client::~Client() {
   conn_.reset();
 }
 
-void Client::reconnect(std::chrono::milliseconds patience) {
+void Client::reconnect(std::chrono::milliseconds patience, const std::function<bool()>& giveUp) {
   api_.reset();
   conn_.reset();
   auto deadline = std::chrono::steady_clock::now() + patience;
@@ -34,6 +34,9 @@ void Client::reconnect(std::chrono::milliseconds patience) {
       ++generation_;
       return;
     } catch (const berth::Error& e) {
+      if (giveUp && giveUp()) {
+        throw berth::unavailable("berthd went away; stopped waiting for it at a second signal: " + e.message());
+      }
       if (std::chrono::steady_clock::now() >= deadline) {
         throw berth::unavailable("berthd went away and was not back within " +
                                  std::to_string(patience.count() / 1000) + " s: " + e.message());
@@ -56,7 +59,9 @@ bool Client::berthdGone() {
 void Client::pause(std::chrono::milliseconds d) {
   auto paf = kj::newPromiseAndFulfiller<void>();
   asio::steady_timer timer(io_, d);
-  timer.async_wait([&fulfiller = *paf.fulfiller](const boost::system::error_code&) { fulfiller.fulfill(); });
+  timer.async_wait([&fulfiller = *paf.fulfiller](const boost::system::error_code& ec) {
+    if (ec != asio::error::operation_aborted) fulfiller.fulfill();  // (aborted: pause() is gone)
+  });
   wait(kj::mv(paf.promise));
 }
 

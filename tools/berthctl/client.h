@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -58,8 +59,9 @@ class Client {
   // berthd went away (a crash, a restart): drops the connection and connects
   // again, every 50 ms for up to `patience`, running the loop meanwhile (an
   // attached process's output still flows: it goes through FIFOs, not
-  // berthd). Throws unavailable if berthd is not back in time.
-  void reconnect(std::chrono::milliseconds patience);
+  // berthd). Throws unavailable if berthd is not back in time, or once
+  // `giveUp` (asked every round) says so.
+  void reconnect(std::chrono::milliseconds patience, const std::function<bool()>& giveUp = {});
   // Counts reconnects: a call sent before one went to the old connection.
   uint64_t generation() const { return generation_; }
   // False while reconnect() waits for berthd (api() must not be used then).

@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -45,15 +46,17 @@ constexpr auto kDrainQuiet = std::chrono::seconds(2);
 constexpr auto kBerthdPatience = std::chrono::seconds(30);
 
 // Runs `call` (a call to berthd through c.api()); when berthd went away,
-// connects again (Client::reconnect), runs `reconnected`, and calls again.
+// connects again (Client::reconnect, which `giveUp` may end early), runs
+// `reconnected`, and calls again.
 template <typename Call>
-auto callReconnecting(Client& c, Call&& call, const std::function<void()>& reconnected = {}) {
+auto callReconnecting(Client& c, Call&& call, const std::function<void()>& reconnected = {},
+                      const std::function<bool()>& giveUp = {}) {
   for (;;) {
     try {
       return call();
     } catch (const berth::Error& e) {
       if (e.code() != berth::Code::Unavailable || !c.berthdGone()) throw;
-      c.reconnect(kBerthdPatience);
+      c.reconnect(kBerthdPatience, giveUp);
       if (reconnected) reconnected();
     }
   }
@@ -237,7 +240,7 @@ class Attached {
           req.setExecId(execId_);
           return exitStatusCode(c_.call(kj::mv(req), id_).getExit().getStatus());
         },
-        [this] { resendLost(); });
+        [this] { resendLost(); }, [this] { return giveUp_; });
     exited_ = true;
     holds_.clear();  // our own writers: now the process's writers alone decide EOF
     if (allEof()) {
@@ -321,6 +324,9 @@ class Attached {
         return;
       }
       if (started_) {
+        // A second signal while berthd is away: the user wants out. The
+        // process keeps running (as when ctr gives up at once).
+        if (!c_.connected() && !lostSignals_.empty()) giveUp_ = true;
         forwardSignal(sig);
       } else {
         pendingSignal_ = sig;
@@ -329,16 +335,19 @@ class Attached {
     });
   }
 
-  void forwardSignal(int sig) {
+  // `order`: the signal's place among those forwarded (0: a new one), so
+  // that signals berthd went away with are sent again in the order they came.
+  void forwardSignal(int sig, uint64_t order = 0) {
+    if (order == 0) order = ++signalsForwarded_;
     if (!c_.connected()) {
-      lostSignal_ = sig;  // sent once berthd is back (resendLost)
+      lostSignals_[order] = sig;  // sent once berthd is back (resendLost)
       return;
     }
     auto req = c_.api().killRequest();
     c_.setTask(req.initTask(), id_);
     req.setExecId(execId_);
     req.setSignal(static_cast<uint32_t>(sig));
-    sendControl(req.send().ignoreResult(), "forward signal", [this, sig] { lostSignal_ = sig; });
+    sendControl(req.send().ignoreResult(), "forward signal", [this, sig, order] { lostSignals_[order] = sig; });
   }
 
   // A control call (a signal, the close of stdin) whose connection berthd
@@ -359,7 +368,8 @@ class Attached {
       closeIoLost_ = false;
       sendCloseIo();
     }
-    if (int sig = std::exchange(lostSignal_, 0)) forwardSignal(sig);
+    // (one that berthd got before it died, unanswered, is sent twice)
+    for (auto [order, sig] : std::exchange(lostSignals_, {})) forwardSignal(sig, order);
     if (tty_ && started_) sendResize();
   }
 
@@ -430,7 +440,9 @@ class Attached {
   std::array<char, 16384> stdinBuf_{};
   bool stdinClosed_ = false;
   bool closeIoLost_ = false;  // berthd went away with our close of stdin
-  int lostSignal_ = 0;        // ... or with a signal we forwarded
+  std::map<uint64_t, int> lostSignals_;  // ... or with signals we forwarded, by order
+  uint64_t signalsForwarded_ = 0;
+  bool giveUp_ = false;  // stop waiting for berthd to come back
   std::unique_ptr<RawMode> raw_;
   asio::signal_set signals_, winch_;
   asio::steady_timer quiet_;
@@ -497,7 +509,19 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   createAndStart(&att);
   att.attach();
   int code = att.waitExit();
-  if (a.rm) callReconnecting(c, [&] { c.call(c.api().deleteRequest(), a.id); });
+  if (a.rm) {
+    bool again = false;  // a delete berthd did before it died, unanswered, finds it gone
+    callReconnecting(
+        c,
+        [&] {
+          try {
+            c.call(c.api().deleteRequest(), a.id);
+          } catch (const berth::Error& e) {
+            if (!again || e.code() != berth::Code::NotFound) throw;
+          }
+        },
+        [&] { again = true; });
+  }
   return code;
 }
 
