@@ -159,6 +159,24 @@ ctl kill --signal KILL trap2
 ctl wait trap2 >/dev/null
 ctl delete trap2 >/dev/null
 
+echo "--- the end of berthctl's stdin while berthd is down reaches the process once it is back"
+cb=$(mkbundle catter -- cat)
+mkfifo "$T/in"
+"$BERTHCTL" --address "$T/berthd.sock" run --bundle "$cb" cat1 <"$T/in" >"$T/cat.out" 2>"$T/cat.err" &
+cat1=$!
+exec {catin}>"$T/in"
+echo one >&$catin
+wait_for grep -q one "$T/cat.out"
+berth_kill_daemon KILL
+exec {catin}>&- # berthctl's stdin ends: its close-stdin finds berthd gone
+sleep 0.3
+berth_start_daemon
+wait_for pid_gone "$cat1"
+st=0
+wait "$cat1" || st=$?
+assert_eq 0 "$st" "cat's status: it got the end of its input ($(cat "$T/cat.err"))"
+ctl delete cat1 >/dev/null
+
 echo "--- an attached exec outlives a restart of berthd"
 eb=$(mkbundle execs -- sleep 100)
 ctl run -d --bundle "$eb" ex
