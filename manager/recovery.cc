@@ -139,7 +139,14 @@ asio::awaitable<void> Recovery::reconnect(std::shared_ptr<ShimTask> task) {
       task->setPhase(ShimTask::Phase::Ready);
       BERTH_LOG(info) << "reconnected to the shim of " << name << " ("
                       << statusName(task->cachedState().status) << ")";
-      if (!task->client()->connected()) shimDisconnected(task);
+      if (!task->client()->connected()) {
+        shimDisconnected(task);
+      } else if (runtime_.deletedByShim(task)) {
+        // The shim deleted it after a delete of berthd's gave up on it, and
+        // berthd handled its /tasks/delete before it restarted. (One still
+        // queued in the shim is replayed now, and ends the task the same way.)
+        runtime_.finishShimDeleteSoon(task);
+      }
       co_return;
     } catch (const std::exception& e) {
       why = e.what();

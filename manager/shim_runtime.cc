@@ -501,6 +501,9 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   // this one goes on and gets its own answer.
   co_await task->awaitSettled(40s);
   co_await task->awaitDeleteDone(40s);
+  // A delete that gave up on a stalled shim, which deleted the task after
+  // all: this one ends it.
+  if (co_await completeShimDelete(task)) co_return task->cachedState().exit;
   if (task->cachedState().status == Status::Deleted) throw notFound(kTaskNotExists);
   if (task->deleting()) throw unavailable("task " + nameOf(ns, id) + " is still being deleted");
   Exit exit;
@@ -513,16 +516,23 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     markDeleting(task, true);
     crashPoint("before-shim-delete");
     uint64_t lastSeq = 0;
+    std::exception_ptr failure;
     try {
       exit = co_await client->remove("", ShimClient::kLong, &lastSeq);
     } catch (...) {
+      failure = std::current_exception();
       markDeleting(task, false);  // e.g. failed-precondition: it still runs
       // A shim that died during the call: its disconnect came while the task
       // was deleting, which ignores it. Now it is the usual lost shim (its
       // exit published, the task stopped and deletable), not a task whose
       // calls all fail until berthd restarts.
       if (!client->connected() && onShimDisconnected) onShimDisconnected(task);
-      throw;
+    }
+    if (failure) {
+      // Refused because an earlier delete, which gave up on a stalled shim,
+      // has deleted the task meanwhile: this one ends it.
+      if (co_await completeShimDelete(task)) co_return task->cachedState().exit;
+      std::rethrow_exception(failure);
     }
     crashPoint("after-shim-delete");
     // Let the shim's last events (exit, delete) through before the task goes.
@@ -569,31 +579,39 @@ void ShimRuntime::forget(const std::shared_ptr<ShimTask>& task) {
   trimmer_.soon();
 }
 
-void ShimRuntime::watchShimDelete(const std::shared_ptr<ShimTask>& task) {
-  task->onDeletedByShim = [this](std::shared_ptr<ShimTask> t) {
-    std::string name = nameOf(t->ns(), t->id());
-    asio::co_spawn(KjLoop::current().io(), completeShimDelete(std::move(t)), [name](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        BERTH_LOG(error) << "finishing the delete of " << name << " the shim did: " << ex.what();
-      }
-    });
-  };
+bool ShimRuntime::deletedByShim(const std::shared_ptr<ShimTask>& task) const {
+  // (deletePublished: the init's /tasks/delete was handled, or the journal
+  // had it at start-up; a delete of berthd's own marks the task deleting first)
+  return task->record().deletePublished && !task->deleting() && !task->discarded() &&
+         task->phase() == ShimTask::Phase::Ready && task->client();
 }
 
-asio::awaitable<void> ShimRuntime::completeShimDelete(std::shared_ptr<ShimTask> task) {
-  // Its /tasks/delete is being handled right now; this runs a turn later.
-  if (task->deleting() || task->phase() != ShimTask::Phase::Ready) co_return;
-  auto client = task->client();
-  if (!client) co_return;
+void ShimRuntime::watchShimDelete(const std::shared_ptr<ShimTask>& task) {
+  task->onDeletedByShim = [this](std::shared_ptr<ShimTask> t) { finishShimDeleteSoon(std::move(t)); };
+}
+
+void ShimRuntime::finishShimDeleteSoon(std::shared_ptr<ShimTask> task) {
+  std::string name = nameOf(task->ns(), task->id());
+  asio::co_spawn(KjLoop::current().io(), completeShimDelete(std::move(task)),
+                 [name](std::exception_ptr e, bool) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     BERTH_LOG(error) << "finishing the delete of " << name << " the shim did: " << ex.what();
+                   }
+                 });
+}
+
+asio::awaitable<bool> ShimRuntime::completeShimDelete(std::shared_ptr<ShimTask> task) {
+  co_await task->awaitSettled(40s);  // (an event replayed while it reconnects)
+  if (!deletedByShim(task)) co_return false;
   BERTH_LOG(warn) << "the shim of " << nameOf(task->ns(), task->id())
-                  << " deleted its task after berthd's delete gave up waiting; finishing the delete";
-  markDeleting(task, true);
-  co_await task->awaitHandled(task->lastHandledSeq(), 2s);  // (its ack is a turn behind)
-  co_await retireShim(task, client);
+                  << " deleted its task with no delete of berthd's under way; finishing the delete";
+  markDeleting(task, true);  // (from here on, checked and marked in one turn: done once)
+  co_await retireShim(task, task->client());
   forget(task);
+  co_return true;
 }
 
 }  // namespace berth

@@ -84,19 +84,26 @@ class ShimRuntime final : public Runtime {
   // Called when a Ready task's shim connection drops (set by recovery).
   std::function<void(std::shared_ptr<ShimTask>)> onShimDisconnected;
 
+  // The shim deleted the task (its /tasks/delete went out) with no delete of
+  // berthd's under way: one gave up waiting for the shim (its deadline passed
+  // while the shim was stalled), or berthd restarted in between. Without an
+  // end the task stayed listed as deleted, its id taken and its shim running,
+  // with every delete answering not-found.
+  bool deletedByShim(const std::shared_ptr<ShimTask>& task) const;
+  // Ends such a task as remove() would, once it is settled (from a posted
+  // coroutine): the shim shut down, record and state dir removed, unlisted.
+  void finishShimDeleteSoon(std::shared_ptr<ShimTask> task);
+
  private:
   asio::awaitable<void> undoCreate(std::shared_ptr<ShimTask> task, bool shimStarted);
   // The end of a delete: the shim shut down (killed if it will not go), then
   // the task forgotten (record and state dir removed, unlisted, unmonitored).
   asio::awaitable<void> retireShim(std::shared_ptr<ShimTask> task, std::shared_ptr<ShimClient> client);
   void forget(const std::shared_ptr<ShimTask>& task);
-  // A delete the shim finished after berthd's gave up waiting for it (its
-  // deadline passed while runc delete ran a slow poststop hook): the task's
-  // /tasks/delete arrives with no delete under way, and this ends it as
-  // remove() would have. Without it the task stayed listed as deleted, its
-  // id taken and its shim running, with every delete answering not-found.
+  // Sets the task's onDeletedByShim (finishShimDeleteSoon).
   void watchShimDelete(const std::shared_ptr<ShimTask>& task);
-  asio::awaitable<void> completeShimDelete(std::shared_ptr<ShimTask> task);
+  // finishShimDeleteSoon's work; false if there was nothing to finish.
+  asio::awaitable<bool> completeShimDelete(std::shared_ptr<ShimTask> task);
   // What a task's events have told so far, and what its story ends with.
   struct StoryEnd {
     int64_t incarnation = 0;            // the ending's, when published without a task

@@ -63,32 +63,65 @@ ctl kill --signal KILL before
 ctl wait before >/dev/null
 ctl delete before >/dev/null
 
-echo "--- a shim that deletes its task after berthd's delete gave up on it"
-# The shim is stopped (SIGSTOP) for longer than the delete's deadline (30 s):
+echo "--- shims that delete their tasks after berthd's deletes gave up on them"
+# Each shim is stopped (SIGSTOP) for longer than the delete's deadline (30 s):
 # berthd's delete fails, and the shim, continued, still deletes the task and
-# publishes /tasks/delete. berthd must finish the delete then (shim gone,
-# task unlisted, its id free), not keep a task listed as deleted that every
-# delete answers not-found.
-ctl run -d --bundle "$b" slowdel
-ctl kill --signal KILL slowdel
-ctl wait slowdel >/dev/null
-read -r sdshim _ <"$T/state/default/slowdel/shim.pid"
-kill -STOP "$sdshim"
+# publishes /tasks/delete. berthd must finish each delete (shim gone, task
+# unlisted, dirs removed, its id free), not keep a task listed as deleted
+# that every delete answers not-found:
+#   sda: continued: its /tasks/delete ends it;
+#   sdb: a second delete, sent while it is stopped, is refused once it runs
+#        (the first deleted it) and ends it instead, successfully;
+#   sdc: continued while berthd is down: after the restart.
+declare -A sdshim sdpid
+for id in sda sdb sdc; do
+    ctl run -d --bundle "$b" "$id"
+    ctl kill --signal KILL "$id"
+    ctl wait "$id" >/dev/null
+    read -r sdshim[$id] _ <"$T/state/default/$id/shim.pid"
+    kill -STOP "${sdshim[$id]}"
+done
+for id in sda sdb sdc; do
+    ctl delete "$id" >"$T/$id.out" 2>&1 &
+    sdpid[$id]=$!
+done
+for id in sda sdb sdc; do
+    st=0
+    wait "${sdpid[$id]}" || st=$?
+    assert_eq 1 "$st" "the delete of $id's stopped shim fails at its deadline ($(cat "$T/$id.out"))"
+    assert_contains "$(cat "$T/$id.out")" "unavailable" "its code"
+done
+not_listed() { ! ctl list --json | jq -e --arg id "$1" '.[] | select(.id == $id)' >/dev/null; }
+finished() {
+    local id=$1
+    WAIT_FOR_TIMEOUT=10 wait_for pid_gone "${sdshim[$id]}"
+    wait_for not_listed "$id"
+    [[ ! -e $T/root/default/$id && ! -e $T/state/default/$id ]] || fail "the finished delete of $id left dirs"
+}
+kill -CONT "${sdshim[sda]}"
+finished sda
+ctl delete sdb >"$T/sdb2.out" 2>&1 &
+sdb2=$!
+sleep 0.2
+kill -CONT "${sdshim[sdb]}"
 st=0
-ctl delete slowdel >"$T/slowdel.out" 2>&1 || st=$?
-kill -CONT "$sdshim"
-assert_eq 1 "$st" "the delete of a stopped shim fails at its deadline ($(cat "$T/slowdel.out"))"
-assert_contains "$(cat "$T/slowdel.out")" "unavailable" "its code"
-WAIT_FOR_TIMEOUT=10 wait_for pid_gone "$sdshim"
-not_listed() { ! ctl list --json | jq -e '.[] | select(.id == "slowdel")' >/dev/null; }
-wait_for not_listed
-[[ ! -e $T/root/default/slowdel && ! -e $T/state/default/slowdel ]] || fail "the finished delete left dirs"
-assert_eq "1" "$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 |
-    jq -r 'select(.topic == "/tasks/delete" and .event.container_id == "slowdel") | .topic' | wc -l || true)" \
-    "one /tasks/delete for slowdel"
-ctl run -d --bundle "$b" slowdel # its id is free again
-ctl kill --signal KILL slowdel
-ctl wait slowdel >/dev/null
-ctl delete slowdel >/dev/null
+wait "$sdb2" || st=$?
+assert_eq 0 "$st" "the second delete of sdb ($(cat "$T/sdb2.out"))"
+assert_eq 137 "$(json_get "$(cat "$T/sdb2.out")" exit_status)" "its exit status"
+finished sdb
+berth_kill_daemon KILL
+kill -CONT "${sdshim[sdc]}"
+sleep 0.5 # it deletes its task; its /tasks/delete waits for berthd
+berth_start_daemon
+finished sdc
+events=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 || true)
+for id in sda sdb sdc; do
+    assert_eq 1 "$(jq -r --arg id "$id" 'select(.topic == "/tasks/delete" and .event.container_id == $id) | .topic' \
+        <<<"$events" | wc -l)" "one /tasks/delete for $id"
+    ctl run -d --bundle "$b" "$id" # its id is free again
+    ctl kill --signal KILL "$id"
+    ctl wait "$id" >/dev/null
+    ctl delete "$id" >/dev/null
+done
 berth_leaks_check
 echo "mgr-stalled-runtime: ok"
