@@ -167,7 +167,8 @@ void Reaper::dispatch(pid_t pid, int status) {
     return;
   }
   if (onUnclaimed) onUnclaimed(pid, status);
-  kept_[pid] = status;
+  if (kept_.count(pid)) std::erase(keptOrder_, pid);  // (a reused pid's older exit)
+  kept_[pid] = KeptExit{status, std::chrono::steady_clock::now()};
   keptOrder_.push_back(pid);
   if (keptOrder_.size() > kKeptExits) {
     kept_.erase(keptOrder_.front());
@@ -175,20 +176,26 @@ void Reaper::dispatch(pid_t pid, int status) {
   }
 }
 
-void Reaper::watch(pid_t pid, Callback onExit) {
+void Reaper::watch(pid_t pid, Callback onExit, std::chrono::steady_clock::time_point bornAfter) {
   if (auto out = handedOut_.find(pid); out != handedOut_.end()) {
     onExit(out->second);  // exited, handed out, its reap still to come
     return;
   }
   auto it = kept_.find(pid);
   if (it != kept_.end()) {
-    int status = it->second;
+    KeptExit kept = it->second;
     kept_.erase(it);
     std::erase(keptOrder_, pid);
-    onExit(status);
-    return;
+    if (kept.at >= bornAfter) {
+      onExit(kept.status);
+      return;
+    }
   }
   owners_[pid] = std::move(onExit);
+}
+
+void Reaper::forgetKept(pid_t pid) {
+  if (kept_.erase(pid)) std::erase(keptOrder_, pid);
 }
 
 void Reaper::unwatch(pid_t pid) { owners_.erase(pid); }

@@ -49,8 +49,14 @@ class Reaper {
   explicit Reaper(asio::io_context& io, ReapTiming timing = ReapTiming::Immediate);
   ~Reaper();
 
-  // Calls `onExit` once `pid` has exited (at once if it already did).
-  void watch(pid_t pid, Callback onExit);
+  // Calls `onExit` once `pid` has exited (at once if it already did). A kept
+  // exit from before `bornAfter` (when the process was started: the time the
+  // runc that made it was spawned) belongs to an earlier process of the same
+  // pid, an orphan reaped long ago, and is dropped instead.
+  void watch(pid_t pid, Callback onExit, std::chrono::steady_clock::time_point bornAfter = {});
+  // A child just forked: whatever exit was kept for its pid was an earlier
+  // process's (pids are reused), and must not pass for this one's.
+  void forgetKept(pid_t pid);
   // Forgets a registration (the owner lost interest; the exit will be kept).
   void unwatch(pid_t pid);
   // Waits for `pid`'s exit from a coroutine.
@@ -89,7 +95,11 @@ class Reaper {
   std::unordered_map<pid_t, Callback> owners_;
   // Unclaimed exits, kept for a late registration; bounded so orphans that
   // nobody will ever ask about cannot grow it without limit.
-  std::unordered_map<pid_t, int> kept_;
+  struct KeptExit {
+    int status;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::unordered_map<pid_t, KeptExit> kept_;
   std::deque<pid_t> keptOrder_;
   ReapTiming timing_;
   // Exits handed out but not reaped yet (pid -> status), and the timer that

@@ -175,6 +175,7 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   if (captureStdout) out.emplace(executor, options);
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   pid_t pid = spawnProcess(options);
+  reaper.forgetKept(pid);  // registered (wait) only after the loop ran: see Reaper::watch
   if (out) ::close(std::exchange(out->write.fd, -1));
   KillAtDeadline killer(executor, pid, deadline);
   if (out) {
@@ -195,6 +196,7 @@ asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions opti
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   StartedProcess started;
   started.pid = spawnProcess(options);
+  reaper.forgetKept(started.pid);
   ::close(std::exchange(out.write.fd, -1));
   KillAtDeadline killer(executor, started.pid, deadline);
   std::string buffer;

@@ -171,3 +171,32 @@ TEST_CASE("the reaper sees exits even when SIGCHLD was inherited as ignored") {
   runUntil(io, [&] { return status.has_value(); });
   CHECK(WEXITSTATUS(*status) == 5);
 }
+
+TEST_CASE("a kept exit does not pass for a later process of the same pid") {
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  pid_t pid = childExiting(4);
+  waitZombie(pid);
+  runUntil(io, [&] { return procState(pid) == '-'; });  // reaped and kept, unclaimed
+  SECTION("a child just forked with that pid: the kept exit is forgotten") {
+    reaper.forgetKept(pid);
+    std::optional<int> status;
+    reaper.watch(pid, [&](int st) { status = st; });
+    io.run_for(5ms);
+    CHECK_FALSE(status.has_value());
+    reaper.unwatch(pid);
+  }
+  SECTION("a process born after the exit was kept: not its exit") {
+    std::optional<int> status;
+    reaper.watch(pid, [&](int st) { status = st; }, std::chrono::steady_clock::now());
+    io.run_for(5ms);
+    CHECK_FALSE(status.has_value());
+    reaper.unwatch(pid);
+  }
+  SECTION("born before it: its own exit") {
+    std::optional<int> status;
+    reaper.watch(pid, [&](int st) { status = st; }, std::chrono::steady_clock::now() - 10s);
+    REQUIRE(status.has_value());
+    CHECK(WEXITSTATUS(*status) == 4);
+  }
+}
