@@ -168,7 +168,7 @@ void Reaper::dispatch(pid_t pid, int status) {
   }
   if (onUnclaimed) onUnclaimed(pid, status);
   if (kept_.count(pid)) std::erase(keptOrder_, pid);  // (a reused pid's older exit)
-  kept_[pid] = KeptExit{status, std::chrono::steady_clock::now()};
+  kept_[pid] = status;
   keptOrder_.push_back(pid);
   if (keptOrder_.size() > kKeptExits) {
     kept_.erase(keptOrder_.front());
@@ -176,26 +176,26 @@ void Reaper::dispatch(pid_t pid, int status) {
   }
 }
 
-void Reaper::watch(pid_t pid, Callback onExit, std::chrono::steady_clock::time_point bornAfter) {
+void Reaper::watch(pid_t pid, Callback onExit) {
   if (auto out = handedOut_.find(pid); out != handedOut_.end()) {
     onExit(out->second);  // exited, handed out, its reap still to come
     return;
   }
   auto it = kept_.find(pid);
   if (it != kept_.end()) {
-    KeptExit kept = it->second;
+    int status = it->second;
     kept_.erase(it);
     std::erase(keptOrder_, pid);
-    if (kept.at >= bornAfter) {
-      onExit(kept.status);
+    // The kept exit was reaped: if a child of ours (running, or a zombie not
+    // yet handed out) has the pid now, it is a later process.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      onExit(status);
       return;
     }
+    BERTH_LOG(debug) << "pid " << pid << " was reused: an earlier process's exit is dropped";
   }
   owners_[pid] = std::move(onExit);
-}
-
-void Reaper::forgetKept(pid_t pid) {
-  if (kept_.erase(pid)) std::erase(keptOrder_, pid);
 }
 
 void Reaper::unwatch(pid_t pid) { owners_.erase(pid); }

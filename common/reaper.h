@@ -22,9 +22,10 @@
 // with ReapTiming::Immediate (berthd, with a child per shim) every exit is.
 //
 // Owners register right after fork, before the loop runs again, so a runc
-// invocation can never lose its exit. A process we learn of later (the
-// container's init, whose pid comes from runc's pid file after it may already
-// have died) finds its exit kept here and gets it on registration.
+// invocation can never lose its exit (runCommand, startUntilLine). A process
+// we learn of later (the container's init, whose pid comes from runc's pid
+// file after it may already have died) finds its exit kept here and gets it
+// on registration.
 #pragma once
 
 #include "common/asio.h"
@@ -50,13 +51,10 @@ class Reaper {
   ~Reaper();
 
   // Calls `onExit` once `pid` has exited (at once if it already did). A kept
-  // exit from before `bornAfter` (when the process was started: the time the
-  // runc that made it was spawned) belongs to an earlier process of the same
-  // pid, an orphan reaped long ago, and is dropped instead.
-  void watch(pid_t pid, Callback onExit, std::chrono::steady_clock::time_point bornAfter = {});
-  // A child just forked: whatever exit was kept for its pid was an earlier
-  // process's (pids are reused), and must not pass for this one's.
-  void forgetKept(pid_t pid);
+  // exit is handed over only if no child of ours has that pid now (waitid
+  // with WNOWAIT): if one has, the kept exit was an earlier process's, an
+  // orphan's reaped before its pid was reused, and is dropped.
+  void watch(pid_t pid, Callback onExit);
   // Forgets a registration (the owner lost interest; the exit will be kept).
   void unwatch(pid_t pid);
   // Waits for `pid`'s exit from a coroutine.
@@ -95,11 +93,7 @@ class Reaper {
   std::unordered_map<pid_t, Callback> owners_;
   // Unclaimed exits, kept for a late registration; bounded so orphans that
   // nobody will ever ask about cannot grow it without limit.
-  struct KeptExit {
-    int status;
-    std::chrono::steady_clock::time_point at;
-  };
-  std::unordered_map<pid_t, KeptExit> kept_;
+  std::unordered_map<pid_t, int> kept_;
   std::deque<pid_t> keptOrder_;
   ReapTiming timing_;
   // Exits handed out but not reaped yet (pid -> status), and the timer that

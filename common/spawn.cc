@@ -1,5 +1,7 @@
 #include "common/spawn.h"
 
+#include "common/done_signal.h"
+
 #include "common/errors.h"
 #include "common/quiet_timers.h"
 
@@ -137,15 +139,33 @@ struct StdoutPipe {
   }
 };
 
-// SIGKILLs `pid` if it still runs at the deadline. Gone with the scope, which
-// must end before anyone else could own the pid (it is our unreaped child
-// until then, so the kill cannot hit a reused pid).
+// A child's exit, registered for right after its spawn (before the loop runs
+// again: nothing of it can be kept for someone else, or mistaken for an
+// earlier process's), awaited later.
+struct ExitSlot {
+  explicit ExitSlot(const asio::any_io_executor& loop) : done(loop) {}
+  DoneSignal done;
+  int status = 0;
+};
+
+std::shared_ptr<ExitSlot> expectExit(Reaper& reaper, const asio::any_io_executor& loop, pid_t pid) {
+  auto slot = std::make_shared<ExitSlot>(loop);
+  reaper.watch(pid, [slot](int status) {
+    slot->status = status;
+    slot->done.set();
+  });
+  return slot;
+}
+
+// SIGKILLs `pid` if it still runs at the deadline: not once its exit is in
+// (it may be reaped while its output is still read, and the pid another's).
 class KillAtDeadline {
  public:
-  KillAtDeadline(const asio::any_io_executor& executor, pid_t pid, std::chrono::milliseconds deadline)
+  KillAtDeadline(const asio::any_io_executor& executor, pid_t pid, std::shared_ptr<const ExitSlot> exited,
+                 std::chrono::milliseconds deadline)
       : timer_(executor, deadline), io_(static_cast<asio::io_context&>(executor.context())) {
-    timer_.async_wait([pid, fired = fired_](const boost::system::error_code& ec) {
-      if (ec) return;
+    timer_.async_wait([pid, exited = std::move(exited), fired = fired_](const boost::system::error_code& ec) {
+      if (ec || exited->done.done()) return;
       *fired = true;
       ::kill(pid, SIGKILL);
     });
@@ -175,16 +195,17 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   if (captureStdout) out.emplace(executor, options);
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   pid_t pid = spawnProcess(options);
-  reaper.forgetKept(pid);  // registered (wait) only after the loop ran: see Reaper::watch
+  auto exited = expectExit(reaper, executor, pid);
   if (out) ::close(std::exchange(out->write.fd, -1));
-  KillAtDeadline killer(executor, pid, deadline);
+  KillAtDeadline killer(executor, pid, exited, deadline);
   if (out) {
     // Read to EOF first: a child blocked on a full pipe would never exit.
     boost::system::error_code ec;
     co_await asio::async_read(out->read, asio::dynamic_buffer(result.out),
                               asio::redirect_error(asio::use_awaitable, ec));
   }
-  result.waitStatus = co_await reaper.wait(pid);
+  co_await exited->done.wait();
+  result.waitStatus = exited->status;
   result.timedOut = killer.fired();
   co_return result;
 }
@@ -196,19 +217,19 @@ asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions opti
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   StartedProcess started;
   started.pid = spawnProcess(options);
-  reaper.forgetKept(started.pid);
+  auto exited = expectExit(reaper, executor, started.pid);
   ::close(std::exchange(out.write.fd, -1));
-  KillAtDeadline killer(executor, started.pid, deadline);
+  KillAtDeadline killer(executor, started.pid, exited, deadline);
   std::string buffer;
   boost::system::error_code ec;
   size_t n = co_await asio::async_read_until(out.read, asio::dynamic_buffer(buffer), '\n',
                                              asio::redirect_error(asio::use_awaitable, ec));
   if (!ec && n > 0 && !killer.fired()) {
     started.line = buffer.substr(0, n - 1);
-    reaper.watch(started.pid, [](int) {});  // it runs on; its exit is only reaped
-    co_return started;
+    co_return started;  // it runs on; its exit is only reaped
   }
-  started.waitStatus = co_await reaper.wait(started.pid);
+  co_await exited->done.wait();
+  started.waitStatus = exited->status;
   started.timedOut = killer.fired();
   co_return started;
 }

@@ -133,7 +133,6 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     restoreFrom_ = checkpoint;
   } else {
     try {
-      init_->bornAfter = std::chrono::steady_clock::now();
       co_await runc_.create(config_.id, bundle_.dir, pidFile, init_->io.stdio(),
                             init_->io.consoleSocketPath());
       co_await init_->io.attachConsole();
@@ -181,7 +180,7 @@ void Task::adoptInit() {
   // already died the reaper kept its exit and hands it over here.
   Process* self = init_.get();
   self->exitFile.prepare(config_.stateDir + "/exit", "init");
-  reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); }, self->bornAfter);
+  reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
   cgroups_ = cgroupPathsOf(static_cast<int>(init_->pid));
   oom_.arm(cgroups_);
   namespaces_.pin(static_cast<pid_t>(init_->pid));
@@ -276,7 +275,6 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         std::string problem = co_await runc_.criuProblem();
         if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);
         std::string pidFile = config_.stateDir + "/init.pid";
-        p.bornAfter = std::chrono::steady_clock::now();
         co_await runc_.restore(config_.id, bundle_.dir, restoreFrom_,
                                config_.stateDir + "/criu-restore", pidFile, p.io.stdio(),
                                p.io.consoleSocketPath());
@@ -319,7 +317,6 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     // after the shim is gone as the task's exit)
     p.exitFile.prepare(config_.stateDir + "/exit", "exec-" + execId);
     try {
-      p.bornAfter = std::chrono::steady_clock::now();
       co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
     } catch (const RuntimeRefused& e) {
       // No such binary, a bad cwd or user: see refusedBecause.
@@ -341,7 +338,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     s.setPid(pid);
   });
   Process* self = &p;
-  reaper_.watch(static_cast<pid_t>(pid), [this, self](int st) { onExit(*self, st); }, p.bornAfter);
+  reaper_.watch(static_cast<pid_t>(pid), [this, self](int st) { onExit(*self, st); });
   // The init died meanwhile: this exec goes too, as those it outlived did
   // (afterOutputDrained), and the init's exit follows its exit.
   if (initExitPending_ && !p.exit) ::kill(static_cast<pid_t>(pid), SIGKILL);

@@ -83,9 +83,6 @@ class Task {
     std::string execId;  // empty: the init
     Status status = Status::Created;
     uint32_t pid = 0;
-    // When the runc that made it was spawned: an exit the reaper kept from
-    // before is an earlier process's with the same pid (Reaper::watch).
-    std::chrono::steady_clock::time_point bornAfter;
     std::optional<ExitInfo> exit;
     IoPaths paths;
     ProcessIO io;
