@@ -181,6 +181,23 @@ wait "$cat1" || st=$?
 assert_eq 0 "$st" "cat's status: it got the end of its input ($(cat "$T/cat.err"))"
 ctl delete cat1 >/dev/null
 
+echo "--- berthctl wait outlives a restart of berthd"
+ctl run -d --bundle "$ab" waited
+rm -f "$ab/rootfs/tmp/go"
+ctl wait waited >"$T/waited.out" 2>"$T/waited.err" &
+waiter=$!
+sleep 0.5 # it has connected and sent its wait
+berth_kill_daemon KILL
+sleep 0.3
+berth_start_daemon
+touch "$ab/rootfs/tmp/go"
+wait_for pid_gone "$waiter"
+st=0
+wait "$waiter" || st=$?
+assert_eq 0 "$st" "berthctl wait across the restart ($(cat "$T/waited.err"))"
+assert_eq 7 "$(json_get "$(cat "$T/waited.out")" exit_status)" "the exit it printed"
+ctl delete waited >/dev/null
+
 echo "--- an attached exec outlives a restart of berthd"
 eb=$(mkbundle execs -- sleep 100)
 ctl run -d --bundle "$eb" ex

@@ -73,6 +73,29 @@ class Client {
   // Runs the loop for `d`.
   void pause(std::chrono::milliseconds d);
 
+  // How long a wait for an exit (run, exec, wait) waits for a berthd that
+  // went away (a crash, an upgrade) to come back. The process is the shim's
+  // and keeps running, its output keeps flowing through the FIFOs, and its
+  // exit is kept for the new berthd: only the wait for it needs berthd again.
+  static constexpr std::chrono::seconds kBerthdPatience{30};
+
+  // Runs `call` (a call to berthd through api()); when berthd went away,
+  // connects again (reconnect, which `giveUp` may end early), runs
+  // `reconnected`, and calls again.
+  template <typename Call>
+  auto callReconnecting(Call&& call, const std::function<void()>& reconnected = {},
+                        const std::function<bool()>& giveUp = {}) {
+    for (;;) {
+      try {
+        return call();
+      } catch (const berth::Error& e) {
+        if (e.code() != berth::Code::Unavailable || !berthdGone()) throw;
+        reconnect(kBerthdPatience, giveUp);
+        if (reconnected) reconnected();
+      }
+    }
+  }
+
   // Fills a TaskRef with the global namespace and ID.
   void setTask(berth::wire::TaskRef::Builder ref, const std::string& id) const;
 

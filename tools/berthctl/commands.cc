@@ -179,10 +179,12 @@ int cmdKill(const Globals& g, const KillArgs& a) {
 int cmdWait(const Globals& g, const TaskArgs& a) {
   checkTaskArgs(g, a.id, a.execId);
   Client c(g);
-  auto req = c.api().waitRequest();
-  req.setExecId(a.execId);
-  auto resp = c.call(kj::mv(req), a.id);
-  printJson(exitJson(resp.getExit(), false));
+  // Through a restart of berthd, as run and exec wait: the exit is kept.
+  c.callReconnecting([&] {
+    auto req = c.api().waitRequest();
+    req.setExecId(a.execId);
+    printJson(exitJson(c.call(kj::mv(req), a.id).getExit(), false));
+  });
   return 0;
 }
 

@@ -39,28 +39,6 @@ namespace {
 // came for this long (a writer that never closes must not hang us).
 constexpr auto kDrainQuiet = std::chrono::seconds(2);
 
-// How long an attached run or exec waits for a berthd that went away (a
-// crash, an upgrade) to come back. The process is the shim's and keeps
-// running, its output keeps flowing through the FIFOs, and its exit is kept
-// for the new berthd: only the wait for it needs berthd again.
-constexpr auto kBerthdPatience = std::chrono::seconds(30);
-
-// Runs `call` (a call to berthd through c.api()); when berthd went away,
-// connects again (Client::reconnect, which `giveUp` may end early), runs
-// `reconnected`, and calls again.
-template <typename Call>
-auto callReconnecting(Client& c, Call&& call, const std::function<void()>& reconnected = {},
-                      const std::function<bool()>& giveUp = {}) {
-  for (;;) {
-    try {
-      return call();
-    } catch (const berth::Error& e) {
-      if (e.code() != berth::Code::Unavailable || !c.berthdGone()) throw;
-      c.reconnect(kBerthdPatience, giveUp);
-      if (reconnected) reconnected();
-    }
-  }
-}
 
 int openOrThrow(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
@@ -233,8 +211,7 @@ class Attached {
 
   // Waits for the exit, then for the output to drain; returns the exit status.
   int waitExit() {
-    int code = callReconnecting(
-        c_,
+    int code = c_.callReconnecting(
         [&] {
           auto req = c_.api().waitRequest();
           req.setExecId(execId_);
@@ -511,8 +488,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   int code = att.waitExit();
   if (a.rm) {
     bool again = false;  // a delete berthd did before it died, unanswered, finds it gone
-    callReconnecting(
-        c,
+    c.callReconnecting(
         [&] {
           try {
             c.call(c.api().deleteRequest(), a.id);
