@@ -2,7 +2,8 @@
 // called (at once if it already was). Held by shared_ptr by whoever sets it
 // and whoever waits, so that either may outlive the other: berthd's
 // OffLoopJob (set when the worker's call is back), the shim's create (set
-// however it ends, for a start sent right behind it).
+// however it ends, for a start sent right behind it), a child's exit the
+// reaper was told to expect.
 #pragma once
 
 #include "common/asio.h"

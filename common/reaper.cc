@@ -200,17 +200,13 @@ void Reaper::watch(pid_t pid, Callback onExit) {
 
 void Reaper::unwatch(pid_t pid) { owners_.erase(pid); }
 
-asio::awaitable<int> Reaper::wait(pid_t pid) {
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(int)>(
-      [this, pid](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        auto executor = sigchld_.get_executor();
-        // Resume the coroutine from the loop, never from inside reapAll().
-        watch(pid, [h, executor](int status) {
-          asio::post(executor, [h, status]() { (*h)(status); });
-        });
-      },
-      asio::use_awaitable);
+std::shared_ptr<Reaper::Expected> Reaper::expect(pid_t pid) {
+  auto expected = std::make_shared<Expected>(sigchld_.get_executor());
+  watch(pid, [expected](int status) {
+    expected->status_ = status;
+    expected->done_.set();  // (its waiter resumes from the timer's handler, on the loop)
+  });
+  return expected;
 }
 
 std::string describeWaitStatus(int status) {

@@ -29,6 +29,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/done_signal.h"
 
 #include <sys/types.h>
 
@@ -57,8 +58,27 @@ class Reaper {
   void watch(pid_t pid, Callback onExit);
   // Forgets a registration (the owner lost interest; the exit will be kept).
   void unwatch(pid_t pid);
-  // Waits for `pid`'s exit from a coroutine.
-  asio::awaitable<int> wait(pid_t pid);
+  // A child's exit, registered for when expect() is called and awaited later.
+  class Expected {
+   public:
+    explicit Expected(const asio::any_io_executor& loop) : done_(loop) {}
+    bool exited() const { return done_.done(); }
+    // Its wait status (at once if it already exited); resumes from the loop,
+    // never from inside reapAll().
+    asio::awaitable<int> wait() {
+      co_await done_.wait();
+      co_return status_;
+    }
+
+   private:
+    friend class Reaper;
+    DoneSignal done_;
+    int status_ = 0;
+  };
+  // Registers for `pid`'s exit now: for a child just spawned, before the loop
+  // runs again, so that its exit can be neither kept for someone else nor
+  // mistaken for an earlier process's (see watch).
+  std::shared_ptr<Expected> expect(pid_t pid);
 
   // Exits that nobody registered for (orphans reparented to us); optional.
   std::function<void(pid_t, int)> onUnclaimed;

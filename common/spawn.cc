@@ -1,7 +1,5 @@
 #include "common/spawn.h"
 
-#include "common/done_signal.h"
-
 #include "common/errors.h"
 #include "common/quiet_timers.h"
 
@@ -139,33 +137,15 @@ struct StdoutPipe {
   }
 };
 
-// A child's exit, registered for right after its spawn (before the loop runs
-// again: nothing of it can be kept for someone else, or mistaken for an
-// earlier process's), awaited later.
-struct ExitSlot {
-  explicit ExitSlot(const asio::any_io_executor& loop) : done(loop) {}
-  DoneSignal done;
-  int status = 0;
-};
-
-std::shared_ptr<ExitSlot> expectExit(Reaper& reaper, const asio::any_io_executor& loop, pid_t pid) {
-  auto slot = std::make_shared<ExitSlot>(loop);
-  reaper.watch(pid, [slot](int status) {
-    slot->status = status;
-    slot->done.set();
-  });
-  return slot;
-}
-
 // SIGKILLs `pid` if it still runs at the deadline: not once its exit is in
 // (it may be reaped while its output is still read, and the pid another's).
 class KillAtDeadline {
  public:
-  KillAtDeadline(const asio::any_io_executor& executor, pid_t pid, std::shared_ptr<const ExitSlot> exited,
-                 std::chrono::milliseconds deadline)
+  KillAtDeadline(const asio::any_io_executor& executor, pid_t pid,
+                 std::shared_ptr<const Reaper::Expected> exited, std::chrono::milliseconds deadline)
       : timer_(executor, deadline), io_(static_cast<asio::io_context&>(executor.context())) {
     timer_.async_wait([pid, exited = std::move(exited), fired = fired_](const boost::system::error_code& ec) {
-      if (ec || exited->done.done()) return;
+      if (ec || exited->exited()) return;
       *fired = true;
       ::kill(pid, SIGKILL);
     });
@@ -195,7 +175,7 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   if (captureStdout) out.emplace(executor, options);
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   pid_t pid = spawnProcess(options);
-  auto exited = expectExit(reaper, executor, pid);
+  auto exited = reaper.expect(pid);
   if (out) ::close(std::exchange(out->write.fd, -1));
   KillAtDeadline killer(executor, pid, exited, deadline);
   if (out) {
@@ -204,8 +184,7 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
     co_await asio::async_read(out->read, asio::dynamic_buffer(result.out),
                               asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_await exited->done.wait();
-  result.waitStatus = exited->status;
+  result.waitStatus = co_await exited->wait();
   result.timedOut = killer.fired();
   co_return result;
 }
@@ -217,7 +196,7 @@ asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions opti
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   StartedProcess started;
   started.pid = spawnProcess(options);
-  auto exited = expectExit(reaper, executor, started.pid);
+  auto exited = reaper.expect(started.pid);
   ::close(std::exchange(out.write.fd, -1));
   KillAtDeadline killer(executor, started.pid, exited, deadline);
   std::string buffer;
@@ -228,8 +207,7 @@ asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions opti
     started.line = buffer.substr(0, n - 1);
     co_return started;  // it runs on; its exit is only reaped
   }
-  co_await exited->done.wait();
-  started.waitStatus = exited->status;
+  started.waitStatus = co_await exited->wait();
   started.timedOut = killer.fired();
   co_return started;
 }
