@@ -4,6 +4,7 @@
 #include "common/ids.h"
 #include "common/kj_loop.h"
 #include "common/log.h"
+#include "common/spawn_logged.h"
 #include "manager/shim_pid.h"
 
 #include <algorithm>
@@ -101,15 +102,7 @@ void Recovery::start() {
   auto& io = KjLoop::current().io();
   auto spawn = [this, &io](asio::awaitable<void> job, std::string what) {
     ++pending_;
-    asio::co_spawn(io, std::move(job), [this, what](std::exception_ptr e) {
-      --pending_;
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        BERTH_LOG(error) << what << ": " << ex.what();
-      }
-    });
+    spawnLogged(io, std::move(job), std::move(what), [this] { --pending_; });
   };
   for (auto& job : jobs) spawn(std::move(job), "cleaning up after a crash");
   for (auto& task : found) spawn(recover(task), "recovering " + task->ns() + "/" + task->id());
@@ -159,14 +152,7 @@ void Recovery::shimDisconnected(std::shared_ptr<ShimTask> task) {
   if (task->phase() != ShimTask::Phase::Ready) return;
   BERTH_LOG(warn) << "lost the connection to the shim of " << task->ns() << "/" << task->id();
   task->setPhase(ShimTask::Phase::Reconnecting);
-  asio::co_spawn(KjLoop::current().io(), recheck(task), [task](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      BERTH_LOG(error) << "checking the shim of " << task->ns() << "/" << task->id() << ": " << ex.what();
-    }
-  });
+  spawnLogged(KjLoop::current().io(), recheck(task), "checking the shim of " + task->ns() + "/" + task->id());
 }
 
 asio::awaitable<void> Recovery::recheck(std::shared_ptr<ShimTask> task) {

@@ -6,6 +6,7 @@
 #include "common/json_writer.h"
 #include "common/kj_loop.h"
 #include "common/log.h"
+#include "common/spawn_logged.h"
 #include "common/timeutil.h"
 #include "manager/crash_point.h"
 #include "manager/off_loop.h"
@@ -591,16 +592,8 @@ void ShimRuntime::watchShimDelete(const std::shared_ptr<ShimTask>& task) {
 }
 
 void ShimRuntime::finishShimDeleteSoon(std::shared_ptr<ShimTask> task) {
-  std::string name = nameOf(task->ns(), task->id());
-  asio::co_spawn(KjLoop::current().io(), completeShimDelete(std::move(task)),
-                 [name](std::exception_ptr e, bool) {
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& ex) {
-                     BERTH_LOG(error) << "finishing the delete of " << name << " the shim did: " << ex.what();
-                   }
-                 });
+  std::string what = "finishing the delete of " + nameOf(task->ns(), task->id()) + " the shim did";
+  spawnLogged(KjLoop::current().io(), completeShimDelete(std::move(task)), std::move(what));
 }
 
 asio::awaitable<bool> ShimRuntime::completeShimDelete(std::shared_ptr<ShimTask> task) {
