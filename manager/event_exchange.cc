@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -197,6 +196,7 @@ void EventExchange::publishLocal(TaskEvent ev, const std::shared_ptr<EventOrigin
 }
 
 bool EventExchange::flushUnjournaled() {
+  if (unjournaled_.empty()) return true;  // (the usual case: every shim event asks)
   while (!unjournaled_.empty()) {
     std::shared_ptr<const TaskEvent> shared = unjournaled_.front();
     unjournaled_.front()->setSeq(lastSeq_ + 1);  // (nobody else has it until it is journaled)
@@ -206,14 +206,14 @@ bool EventExchange::flushUnjournaled() {
       BERTH_LOG(error) << "cannot journal " << shared->topic << " of " << shared->ns << "/"
                        << shared->taskId << " (" << unjournaled_.size()
                        << " of berthd's own events wait): " << e.what();
-      scheduleRetry();
+      retry_.schedule([this] { flushUnjournaled(); });  // refused again: twice as late
       return false;
     }
     unjournaled_.pop_front();
     lastSeq_ = shared->seq;
     fanOut(shared);
   }
-  retryDelay_ = std::chrono::milliseconds(0);  // (a retry still pending finds nothing to do)
+  retry_.reset();
   if (allJournaled_) std::exchange(allJournaled_, nullptr)->set();
   return true;
 }
@@ -223,20 +223,6 @@ asio::awaitable<void> EventExchange::journaledAll() {
   if (!allJournaled_) allJournaled_ = std::make_shared<DoneSignal>(KjLoop::current().io().get_executor());
   auto signal = allJournaled_;
   co_await signal->wait();
-}
-
-void EventExchange::scheduleRetry() {
-  using namespace std::chrono_literals;
-  if (retryPending_) return;
-  retryPending_ = true;
-  retryDelay_ = retryDelay_ == 0ms ? 100ms : std::min<std::chrono::milliseconds>(retryDelay_ * 2, 5s);
-  if (!retryTimer_) retryTimer_ = std::make_unique<asio::steady_timer>(KjLoop::current().io());
-  retryTimer_->expires_after(retryDelay_);
-  retryTimer_->async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-    if (ec || !*alive) return;
-    retryPending_ = false;
-    flushUnjournaled();  // refused again: the next retry, twice as late
-  });
 }
 
 void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {

@@ -30,10 +30,10 @@
 
 #include "common/asio.h"
 #include "common/done_signal.h"
+#include "common/retry_backoff.h"
 #include "manager/event_codec.h"
 #include "types.capnp.h"
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -135,7 +135,6 @@ class EventExchange {
   // Journals and sends berthd's own waiting events, in order; false (and a
   // retry scheduled) if the journal still refuses.
   bool flushUnjournaled();
-  void scheduleRetry();
   // Queues the event for every subscriber that wants it; true if one was
   // sent it at once.
   bool fanOut(const std::shared_ptr<const TaskEvent>& event);
@@ -151,9 +150,7 @@ class EventExchange {
   bool tornTail_ = false;  // a cut-short line could not be cut off: start the next with \n
   std::deque<std::shared_ptr<TaskEvent>> unjournaled_;
   std::shared_ptr<DoneSignal> allJournaled_;  // for journaledAll(), set when unjournaled_ empties
-  std::unique_ptr<asio::steady_timer> retryTimer_;
-  std::chrono::milliseconds retryDelay_{0};
-  bool retryPending_ = false;
+  RetryBackoff retry_;  // of unjournaled_
   std::deque<std::shared_ptr<const TaskEvent>> retained_;
   std::map<std::string, Journaled> journaled_;  // "NS/ID/INCARNATION", from load()
   std::list<std::shared_ptr<Subscriber>> subscribers_;

@@ -46,23 +46,8 @@ void EventJournal::subscribe(wire::EventSink::Client sink, uint64_t afterSeq) {
   sink_ = kj::mv(sink);
   ++generation_;
   inFlight_ = false;
-  if (retryTimer_) retryTimer_->cancel();
-  retryArmed_ = false;
-  backoff_ = std::chrono::milliseconds(0);
+  retry_.reset();
   pump();
-}
-
-void EventJournal::retryLater() {
-  using std::chrono::milliseconds;
-  backoff_ = backoff_.count() == 0 ? milliseconds(100) : std::min(backoff_ * 2, milliseconds(5000));
-  if (!retryTimer_) retryTimer_ = std::make_unique<asio::steady_timer>(KjLoop::current().io());
-  retryTimer_->expires_after(backoff_);
-  retryArmed_ = true;
-  retryTimer_->async_wait([this, gen = generation_](const boost::system::error_code& ec) {
-    if (ec || gen != generation_) return;
-    retryArmed_ = false;
-    pump();
-  });
 }
 
 void EventJournal::dropUpTo(uint64_t seq) {
@@ -70,7 +55,7 @@ void EventJournal::dropUpTo(uint64_t seq) {
 }
 
 void EventJournal::pump() {
-  if (inFlight_ || retryArmed_ || queue_.empty()) return;
+  if (inFlight_ || retry_.armed() || queue_.empty()) return;
   KJ_IF_MAYBE(sink, sink_) {
     inFlight_ = true;
     auto& entry = queue_.front();
@@ -87,7 +72,7 @@ void EventJournal::pump() {
               if (gen != generation_) return;
               dropUpTo(seq);  // acknowledged
               inFlight_ = false;
-              backoff_ = std::chrono::milliseconds(0);
+              retry_.reset();
               pump();
               delivered(seq);
             },
@@ -99,7 +84,7 @@ void EventJournal::pump() {
                 // berthd is there but did not take it: the same event again, later.
                 BERTH_LOG(warn) << "event subscriber refused an event (" << e.getDescription().cStr()
                                 << "); " << queue_.size() << " events kept, retrying";
-                retryLater();
+                retry_.schedule([this] { pump(); });  // the front event again
                 return;
               }
               // Keep the event: the next subscriber gets it again.

@@ -17,13 +17,13 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/retry_backoff.h"
 
 #include "types.capnp.h"
 
 #include <capnp/message.h>
 
 #include <cstdint>
-#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -58,8 +58,6 @@ class EventJournal {
     kj::Own<capnp::MallocMessageBuilder> message;
   };
   void pump();
-  // The front event again after the backoff (the subscriber refused it).
-  void retryLater();
   void dropUpTo(uint64_t seq);
   // Runs the afterDelivered functions waiting for events up to `seq`.
   void delivered(uint64_t seq);
@@ -70,9 +68,7 @@ class EventJournal {
   kj::Maybe<wire::EventSink::Client> sink_;
   uint64_t generation_ = 0;  // bumps on every subscribe: stale acks are ignored
   bool inFlight_ = false;
-  std::unique_ptr<asio::steady_timer> retryTimer_;  // armed: no publish until it fires
-  bool retryArmed_ = false;
-  std::chrono::milliseconds backoff_{0};
+  RetryBackoff retry_;  // armed: no publish until it fires
   struct Waiter {
     uint64_t seq;  // the event it waits for
     std::function<void()> fn;
