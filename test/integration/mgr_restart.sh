@@ -110,19 +110,30 @@ echo "--- an attached run outlives a restart of berthd: output, exit status, --r
 # cannot remove its own
 mkdir -p "$T/fifos"
 export TMPDIR=$T/fifos
+# restart_berthd [CMD...] — SIGKILL berthd, run CMD while it is down, give its
+# clients a moment to find it gone (they try again), and start it again.
+restart_berthd() {
+    berth_kill_daemon KILL
+    "$@"
+    sleep 0.3
+    berth_start_daemon
+}
+# bg_status PID — wait for a background job of this script, bounded (a lost
+# exit or signal fails here, not at meson's timeout); its status in $st.
+bg_status() {
+    wait_for pid_gone "$1"
+    st=0
+    wait "$1" || st=$?
+}
 # The process is the shim's and its output goes through FIFOs: berthctl
 # waits for berthd to come back, then for the exit. (ctr gives up here.)
 ab=$(mkbundle attached -- sh -c 'echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 7')
 ctl run --rm --bundle "$ab" att >"$T/att.out" 2>"$T/att.err" &
 att=$!
 wait_for grep -q before "$T/att.out"
-berth_kill_daemon KILL
-sleep 0.3 # berthctl finds the connection gone, and tries again
-berth_start_daemon
+restart_berthd
 touch "$ab/rootfs/tmp/go"
-wait_for pid_gone "$att" # (bounded: a lost exit or signal fails here, not at meson's timeout)
-st=0
-wait "$att" || st=$?
+bg_status "$att"
 assert_eq 7 "$st" "the attached run's exit status across the restart ($(cat "$T/att.err"))"
 assert_eq "before after" "$(tr '\n' ' ' <"$T/att.out" | sed 's/ $//')" "its output"
 expect_error not-found ctl state att >/dev/null
@@ -132,13 +143,8 @@ tb=$(mkbundle trapper -- sh -c 'trap "echo got-term; exit 3" TERM; echo ready; w
 "$BERTHCTL" --address "$T/berthd.sock" run --bundle "$tb" trap1 >"$T/trap.out" 2>"$T/trap.err" &
 trap1=$! # berthctl's own pid (not a subshell's, as with ctl &)
 wait_for grep -q ready "$T/trap.out"
-berth_kill_daemon KILL
-kill -TERM "$trap1"
-sleep 0.3
-berth_start_daemon
-wait_for pid_gone "$trap1" # (bounded: a lost exit or signal fails here, not at meson's timeout)
-st=0
-wait "$trap1" || st=$?
+restart_berthd kill -TERM "$trap1"
+bg_status "$trap1"
 assert_eq 3 "$st" "the trapping process's status ($(cat "$T/trap.err"))"
 assert_contains "$(cat "$T/trap.out")" got-term "the forwarded TERM"
 ctl delete trap1 >/dev/null
@@ -152,9 +158,7 @@ sleep 0.2
 kill -TERM "$trap2"
 sleep 0.2
 kill -TERM "$trap2"
-wait_for pid_gone "$trap2"
-st=0
-wait "$trap2" || st=$?
+bg_status "$trap2"
 assert_eq 1 "$st" "berthctl's status when it stops waiting"
 assert_contains "$(cat "$T/trap2.err")" "berthctl: unavailable: berthd went away; stopped waiting" "its error"
 berth_start_daemon
@@ -175,9 +179,7 @@ berth_kill_daemon KILL
 exec {catin}>&- # berthctl's stdin ends: its close-stdin finds berthd gone
 sleep 0.3
 berth_start_daemon
-wait_for pid_gone "$cat1"
-st=0
-wait "$cat1" || st=$?
+bg_status "$cat1"
 assert_eq 0 "$st" "cat's status: it got the end of its input ($(cat "$T/cat.err"))"
 ctl delete cat1 >/dev/null
 
@@ -187,13 +189,9 @@ rm -f "$ab/rootfs/tmp/go"
 ctl wait waited >"$T/waited.out" 2>"$T/waited.err" &
 waiter=$!
 sleep 0.5 # it has connected and sent its wait
-berth_kill_daemon KILL
-sleep 0.3
-berth_start_daemon
+restart_berthd
 touch "$ab/rootfs/tmp/go"
-wait_for pid_gone "$waiter"
-st=0
-wait "$waiter" || st=$?
+bg_status "$waiter"
 assert_eq 0 "$st" "berthctl wait across the restart ($(cat "$T/waited.err"))"
 assert_eq 7 "$(json_get "$(cat "$T/waited.out")" exit_status)" "the exit it printed"
 ctl delete waited >/dev/null
@@ -205,13 +203,9 @@ ctl exec --exec-id e1 ex -- sh -c 'echo e1; while [ ! -e /tmp/go ]; do sleep 0.0
     >"$T/ex.out" 2>"$T/ex.err" &
 ex=$!
 wait_for grep -q e1 "$T/ex.out"
-berth_kill_daemon KILL
-sleep 0.3
-berth_start_daemon
+restart_berthd
 touch "$eb/rootfs/tmp/go"
-wait_for pid_gone "$ex" # (bounded: a lost exit or signal fails here, not at meson's timeout)
-st=0
-wait "$ex" || st=$?
+bg_status "$ex"
 assert_eq 5 "$st" "the attached exec's exit status across the restart ($(cat "$T/ex.err"))"
 ctl kill --signal KILL ex
 ctl wait ex >/dev/null

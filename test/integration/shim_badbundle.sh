@@ -78,8 +78,7 @@ step "a failed create can be retried once the bundle is fixed"
 b=$(mkbundle retry -- sh -c 'exit 9')
 mv "$b/config.json" "$b/config.json.good"
 printf '{' >"$b/config.json"
-S=$(shim_start retry "$b")
-spid=$(shim_pid retry)
+shim_up retry "$b"
 drv_fails invalid-argument "$S" create retry "" "$T/retry.out" "$T/retry.err"
 mv -f "$b/config.json.good" "$b/config.json"
 drv "$S" create retry "" "$T/retry.out" "$T/retry.err" >/dev/null

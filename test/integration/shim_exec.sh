@@ -7,8 +7,7 @@ source "$(dirname "$0")/shim_lib.sh"
 shim_test_init shim-exec
 
 b=$(mkbundle sleeper -- sleep 100)
-S=$(shim_start t1 "$b")
-spid=$(shim_pid t1)
+shim_up t1 "$b"
 ipid=$(drv "$S" create t1 "" "$T/init.out" "$T/init.err")
 drv "$S" start >/dev/null
 
@@ -96,8 +95,7 @@ shim_wait_gone "$spid"
 
 step "a running exec when the init dies: its exit comes first"
 b=$(mkbundle sleeper2 -- sleep 100)
-S=$(shim_start t2 "$b")
-spid=$(shim_pid t2)
+shim_up t2 "$b"
 drv "$S" create t2 "" "$T/t2.out" "$T/t2.err" >/dev/null
 drv "$S" start >/dev/null
 drv "$S" exec x1 '{"args":["sleep","100"]}' "" "$T/t2x1.out" "$T/t2x1.err" >/dev/null
@@ -111,13 +109,10 @@ assert_eq "1 create
 4 exec-started id=x1
 5 exit id=x1 status=137
 6 exit id=t2 status=137" "$(drv_events "$S" 0 6 2000)" "t2 events: exec exit before init exit"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "an exec named init: its exit file is its own, not the init's"
-S=$(shim_start t3 "$b")
-spid=$(shim_pid t3)
+shim_up t3 "$b"
 ipid=$(drv "$S" create t3 "" "$T/t3.out" "$T/t3.err")
 drv "$S" start >/dev/null
 drv "$S" exec init '{"args":["sh","-c","exit 3"]}' "" "$T/t3x.out" "$T/t3x.err" >/dev/null
@@ -130,13 +125,10 @@ assert_eq 137 "$(drv "$S" wait)" "the init"
 read -r xpid xst _ <"$T/state/default/t3/exit/init" || fail "no exit file for the init"
 assert_eq "$ipid 9" "$xpid $xst" "the init's exit file"
 drv "$S" delete init >/dev/null
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "execs that fail at once: each start reports its own runc error"
-S=$(shim_start t4 "$b")
-spid=$(shim_pid t4)
+shim_up t4 "$b"
 drv "$S" create t4 "" "$T/t4.out" "$T/t4.err" >/dev/null
 drv "$S" start >/dev/null
 for i in 1 2 3 4 5 6; do
@@ -154,9 +146,7 @@ for i in 1 2 3 4 5 6; do
 done
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "the init dies while runc exec runs (host pid namespace): the exec goes too, and exits first"
 # runc, except that an exec returns 1 s after it made the process: the init
@@ -193,9 +183,7 @@ assert_eq "1 create
 6 exit id=t5 status=137" "$(drv_events "$S" 0 6 2000)" "t5 events: the exec's exit before the init's"
 pid_gone "$xpid" || fail "the exec process $xpid outlived its task"
 drv "$S" delete x1 >/dev/null
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 berth_leaks_check
 echo PASS

@@ -16,8 +16,7 @@ cpu_ticks() {
 }
 
 b=$(mkbundle sleeper -- sleep 1000)
-S=$(shim_start t1 "$b")
-spid=$(shim_pid t1)
+shim_up t1 "$b"
 ipid=$(drv "$S" create t1 "" "$T/t1.out" "$T/t1.err")
 drv "$S" start >/dev/null
 assert_eq "running $ipid 0" "$(drv "$S" state)" "the task runs"
@@ -43,9 +42,7 @@ wait "$sub" 2>/dev/null || true
 
 drv "$S" kill 9 >/dev/null
 assert_eq 137 "$(drv "$S" wait)" "init after SIGKILL"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 berth_leaks_check
 echo PASS

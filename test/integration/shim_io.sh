@@ -15,8 +15,7 @@ wait_reader() {
 step "stdout/stderr to regular files"
 b=$(mkbundle files -- sh -c 'seq 1 20000; seq 1 5000 >&2')
 echo "already here" >"$T/f.out"
-S=$(shim_start f1 "$b")
-spid=$(shim_pid f1)
+shim_up f1 "$b"
 drv "$S" create f1 "" "$T/f.out" "$T/f.err" >/dev/null
 drv "$S" start >/dev/null
 assert_eq 0 "$(drv "$S" wait)" "writer exit"
@@ -25,14 +24,11 @@ assert_eq "already here" "$(head -n1 "$T/f.out")" "the file was appended to"
 tail -n +2 "$T/f.out" | cmp -s - <(seq 1 20000) || fail "stdout differs from seq 1 20000"
 assert_eq 5000 "$(wc -l <"$T/f.err")" "stderr lines"
 cmp -s "$T/f.err" <(seq 1 5000) || fail "stderr differs from seq 1 5000"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "exec output to regular files"
 b=$(mkbundle files2 -- sleep 100)
-S=$(shim_start f2 "$b")
-spid=$(shim_pid f2)
+shim_up f2 "$b"
 drv "$S" create f2 "" "" "" >/dev/null
 drv "$S" start >/dev/null
 drv "$S" exec x1 '{"args":["sh","-c","seq 1 30000; echo done >&2"]}' "" "$T/x1.out" "$T/x1.err" >/dev/null
@@ -42,9 +38,7 @@ cmp -s "$T/x1.out" <(seq 1 30000) || fail "exec stdout differs from seq 1 30000 
 assert_eq 'done' "$(cat "$T/x1.err")" "exec stderr"
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "stdout/stderr to FIFOs (more than a pipe buffer)"
 b=$(mkbundle fifos -- sh -c 'seq 1 100000; seq 1 20000 >&2')
@@ -53,8 +47,7 @@ cat "$T/o.fifo" >"$T/o.txt" &
 rout=$!
 cat "$T/e.fifo" >"$T/e.txt" &
 rerr=$!
-S=$(shim_start p1 "$b")
-spid=$(shim_pid p1)
+shim_up p1 "$b"
 drv "$S" create p1 "" "$T/o.fifo" "$T/e.fifo" >/dev/null
 drv "$S" start >/dev/null
 assert_eq 0 "$(drv "$S" wait)" "writer exit (FIFOs)"
@@ -62,15 +55,12 @@ wait_reader "$rout" "stdout FIFO"
 wait_reader "$rerr" "stderr FIFO"
 cmp -s "$T/o.txt" <(seq 1 100000) || fail "FIFO stdout differs from seq 1 100000 ($(wc -l <"$T/o.txt") lines)"
 cmp -s "$T/e.txt" <(seq 1 20000) || fail "FIFO stderr differs from seq 1 20000 ($(wc -l <"$T/e.txt") lines)"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "stdin from a FIFO, closeIO ends it (init)"
 b=$(mkbundle catter -- cat)
 mkfifo "$T/i.fifo"
-S=$(shim_start c1 "$b")
-spid=$(shim_pid c1)
+shim_up c1 "$b"
 drv "$S" create c1 "$T/i.fifo" "$T/c.out" "$T/c.err" >/dev/null
 drv "$S" start >/dev/null
 printf 'hello\nworld\n' >"$T/i.fifo"
@@ -84,17 +74,14 @@ assert_eq "hello
 world
 third line" "$(cat "$T/c.out")" "cat's output"
 assert_eq "" "$(cat "$T/c.err")" "cat's stderr"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 step "stdin from a FIFO, a large write, closeIO right after it (exec)"
 b=$(mkbundle catter2 -- sleep 100)
 mkfifo "$T/xi.fifo" "$T/yi.fifo"
 seq 1 50000 >"$T/big.in"            # 288894 bytes: more than FIFO + pipe hold
 head -c 100000 "$T/big.in" >"$T/mid.in" # 100000 bytes: fits in FIFO + pipe
-S=$(shim_start c2 "$b")
-spid=$(shim_pid c2)
+shim_up c2 "$b"
 drv "$S" create c2 "" "" "" >/dev/null
 drv "$S" start >/dev/null
 # xc reads at once; the writer's last bytes may still be in the FIFO when
@@ -117,9 +104,7 @@ cmp -s "$T/yc.out" "$T/mid.in" ||
     fail "yc: cat's output differs from what was written before closeIO ($(wc -c <"$T/yc.out") of $(wc -c <"$T/mid.in") bytes)"
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 berth_leaks_check
 echo PASS

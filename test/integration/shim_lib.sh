@@ -68,6 +68,20 @@ shim_start() {
     printf '%s\n' "$sock"
 }
 
+# shim_up ID BUNDLE — shim_start, then shim_pid: the socket in $S, the
+# shim's pid in $spid.
+shim_up() {
+    S=$(shim_start "$1" "$2")
+    spid=$(shim_pid "$1")
+}
+
+# shim_down — delete the task of $S, shut its shim down, wait until $spid is gone.
+shim_down() {
+    drv "$S" delete >/dev/null
+    drv "$S" shutdown >/dev/null
+    shim_wait_gone "$spid"
+}
+
 # shim_pid ID — the shim's pid (first field of STATE/NS/ID/shim.pid). The
 # daemon writes shim.pid after `berth-shim start` has printed the socket, so
 # this waits (up to 2 s) for the file.

@@ -14,8 +14,7 @@ step "statuses and refusals (sleep 100, SIGTERM)"
 # really ends `sleep`.
 b=$(mkbundle sleeper -- sleep 100)
 host_pidns "$b"
-S=$(shim_start t1 "$b")
-spid=$(shim_pid t1)
+shim_up t1 "$b"
 drv_fails not-found "$S" state
 drv_fails not-found "$S" start
 drv_fails invalid-argument "$S" create other-id
@@ -64,8 +63,7 @@ drv_err "$S" connect >/dev/null
 # ---------------------------------------------------------------- exit 7
 step "exit 7"
 b=$(mkbundle seven -- sh -c 'exit 7')
-S=$(shim_start t2 "$b")
-spid=$(shim_pid t2)
+shim_up t2 "$b"
 pid=$(drv "$S" create t2 "" "$T/t2.out" "$T/t2.err")
 drv "$S" start >/dev/null
 assert_eq 7 "$(drv "$S" wait)" "wait for exit 7"
@@ -79,8 +77,7 @@ shim_wait_gone "$spid"
 # ------------------------------------------------------------- SIGKILL
 step "SIGKILL (pid-namespace init)"
 b=$(mkbundle killed -- sleep 100)
-S=$(shim_start t3 "$b")
-spid=$(shim_pid t3)
+shim_up t3 "$b"
 pid=$(drv "$S" create t3 "" "$T/t3.out" "$T/t3.err")
 drv "$S" start >/dev/null
 assert_eq "running $pid 0" "$(drv "$S" state)" "t3 runs"
@@ -98,8 +95,7 @@ shim_wait_gone "$spid"
 # ------------------------------------------ delete of a created task, no start
 step "delete a created (never started) task"
 b=$(mkbundle unstarted -- sleep 100)
-S=$(shim_start t4 "$b")
-spid=$(shim_pid t4)
+shim_up t4 "$b"
 pid=$(drv "$S" create t4 "" "$T/t4.out" "$T/t4.err")
 drv_fails failed-precondition "$S" shutdown
 drv "$S" delete >/dev/null
@@ -114,8 +110,7 @@ step "early exit (true), several rounds"
 b=$(mkbundle early -- true)
 for i in 1 2 3 4 5; do
     id=e$i
-    S=$(shim_start "$id" "$b")
-    spid=$(shim_pid "$id")
+    shim_up "$id" "$b"
     drv "$S" create "$id" "" "$T/$id.out" "$T/$id.err" >/dev/null
     drv "$S" start >/dev/null
     assert_eq 0 "$(drv "$S" wait)" "$id: wait for true"
@@ -177,9 +172,7 @@ assert_eq 1 "$ok" "starts that succeeded ($(cat "$T"/sc2.start*))"
 assert_eq running "$(drv "$S" state | cut -d' ' -f1)" "the init runs"
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 # ------------------------------------------ a shim that nobody ever connects to
 step "unclaimed: a shim nobody connects to exits and removes its state dir"
@@ -208,8 +201,7 @@ step "unclaimed after a rollback: the successor's files stay"
 S=$(start_unclaimed u3 2)
 opid=$(shim_pid u3)
 rm -rf "$T/state/$SHIM_NS/u3"
-S=$(shim_start u3 "$b")
-spid=$(shim_pid u3)
+shim_up u3 "$b"
 [[ $spid != "$opid" ]] || fail "the successor is the orphan"
 drv "$S" connect >/dev/null
 shim_wait_gone "$opid"

@@ -12,8 +12,7 @@ shim_test_init shim-oom
 # killer: oom before the exit (137), after the start, then the delete; once.
 oom_killed_init() {
     local id=$1 b=$2 S spid
-    S=$(shim_start "$id" "$b")
-    spid=$(shim_pid "$id")
+    shim_up "$id" "$b"
     drv "$S" create "$id" "" "$T/$id.out" "$T/$id.err" >/dev/null
     drv "$S" start >/dev/null
     assert_eq 137 "$(drv "$S" wait)" "$id: init killed by the OOM killer"
@@ -41,8 +40,7 @@ oom_killed_init m3 "$b"
 
 step "exec over 32 MiB (the init stays)"
 b=$(mkbundle hog2 --memory 33554432 -- sleep 100)
-S=$(shim_start m2 "$b")
-spid=$(shim_pid m2)
+shim_up m2 "$b"
 ipid=$(drv "$S" create m2 "" "$T/m2.out" "$T/m2.err")
 drv "$S" start >/dev/null
 drv "$S" exec x1 '{"args":["sh","-c","x=a; while true; do x=$x$x; done"]}' "" "$T/x1.out" "$T/x1.err" >/dev/null
@@ -58,9 +56,7 @@ assert_eq "1 create
 drv "$S" kill 9 >/dev/null
 assert_eq 137 "$(drv "$S" wait)" "init after SIGKILL"
 assert_eq "7 exit id=m2 status=137" "$(drv_events "$S" 6 1 2000)" "no second oom for a plain SIGKILL"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 berth_leaks_check
 echo PASS

@@ -20,8 +20,7 @@ no_zombies() {
 step "init forks orphans (host pid namespace: they reparent to the shim)"
 b=$(mkbundle hostorph -- sh -c "$ORPHANS")
 host_pidns "$b"
-S=$(shim_start o1 "$b")
-spid=$(shim_pid o1)
+shim_up o1 "$b"
 drv "$S" create o1 "" "$T/o1.out" "$T/o1.err" >/dev/null
 drv "$S" start >/dev/null
 assert_eq 0 "$(drv "$S" wait)" "o1 init exit"
@@ -41,8 +40,7 @@ shim_wait_gone "$spid"
 
 step "init forks orphans (own pid namespace)"
 b=$(mkbundle nsorph -- sh -c "$ORPHANS")
-S=$(shim_start o2 "$b")
-spid=$(shim_pid o2)
+shim_up o2 "$b"
 drv "$S" create o2 "" "$T/o2.out" "$T/o2.err" >/dev/null
 drv "$S" start >/dev/null
 assert_eq 0 "$(drv "$S" wait)" "o2 init exit"
@@ -55,8 +53,7 @@ shim_wait_gone "$spid"
 step "exec forks orphans (host pid namespace), several times"
 b=$(mkbundle execorph -- sleep 100)
 host_pidns "$b"
-S=$(shim_start o3 "$b")
-spid=$(shim_pid o3)
+shim_up o3 "$b"
 ipid=$(drv "$S" create o3 "" "$T/o3.out" "$T/o3.err")
 drv "$S" start >/dev/null
 for i in 1 2 3; do
@@ -76,9 +73,7 @@ drv "$S" kill 9 >/dev/null
 assert_eq 137 "$(drv "$S" wait)" "o3 init after SIGKILL"
 no_zombies "$spid" o3
 assert_eq "" "$(children_of "$spid")" "o3: the shim has no child left"
-drv "$S" delete >/dev/null
-drv "$S" shutdown >/dev/null
-shim_wait_gone "$spid"
+shim_down
 
 berth_leaks_check
 echo PASS
