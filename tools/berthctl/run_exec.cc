@@ -39,7 +39,6 @@ namespace {
 // came for this long (a writer that never closes must not hang us).
 constexpr auto kDrainQuiet = std::chrono::seconds(2);
 
-
 int openOrThrow(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) throw berth::systemError("open " + path, errno);
