@@ -197,6 +197,9 @@ fine_poll() {
     done
 }
 
+# busy_jiffies — CPU time spent by the whole machine so far (all CPUs, not idle)
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
 # quiesce [MAX_SECONDS] — wait (default at most 20 s) until the machine is
 # quiet: under 10% of one CPU busy over a 250 ms window. A runtime's teardown
 # leaves work behind it (kworkers freeing network namespaces and cgroups, a
@@ -207,9 +210,9 @@ quiesce() {
     hz=$(getconf CLK_TCK)
     bench_stamp t0
     while :; do
-        a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
+        a=$(busy_jiffies)
         fine_sleep 0.25
-        b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)
+        b=$(busy_jiffies)
         busy=$(awk -v a="$a" -v b="$b" -v hz="$hz" 'BEGIN { printf "%.0f", (b - a) * 100 / hz / 0.25 }')
         bench_stamp now
         ((busy < 10)) && break
