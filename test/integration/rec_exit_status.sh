@@ -79,10 +79,14 @@ done
 
 echo "--- a shim that dies during a delete: the task is a lost shim's, stopped and deletable"
 # runc, except that its `delete` (a created task's delete runs runc delete
-# --force) first SIGKILLs its caller, the shim
+# --force) first SIGKILLs its caller, the serving shim (not berthd's
+# `berth-shim delete` after it: killed, that one's runc delete raced the check
+# below for the runc container)
 cat >"$T/runc-kills-shim" <<END
 #!/bin/sh
-case " \$* " in *" delete "*) kill -KILL \$PPID ;; esac
+case " \$* " in *" delete "*)
+    case " \$(tr '\\0' ' ' </proc/\$PPID/cmdline) " in *" start "*) kill -KILL \$PPID ;; esac ;;
+esac
 exec "$(command -v "$BERTH_RUNC")" "\$@"
 END
 chmod +x "$T/runc-kills-shim"
