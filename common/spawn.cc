@@ -50,6 +50,7 @@ struct Fd {
   // sits in base..base+n, e.g. the stdout pipe once berthd holds ~1,000 shim
   // connections, and the child's stdout silently becomes another fd.
   int base = errPipe > devnull ? errPipe : devnull;
+  base = o.execFd > base ? o.execFd : base;
   for (int i = 0; i < n; ++i) base = src[i] > base ? src[i] : base;
   base += 1;
   for (int i = 0; i < n; ++i) {
@@ -57,15 +58,20 @@ struct Fd {
   }
   if (::dup2(errPipe, base + n) < 0) goto fail;
   errPipe = base + n;
+  // The executable's fd, if any, right above the error pipe; both close on
+  // exec (an ELF's fd is not needed once it runs).
+  if (o.execFd >= 0 && ::dup3(o.execFd, errPipe + 1, O_CLOEXEC) < 0) goto fail;
   for (int i = 0; i < n; ++i) {
     if (::dup2(base + i, i) < 0) goto fail;
   }
   ::fcntl(errPipe, F_SETFD, FD_CLOEXEC);
-  // Close everything else but the error pipe (CLOEXEC, closes on exec).
+  // Close everything else but those two.
   if (::close_range(n, errPipe - 1, 0) != 0) goto fail;
-  ::close_range(errPipe + 1, ~0U, 0);
+  ::close_range(errPipe + (o.execFd >= 0 ? 2 : 1), ~0U, 0);
   if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) goto fail;
-  if (std::strchr(argv[0], '/')) {
+  if (o.execFd >= 0) {
+    ::execveat(errPipe + 1, "", argv, envp, AT_EMPTY_PATH);
+  } else if (std::strchr(argv[0], '/')) {
     ::execve(argv[0], argv, envp);
   } else {
     ::execvpe(argv[0], argv, envp);

@@ -23,6 +23,8 @@ struct SpawnOptions {
   std::vector<std::string> env;   // empty: inherit ours
   std::string cwd;                // empty: inherit
   bool newSession = false;        // setsid() in the child
+  int execFd = -1;                // run this executable (a sealed copy of argv[0]:
+                                  // common/sealed_copy.h) instead of argv[0]'s file
 };
 
 // vfork + exec. The child gets exactly stdio (+ extraFds); every other fd is

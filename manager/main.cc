@@ -136,7 +136,8 @@ int main(int argc, char** argv) {
     events.load();
     TaskList tasks;
     LoggingMonitor monitor;
-    RuntimeConfig config{root, state, ShimCommand{shimPath, runtimePath, state, logLevel, cgroupParent}};
+    RuntimeConfig config{root, state, ShimCommand{shimPath, runtimePath, state, logLevel, cgroupParent,
+                                                  std::make_shared<RuntimeCopy>(runtimePath)}};
     ShimRuntime runtime(config, reaper, tasks, events, monitor);
     Recovery recovery(runtime);
     // Tasks are listed (loading) before the socket opens; they reconnect once the loop runs.

@@ -54,6 +54,10 @@ asio::awaitable<std::string> ShimClient::startShim(Reaper& reaper, const ShimCom
     opts.argv.push_back(cmd.logLevel);
   }
   opts.stderrFd = 2;  // its complaints before it is up land in berthd's log
+  if (const SealedCopy* copy = cmd.runtimeCopy ? cmd.runtimeCopy->current() : nullptr) {
+    opts.extraFds.push_back(copy->fd);  // fd 3 in the shim
+    opts.argv.insert(opts.argv.end(), {"--runtime-fd", "3", "--runtime-stamp", copy->stamp});
+  }
   constexpr std::chrono::milliseconds kStartDeadline{10000};
   // Its exit, whenever it comes, is only reaped here: ShimPid notices it.
   StartedProcess r = co_await startUntilLine(reaper, opts, kStartDeadline);

@@ -13,6 +13,7 @@
 #include "common/reaper.h"
 #include "common/rpc.h"
 #include "manager/runtime.h"
+#include "manager/runtime_copy.h"
 #include "shim.capnp.h"
 
 #include <chrono>
@@ -29,6 +30,7 @@ struct ShimCommand {
   std::string stateRoot;    // --state: the shim uses STATE/NS/ID, runc STATE/runc/NS
   std::string logLevel;
   std::string cgroupParent = "/berth";  // tasks without a cgroupsPath get PARENT/NS/ID
+  std::shared_ptr<RuntimeCopy> runtimeCopy;  // handed to each shim started; null: none
 };
 
 struct ShimHello {

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -18,7 +19,9 @@ std::string pidWithStartTime(int pid) {
   return std::to_string(pid) + " " + std::to_string(stat ? stat->startTime : 0);
 }
 
-ReadyNotice daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork) {
+ReadyNotice daemonize(const std::string& address, const std::string& logFile,
+                      std::vector<int> keepFds, bool fork) {
+  std::sort(keepFds.begin(), keepFds.end());
   int log = ::open(logFile.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log < 0) throw systemError("open shim log " + logFile, errno);
   // The notice: a byte for the forking parent to wait on, or the address
@@ -70,17 +73,21 @@ ReadyNotice daemonize(const std::string& address, const std::string& logFile, in
   ::dup2(devnull, 0);
   ::dup2(log, 1);
   ::dup2(log, 2);
-  // Close whatever berthd let us inherit; keep stdio, the listener and the
-  // ready pipe (moved just above the listener).
+  // Close whatever berthd let us inherit; keep stdio, keepFds and the ready
+  // pipe (moved just above the highest of them).
   for (int fd : {devnull, log}) {
     if (fd > 2) ::close(fd);
   }
-  int readyFd = keepFd + 1;
+  int readyFd = keepFds.back() + 1;
   if (ready[1] != readyFd) {
     ::dup3(ready[1], readyFd, O_CLOEXEC);
     ::close(ready[1]);
   }
-  if (keepFd > 3) ::close_range(3, static_cast<unsigned>(keepFd - 1), 0);
+  int from = 3;
+  for (int keep : keepFds) {
+    if (keep > from) ::close_range(static_cast<unsigned>(from), static_cast<unsigned>(keep - 1), 0);
+    from = std::max(from, keep + 1);
+  }
   ::close_range(static_cast<unsigned>(readyFd + 1), ~0U, 0);
   // Every container process (init, execs and their orphans) reparents to
   // us, so we reap them and see their exits (runc create's child included).

@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 namespace berth::shim {
 
@@ -20,9 +21,10 @@ struct ReadyNotice {
 // already made us a session leader and reads our stdout without waiting for
 // an exit), this process is the daemon and notifyReady() prints `address`
 // itself: that saves a fork, its copy-on-write faults and an exit per task.
-// Either way `keepFd` (the listener) survives and every other inherited fd
-// is closed; stdout and stderr go to `logFile`.
-ReadyNotice daemonize(const std::string& address, const std::string& logFile, int keepFd, bool fork);
+// Either way `keepFds` (the listener, the runtime's copy) survive and every
+// other inherited fd is closed; stdout and stderr go to `logFile`.
+ReadyNotice daemonize(const std::string& address, const std::string& logFile,
+                      std::vector<int> keepFds, bool fork);
 void notifyReady(const ReadyNotice& ready);
 
 // "PID STARTTIME" for shim.pid: the start time tells a live shim from a

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 using namespace berth;
 using namespace berth::shim;
@@ -36,6 +38,8 @@ struct Args {
   std::string ns, id, bundle, stateDir, runtime = "runc", logLevel = "info";
   std::string cgroupParent = "/berth";
   bool noFork = false;  // start: see daemonize()
+  int runtimeFd = -1;   // start: berthd's sealed copy of the runtime (common/sealed_copy.h)
+  std::string runtimeStamp;
   int unclaimedExitSeconds = 30;  // start: see serve()
 };
 
@@ -54,7 +58,7 @@ TaskConfig configFrom(const Args& a) {
                           a.cgroupParent + "\"");
   }
   return {a.ns, a.id, a.bundle, a.stateDir + "/" + a.ns + "/" + a.id, a.runtime,
-          a.stateDir + "/runc/" + a.ns, a.cgroupParent};
+          a.stateDir + "/runc/" + a.ns, a.cgroupParent, SealedCopy{a.runtimeFd, a.runtimeStamp}};
 }
 
 // A file's identity, to tell ours from one a successor made at the same path.
@@ -149,6 +153,12 @@ int serve(const TaskConfig& config, int listenFd, const FileId& socketId, const 
 }
 
 int start(const Args& args) {
+  if (args.runtimeFd >= 0) {
+    struct stat st;
+    if (::fstat(args.runtimeFd, &st) != 0) throw systemError("--runtime-fd " + std::to_string(args.runtimeFd), errno);
+    if (args.runtimeStamp.empty()) throw invalidArgument("--runtime-fd wants --runtime-stamp");
+    ::fcntl(args.runtimeFd, F_SETFD, FD_CLOEXEC);  // for our runc calls only (spawn's execFd)
+  }
   TaskConfig config = configFrom(args);
   std::string sock = config.stateDir + "/shim.sock";
   makeDirs(config.stateDir, 0700);
@@ -165,7 +175,9 @@ int start(const Args& args) {
   // (before the daemonizing fork: a later one could be a successor's socket)
   std::optional<FileId> socketId = fileIdOf(sock);
   if (!socketId) throw systemError("stat " + sock, errno);
-  ReadyNotice ready = daemonize(sock, config.stateDir + "/log", fd, !args.noFork);
+  std::vector<int> keep{fd};
+  if (args.runtimeFd >= 0) keep.push_back(args.runtimeFd);
+  ReadyNotice ready = daemonize(sock, config.stateDir + "/log", keep, !args.noFork);
   setLogName("berth-shim");
   try {
     return serve(config, fd, *socketId, ready, std::chrono::seconds(args.unclaimedExitSeconds));
@@ -235,6 +247,12 @@ int main(int argc, char** argv) {
                        "start (an orphan of a berthd that died as it started the shim)")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  startCmd->add_option("--runtime-fd", a.runtimeFd,
+                       "an inherited fd: a sealed memfd copy of --runtime to run it from while "
+                       "the file at --runtime is unchanged (how berthd starts shims)")
+      ->check(CLI::Range(3, 1 << 20));
+  startCmd->add_option("--runtime-stamp", a.runtimeStamp,
+                       "with --runtime-fd: the copied file's dev:ino:size:ctime");
   auto* deleteCmd = app.add_subcommand("delete", "clean up after a dead shim");
   addCommon(deleteCmd);
   try {

@@ -21,9 +21,17 @@ constexpr std::chrono::seconds kLongCall{60};   // create, exec, checkpoint
 constexpr std::chrono::seconds kShortCall{15};  // everything else
 }  // namespace
 
-Runc::Runc(Reaper& reaper, std::string binary, std::string root, std::string logFile)
-    : reaper_(reaper), binary_(std::move(binary)), root_(std::move(root)),
+Runc::Runc(Reaper& reaper, std::string binary, SealedCopy copy, std::string root, std::string logFile)
+    : reaper_(reaper), binary_(std::move(binary)), copy_(std::move(copy)), root_(std::move(root)),
       logFile_(std::move(logFile)) {}
+
+int Runc::currentCopy() {
+  if (copy_.fd < 0 || fileStampOf(binary_) == copy_.stamp) return copy_.fd;
+  BERTH_LOG(info) << "runtime " << binary_ << " changed since this shim started: running it from its path";
+  ::close(copy_.fd);
+  copy_ = {};
+  return -1;
+}
 
 std::string Runc::lastLogError(const std::string& logFile) {
   auto text = readFile(logFile);
@@ -53,6 +61,7 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   SpawnOptions o;
   o.argv = {binary_, "--root", root_, "--log", log, "--log-format", "json"};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.execFd = currentCopy();
   o.stdinFd = io.in;
   o.stdoutFd = io.out;
   o.stderrFd = io.err;

@@ -8,6 +8,7 @@
 #include "common/asio.h"
 #include "common/errors.h"
 #include "common/reaper.h"
+#include "common/sealed_copy.h"
 
 #include <chrono>
 #include <string>
@@ -29,7 +30,9 @@ public:
 
 class Runc {
  public:
-  Runc(Reaper& reaper, std::string binary, std::string root, std::string logFile);
+  // `copy`: a sealed copy of `binary` (common/sealed_copy.h) to run while
+  // the file at `binary` is still the one copied; fd -1 for none.
+  Runc(Reaper& reaper, std::string binary, SealedCopy copy, std::string root, std::string logFile);
 
   // `consoleSocket` non-empty: runc allocates a pty and sends its master there.
   asio::awaitable<void> create(const std::string& id, const std::string& bundle,
@@ -70,9 +73,15 @@ class Runc {
                                    std::string what);
   // The message of the last error line of a runc log.
   static std::string lastLogError(const std::string& logFile);
+  // The copy's fd while the binary at the path is the one copied; -1 (and
+  // the copy closed for good) once it changed: an upgraded runc is run from
+  // its path, as containerd's shim would.
+  int currentCopy();
 
   Reaper& reaper_;
-  std::string binary_, root_, logFile_;
+  std::string binary_;
+  SealedCopy copy_;
+  std::string root_, logFile_;
   uint64_t calls_ = 0;
 };
 

@@ -56,7 +56,8 @@ nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overla
 
 Task::Task(asio::io_context& io, Reaper& reaper, TaskConfig config)
     : io_(io), reaper_(reaper), config_(std::move(config)),
-      runc_(reaper, config_.runtime, config_.runcRoot, config_.stateDir + "/runc.log.json"),
+      runc_(reaper, config_.runtime, config_.runtimeCopy, config_.runcRoot,
+            config_.stateDir + "/runc.log.json"),
       events_(config_.ns), oom_(io, [this] {
         events_.emit([this](auto p) { p.initOom().setContainerId(config_.id); });
       }) {}

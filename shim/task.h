@@ -18,6 +18,8 @@
 #include "shim/runc.h"
 #include "shim/status.h"
 
+#include "common/sealed_copy.h"
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +31,7 @@ namespace berth::shim {
 struct TaskConfig {
   std::string ns, id, bundle, stateDir, runtime, runcRoot;
   std::string cgroupParent = "/berth";
+  SealedCopy runtimeCopy;  // berthd's copy of `runtime` to run it from (fd -1: none)
 };
 
 struct ExitInfo {

@@ -1,0 +1,87 @@
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+#include "common/sealed_copy.h"
+#include "common/spawn.h"
+#include "temp_dir.h"
+
+using namespace berth;
+using berth::test::TempDir;
+
+namespace {
+std::string contentsOf(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  off_t at = 0;
+  while ((n = ::pread(fd, buf, sizeof buf, at)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+    at += n;
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("makeSealedCopy copies an ELF executable into a memfd with runc's seals") {
+  SealedCopy copy = makeSealedCopy("/bin/sleep");
+  REQUIRE(copy.fd >= 0);
+  CHECK(::fcntl(copy.fd, F_GET_SEALS) == kRuntimeCopySeals);
+  CHECK((::fcntl(copy.fd, F_GETFD) & FD_CLOEXEC) != 0);
+  CHECK(contentsOf(copy.fd) == readFile("/bin/sleep").value());
+  CHECK(copy.stamp == fileStampOf("/bin/sleep").value());
+  // Sealed for good: nobody can write it, or take the seals off.
+  CHECK(::pwrite(copy.fd, "x", 1, 0) == -1);
+  CHECK(errno == EPERM);
+  CHECK(::fcntl(copy.fd, F_ADD_SEALS, 0x0010) == -1);
+
+  SECTION("spawn runs it as argv[0], which need not exist") {
+    SpawnOptions o;
+    o.argv = {"no-such-sleep", "5"};
+    o.execFd = copy.fd;
+    pid_t pid = spawnProcess(o);
+    char exe[256] = {};
+    ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
+    CHECK(std::string(exe) == "/memfd:sleep (deleted)");
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+  }
+  ::close(copy.fd);
+}
+
+TEST_CASE("makeSealedCopy refuses what is not an ELF executable") {
+  TempDir dir;
+  std::string script = dir.path + "/wrapper";
+  replaceFile(script, "#!/bin/sh\nexec runc \"$@\"\n", 0755);
+  CHECK_THROWS_WITH(makeSealedCopy(script), Catch::Contains("not an ELF executable"));
+  std::string plain = dir.path + "/plain";
+  replaceFile(plain, std::string("\x7f" "ELF") + "not executable", 0644);
+  CHECK_THROWS_WITH(makeSealedCopy(plain), Catch::Contains("not an ELF executable"));
+  CHECK_THROWS_WITH(makeSealedCopy(dir.path + "/missing"), Catch::Contains("open"));
+}
+
+TEST_CASE("fileStamp changes when a file is replaced or rewritten at its path") {
+  TempDir dir;
+  std::string path = dir.path + "/f";
+  replaceFile(path, "one", 0755);
+  std::string first = fileStampOf(path).value();
+  CHECK(fileStampOf(path) == first);
+  replaceFile(path, "two", 0755);  // a rename over it: another inode
+  CHECK(fileStampOf(path) != first);
+  std::string second = fileStampOf(path).value();
+  std::ofstream(path, std::ios::app) << "more";  // in place
+  CHECK(fileStampOf(path) != second);
+  CHECK_FALSE(fileStampOf(dir.path + "/missing").has_value());
+}
