@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -61,19 +62,40 @@ SealedCopy makeSealedCopy(const std::string& path) {
     if (n < 0) throw systemError("sendfile " + path + " into its memfd copy", errno);
     if (n == 0) throw internal(path + " shrank while it was copied");
   }
+  if (::fchmod(copy.fd, kRuntimeCopyMode) != 0) throw systemError("chmod the memfd copy of " + path, errno);
   if (::fcntl(copy.fd, F_ADD_SEALS, kRuntimeCopySeals) != 0) {
     throw systemError("seal the memfd copy of " + path, errno);
   }
-  // runc takes only exactly these seals for a copy of itself; a kernel that
-  // adds F_SEAL_EXEC (vm.memfd_noexec) would make the copy useless or
-  // unrunnable.
-  struct stat mine;
-  if (::fcntl(copy.fd, F_GET_SEALS) != kRuntimeCopySeals || ::fstat(copy.fd, &mine) != 0 ||
-      (mine.st_mode & 0100) == 0) {
-    throw failedPrecondition("this kernel's memfd copy of " + path +
-                             " is not executable with runc's seals (vm.memfd_noexec?)");
+  // runc 1.1 takes only exactly these seals for a copy of itself; a kernel
+  // that adds F_SEAL_EXEC (vm.memfd_noexec) would make the copy useless.
+  std::string why;
+  if (!usableCopy(copy.fd, &why)) {
+    throw failedPrecondition("this kernel's memfd copy of " + path + " is not one to run: " + why);
   }
   return {copy.release(), fileStamp(st)};
+}
+
+bool usableCopy(int fd, std::string* why) {
+  auto no = [why](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return no("fstat: " + std::string(std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) return no("not a regular file");
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals != kRuntimeCopySeals) return no("seals 0x" + [seals] {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%x", static_cast<unsigned>(seals));
+    return std::string(hex);
+  }() + ", not runc's");
+  if (st.st_uid != ::geteuid()) return no("owned by uid " + std::to_string(st.st_uid));
+  if ((st.st_mode & 07777) != kRuntimeCopyMode) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return no(std::string("mode ") + mode + ", changed since it was made");
+  }
+  return true;
 }
 
 }  // namespace berth

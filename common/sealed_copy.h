@@ -12,7 +12,14 @@
 //
 // berthd makes one copy and hands it to every shim it starts; a shim runs its
 // runc calls from it for as long as the binary at the path is the one that
-// was copied (FileStamp), and from the path once that changed.
+// was copied (fileStamp), and from the path once that changed.
+//
+// What the seals leave open is the copy's mode: root in a container, when it
+// catches a `runc init` of an exec in its pid namespace, could chmod it
+// through /proc/PID/exe (runc 1.2 adds F_SEAL_EXEC against that, but runc
+// 1.1 then takes the copy for a foreign memfd). So whoever runs the copy
+// checks its mode first (usableCopy) and falls back to the path, which a
+// chmod cannot break, when it is not the one it was made with.
 #pragma once
 
 #include <sys/stat.h>
@@ -32,10 +39,17 @@ std::optional<std::string> fileStampOf(const std::string& path);
 // The seals runc checks for (libcontainer/nsenter/cloned_binary.c).
 constexpr int kRuntimeCopySeals = 0x0001 | 0x0002 | 0x0004 | 0x0008;  // SEAL, SHRINK, GROW, WRITE
 
+// The copy's mode, as runc gives its own clones.
+constexpr mode_t kRuntimeCopyMode = 0511;
+
 struct SealedCopy {
   int fd = -1;        // memfd, CLOEXEC; the caller owns it
   std::string stamp;  // fileStamp of the file that was copied
 };
+
+// Whether FD is still a copy to run: a regular file with runc's seals, owned
+// by us and with kRuntimeCopyMode. WHY says what is wrong when it is not.
+bool usableCopy(int fd, std::string* why = nullptr);
 
 // Copies the ELF executable at PATH into a memfd named after its base name,
 // sealed with kRuntimeCopySeals. Throws a berth::Error naming the step and

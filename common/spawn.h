@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/errors.h"
 #include "common/reaper.h"
 
 #include <chrono>
@@ -27,9 +28,16 @@ struct SpawnOptions {
                                   // common/sealed_copy.h) instead of argv[0]'s file
 };
 
+// What spawnProcess throws when the child could not exec: it ran nothing
+// (and exits 127; the caller's reaper gets it).
+class ExecFailed : public Error {
+ public:
+  explicit ExecFailed(const Error& e) : Error(e) {}
+};
+
 // vfork + exec. The child gets exactly stdio (+ extraFds); every other fd is
 // closed, signal dispositions and mask are reset. Throws with errno context
-// (exec failures included: the child reports errno through a CLOEXEC pipe).
+// (exec failures as ExecFailed: the child reports errno through a CLOEXEC pipe).
 pid_t spawnProcess(const SpawnOptions& options);
 
 struct CommandResult {

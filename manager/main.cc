@@ -67,6 +67,13 @@ std::string lookPath(const std::string& name) {
 
 }  // namespace
 
+// The runtime's SELinux domain comes from its file's label at exec, which a
+// memfd copy has not.
+static bool selinuxEnforcing() {
+  auto enforce = readFile("/sys/fs/selinux/enforce");
+  return enforce && !enforce->empty() && (*enforce)[0] == '1';
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"berthd: the berth manager daemon"};
   std::string root = "/var/lib/berth";
@@ -77,6 +84,7 @@ int main(int argc, char** argv) {
   std::string logLevel = "info";
   std::string cgroupParent = "/berth";
   size_t subscriberQueue = EventExchange::kQueueLimit;
+  bool noRuntimeCopy = false;
   app.add_option("--root", root, "persistent state: task records, event journal");
   app.add_option("--state", state, "runtime state: shim sockets, runc state");
   app.add_option("--address", address, "the client API socket");
@@ -89,6 +97,10 @@ int main(int argc, char** argv) {
                  "events an event subscriber may fall behind before it is dropped (for tests)");
   // Show the defaults in --help (the contract's paths).
   for (auto* option : app.get_options()) option->capture_default_str();
+  app.add_flag("--no-runtime-copy", noRuntimeCopy,
+               "shims run the runtime from its path, not from berthd's sealed copy of it "
+               "(docs/wire.md; also the case under an enforcing SELinux, whose exec transition "
+               "needs the path)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -136,8 +148,16 @@ int main(int argc, char** argv) {
     events.load();
     TaskList tasks;
     LoggingMonitor monitor;
+    std::shared_ptr<RuntimeCopy> runtimeCopy;
+    if (noRuntimeCopy || selinuxEnforcing()) {
+      BERTH_LOG(info) << "shims run the runtime from its path"
+                      << (noRuntimeCopy ? " (--no-runtime-copy)" : " (SELinux enforcing)");
+    } else {
+      runtimeCopy = std::make_shared<RuntimeCopy>(runtimePath);
+      runtimeCopy->current();  // now, not in the first create's time on the loop
+    }
     RuntimeConfig config{root, state, ShimCommand{shimPath, runtimePath, state, logLevel, cgroupParent,
-                                                  std::make_shared<RuntimeCopy>(runtimePath)}};
+                                                  runtimeCopy}};
     ShimRuntime runtime(config, reaper, tasks, events, monitor);
     Recovery recovery(runtime);
     // Tasks are listed (loading) before the socket opens; they reconnect once the loop runs.

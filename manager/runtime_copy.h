@@ -4,6 +4,7 @@
 
 #include "common/sealed_copy.h"
 
+#include <chrono>
 #include <string>
 
 namespace berth {
@@ -16,16 +17,20 @@ class RuntimeCopy {
   RuntimeCopy& operator=(const RuntimeCopy&) = delete;
 
   // The copy to hand on, of the binary now at the path: made at the first
-  // call and again whenever the file changed (shims started before keep the
-  // copy they have). nullptr where there is none: a runtime that is not an
-  // ELF executable (a wrapper script), or a copy that failed; both are said
-  // once in the log, and retried only once the file changes.
+  // call and again whenever the file changed, or the copy did (its mode:
+  // usableCopy); shims started before keep the copy they have. nullptr where
+  // there is none: a runtime that is not an ELF executable (a wrapper
+  // script), tried again once the file changes; a copy that failed (no
+  // memory, no fds), tried again 10 s later. Each is said once in the log.
   const SealedCopy* current();
 
  private:
+  void drop();
+
   std::string path_;
   SealedCopy copy_;
   std::string refusedStamp_;  // the file version makeSealedCopy refused
+  std::chrono::steady_clock::time_point retryAt_{};  // after a failed copy
 };
 
 }  // namespace berth

@@ -21,6 +21,7 @@ std::string pidWithStartTime(int pid) {
 
 ReadyNotice daemonize(const std::string& address, const std::string& logFile,
                       std::vector<int> keepFds, bool fork) {
+  if (keepFds.empty()) throw internal("daemonize: no listener fd to keep");
   std::sort(keepFds.begin(), keepFds.end());
   int log = ::open(logFile.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log < 0) throw systemError("open shim log " + logFile, errno);
@@ -80,7 +81,8 @@ ReadyNotice daemonize(const std::string& address, const std::string& logFile,
   }
   int readyFd = keepFds.back() + 1;
   if (ready[1] != readyFd) {
-    ::dup3(ready[1], readyFd, O_CLOEXEC);
+    // (fails only at the fd limit, with a hand-passed fd near it)
+    if (::dup3(ready[1], readyFd, O_CLOEXEC) < 0) throw systemError("dup3 the ready pipe", errno);
     ::close(ready[1]);
   }
   int from = 3;

@@ -10,6 +10,7 @@
 #include "common/spawn.h"
 #include "common/timeutil.h"
 #include "common/unix_socket.h"
+#include "common/sealed_copy.h"
 #include "shim/daemonize.h"
 #include "shim/rootfs_mounts.h"
 #include "shim/service.h"
@@ -152,12 +153,19 @@ int serve(const TaskConfig& config, int listenFd, const FileId& socketId, const 
   return 0;
 }
 
-int start(const Args& args) {
+int start(Args args) {
   if (args.runtimeFd >= 0) {
-    struct stat st;
-    if (::fstat(args.runtimeFd, &st) != 0) throw systemError("--runtime-fd " + std::to_string(args.runtimeFd), errno);
     if (args.runtimeStamp.empty()) throw invalidArgument("--runtime-fd wants --runtime-stamp");
-    ::fcntl(args.runtimeFd, F_SETFD, FD_CLOEXEC);  // for our runc calls only (spawn's execFd)
+    if (::fcntl(args.runtimeFd, F_SETFD, FD_CLOEXEC) != 0) {  // for our runc calls only (execFd)
+      throw systemError("--runtime-fd " + std::to_string(args.runtimeFd), errno);
+    }
+    std::string why;
+    if (!usableCopy(args.runtimeFd, &why)) {
+      std::fprintf(stderr, "berth-shim: --runtime-fd %d is not a sealed copy to run (%s); running %s from its path\n",
+                   args.runtimeFd, why.c_str(), args.runtime.c_str());
+      ::close(args.runtimeFd);
+      args.runtimeFd = -1;
+    }
   }
   TaskConfig config = configFrom(args);
   std::string sock = config.stateDir + "/shim.sock";

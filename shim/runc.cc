@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include <unistd.h>
@@ -26,11 +27,20 @@ Runc::Runc(Reaper& reaper, std::string binary, SealedCopy copy, std::string root
       logFile_(std::move(logFile)) {}
 
 int Runc::currentCopy() {
-  if (copy_.fd < 0 || fileStampOf(binary_) == copy_.stamp) return copy_.fd;
-  BERTH_LOG(info) << "runtime " << binary_ << " changed since this shim started: running it from its path";
+  if (copy_.fd < 0) return -1;
+  std::string why;
+  if (fileStampOf(binary_) != copy_.stamp) {
+    dropCopy("the runtime " + binary_ + " changed since this shim started");
+  } else if (!usableCopy(copy_.fd, &why)) {
+    dropCopy("its sealed copy was changed (" + why + ")");
+  }
+  return copy_.fd;
+}
+
+void Runc::dropCopy(const std::string& why) {
+  BERTH_LOG(warn) << why << ": running " << binary_ << " from its path";
   ::close(copy_.fd);
   copy_ = {};
-  return -1;
 }
 
 std::string Runc::lastLogError(const std::string& logFile) {
@@ -65,26 +75,38 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   o.stdinFd = io.in;
   o.stdoutFd = io.out;
   o.stderrFd = io.err;
-  auto result = co_await runCommand(reaper_, std::move(o), deadline, capture);
-  if (result.timedOut || !result.ok()) {
+  std::optional<CommandResult> result;
+  std::string copyFailed;
+  try {
+    result = co_await runCommand(reaper_, o, deadline, capture);
+  } catch (const ExecFailed& e) {
+    if (o.execFd < 0) throw;
+    copyFailed = e.what();  // changed between the check and the exec: nothing ran
+  }
+  if (!result) {
+    dropCopy("exec of the runtime's sealed copy failed (" + copyFailed + ")");
+    o.execFd = -1;
+    result = co_await runCommand(reaper_, std::move(o), deadline, capture);
+  }
+  if (result->timedOut || !result->ok()) {
     if (::rename(log.c_str(), logFile_.c_str()) != 0 && errno != ENOENT) {
       BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
     }
   } else {
     ::unlink(log.c_str());
   }
-  if (result.timedOut) {
+  if (result->timedOut) {
     throw internal(std::string("runc ") + what + " did not finish within " +
                    std::to_string(deadline.count() / 1000) + " s (killed)");
   }
-  if (!result.ok()) {
+  if (!result->ok()) {
     std::string msg = lastLogError(logFile_);
-    if (msg.empty()) msg = describeWaitStatus(result.waitStatus);
+    if (msg.empty()) msg = describeWaitStatus(result->waitStatus);
     // runc's fatal line already reads "runc create failed: ..."; say it once.
     std::string prefix = "runc " + what + " failed: ";
     throw RuntimeRefused(msg.rfind(prefix, 0) == 0 ? msg : prefix + msg);
   }
-  co_return result.out;
+  co_return result->out;
 }
 
 asio::awaitable<void> Runc::create(const std::string& id, const std::string& bundle,

@@ -77,6 +77,7 @@ class Runc {
   // the copy closed for good) once it changed: an upgraded runc is run from
   // its path, as containerd's shim would.
   int currentCopy();
+  void dropCopy(const std::string& why);
 
   Reaper& reaper_;
   std::string binary_;

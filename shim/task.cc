@@ -60,7 +60,9 @@ Task::Task(asio::io_context& io, Reaper& reaper, TaskConfig config)
             config_.stateDir + "/runc.log.json"),
       events_(config_.ns), oom_(io, [this] {
         events_.emit([this](auto p) { p.initOom().setContainerId(config_.id); });
-      }) {}
+      }) {
+  config_.runtimeCopy = {};  // runc_'s now: it closes the fd when the copy goes stale
+}
 
 Task::Process& Task::find(const std::string& execId) {
   return const_cast<Process&>(static_cast<const Task*>(this)->find(execId));

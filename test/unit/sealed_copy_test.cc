@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,12 +38,13 @@ TEST_CASE("makeSealedCopy copies an ELF executable into a memfd with runc's seal
   SealedCopy copy = makeSealedCopy("/bin/sleep");
   REQUIRE(copy.fd >= 0);
   CHECK(::fcntl(copy.fd, F_GET_SEALS) == kRuntimeCopySeals);
+  CHECK(usableCopy(copy.fd));
   CHECK((::fcntl(copy.fd, F_GETFD) & FD_CLOEXEC) != 0);
   CHECK(contentsOf(copy.fd) == readFile("/bin/sleep").value());
   CHECK(copy.stamp == fileStampOf("/bin/sleep").value());
   // Sealed for good: nobody can write it, or take the seals off.
-  CHECK(::pwrite(copy.fd, "x", 1, 0) == -1);
-  CHECK(errno == EPERM);
+  int writeErr = ::pwrite(copy.fd, "x", 1, 0) == -1 ? errno : 0;
+  CHECK(writeErr == EPERM);
   CHECK(::fcntl(copy.fd, F_ADD_SEALS, 0x0010) == -1);
 
   SECTION("spawn runs it as argv[0], which need not exist") {
@@ -58,7 +60,27 @@ TEST_CASE("makeSealedCopy copies an ELF executable into a memfd with runc's seal
     ::waitpid(pid, &status, 0);
     CHECK(WIFSIGNALED(status));
   }
+  SECTION("a copy whose mode changed is not one to run") {
+    REQUIRE(::fchmod(copy.fd, 0) == 0);
+    std::string why;
+    CHECK_FALSE(usableCopy(copy.fd, &why));
+    CHECK(why == "mode 0000, changed since it was made");
+  }
   ::close(copy.fd);
+}
+
+TEST_CASE("usableCopy refuses a plain file and an unsealed memfd") {
+  int plain = ::open("/bin/sleep", O_RDONLY | O_CLOEXEC);
+  REQUIRE(plain >= 0);
+  std::string why;
+  CHECK_FALSE(usableCopy(plain, &why));
+  CHECK_THAT(why, Catch::Contains("not runc's"));
+  ::close(plain);
+  int memfd = ::memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  REQUIRE(memfd >= 0);
+  CHECK_FALSE(usableCopy(memfd, &why));
+  CHECK(why == "seals 0x0, not runc's");
+  ::close(memfd);
 }
 
 TEST_CASE("makeSealedCopy refuses what is not an ELF executable") {

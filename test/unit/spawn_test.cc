@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -7,6 +8,7 @@
 #include <optional>
 
 #include "common/reaper.h"
+#include "common/sealed_copy.h"
 #include "common/spawn.h"
 
 using namespace berth;
@@ -79,4 +81,30 @@ TEST_CASE("startUntilLine keeps the deadline for a process that closed stdout wi
   CHECK(r.timedOut);
   CHECK(WIFSIGNALED(r.waitStatus));
   CHECK(std::chrono::steady_clock::now() - start < 3s);
+}
+
+TEST_CASE("a spawn through execFd hands on only stdio and extraFds") {
+  SealedCopy ls = makeSealedCopy("/bin/ls");
+  int extra = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  auto r = runOnLoop<CommandResult>([&](Reaper& reaper) {
+    SpawnOptions o;
+    o.argv = {"ls", "/proc/self/fd"};
+    o.execFd = ls.fd;
+    o.extraFds = {extra};
+    return runCommand(reaper, o, 5s, true);
+  });
+  ::close(extra);
+  ::close(ls.fd);
+  CHECK(r.ok());
+  // 0-2, the extra fd as 3, and ls's own directory fd: no copy, no error pipe
+  CHECK(r.out == "0\n1\n2\n3\n4\n");
+}
+
+TEST_CASE("a failed exec throws ExecFailed") {
+  SpawnOptions o;
+  o.argv = {"/no/such/binary"};
+  CHECK_THROWS_AS(spawnProcess(o), ExecFailed);
+  int status = 0;  // the child, our only one now, exits 127
+  REQUIRE(::waitpid(-1, &status, 0) > 0);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 127));
 }
