@@ -54,6 +54,10 @@ SealedCopy makeSealedCopy(const std::string& path) {
   unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
   OwnedFd copy{::memfd_create(name.c_str(), flags | MFD_EXEC)};
   if (copy.fd < 0 && errno == EINVAL) copy.fd = ::memfd_create(name.c_str(), flags);  // before 6.3
+  if (copy.fd < 0 && (errno == EACCES || errno == EPERM)) {
+    // vm.memfd_noexec=2: no executable memfd, for good
+    throw failedPrecondition("no executable memfd for a copy of " + path + " (vm.memfd_noexec?)");
+  }
   if (copy.fd < 0) throw systemError("memfd_create for a copy of " + path, errno);
   off_t offset = 0;
   while (offset < st.st_size) {
@@ -61,6 +65,12 @@ SealedCopy makeSealedCopy(const std::string& path) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw systemError("sendfile " + path + " into its memfd copy", errno);
     if (n == 0) throw internal(path + " shrank while it was copied");
+  }
+  // A file rewritten in place while it was copied: the copy may be torn,
+  // under the old stamp (retried: the caller gets an internal error).
+  struct stat after;
+  if (::fstat(src.fd, &after) != 0 || fileStamp(after) != fileStamp(st)) {
+    throw internal(path + " changed while it was copied");
   }
   if (::fchmod(copy.fd, kRuntimeCopyMode) != 0) throw systemError("chmod the memfd copy of " + path, errno);
   if (::fcntl(copy.fd, F_ADD_SEALS, kRuntimeCopySeals) != 0) {
@@ -84,6 +94,7 @@ bool usableCopy(int fd, std::string* why) {
   if (::fstat(fd, &st) != 0) return no("fstat: " + std::string(std::strerror(errno)));
   if (!S_ISREG(st.st_mode)) return no("not a regular file");
   int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return no("not a memfd (F_GET_SEALS: " + std::string(std::strerror(errno)) + ")");
   if (seals != kRuntimeCopySeals) return no("seals 0x" + [seals] {
     char hex[16];
     std::snprintf(hex, sizeof hex, "%x", static_cast<unsigned>(seals));

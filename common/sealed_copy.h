@@ -39,7 +39,7 @@ std::optional<std::string> fileStampOf(const std::string& path);
 // The seals runc checks for (libcontainer/nsenter/cloned_binary.c).
 constexpr int kRuntimeCopySeals = 0x0001 | 0x0002 | 0x0004 | 0x0008;  // SEAL, SHRINK, GROW, WRITE
 
-// The copy's mode, as runc gives its own clones.
+// The copy's mode, as runc 1.2 gives its own clones (1.1 leaves 0777).
 constexpr mode_t kRuntimeCopyMode = 0511;
 
 struct SealedCopy {

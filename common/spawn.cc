@@ -118,7 +118,7 @@ pid_t spawnProcess(const SpawnOptions& o) {
   } while (n < 0 && errno == EINTR);
   if (n == sizeof(err)) {
     // The child failed before exec and exits 127; the caller's reaper gets it.
-    throw ExecFailed(systemError("exec " + o.argv[0] + (o.execFd >= 0 ? " (its fd)" : ""), err));
+    throw ExecFailed(systemError("exec " + o.argv[0] + (o.execFd >= 0 ? " (its fd)" : ""), err), pid, err);
   }
   return pid;
 }

@@ -28,11 +28,14 @@ struct SpawnOptions {
                                   // common/sealed_copy.h) instead of argv[0]'s file
 };
 
-// What spawnProcess throws when the child could not exec: it ran nothing
-// (and exits 127; the caller's reaper gets it).
+// What spawnProcess throws when the child failed before it ran anything:
+// its exec, or the fd set-up before it (errno says which). The child exits
+// 127; the caller's reaper gets it.
 class ExecFailed : public Error {
  public:
-  explicit ExecFailed(const Error& e) : Error(e) {}
+  ExecFailed(const Error& e, pid_t pid, int err) : Error(e), pid(pid), err(err) {}
+  pid_t pid;
+  int err;
 };
 
 // vfork + exec. The child gets exactly stdio (+ extraFds); every other fd is

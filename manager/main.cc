@@ -70,8 +70,12 @@ std::string lookPath(const std::string& name) {
 // The runtime's SELinux domain comes from its file's label at exec, which a
 // memfd copy has not.
 static bool selinuxEnforcing() {
-  auto enforce = readFile("/sys/fs/selinux/enforce");
-  return enforce && !enforce->empty() && (*enforce)[0] == '1';
+  try {
+    auto enforce = readFile("/sys/fs/selinux/enforce");
+    return enforce && !enforce->empty() && (*enforce)[0] == '1';
+  } catch (const std::exception&) {
+    return true;  // cannot tell: rather no copy than a runtime in the wrong domain
+  }
 }
 
 int main(int argc, char** argv) {

@@ -20,8 +20,8 @@ class RuntimeCopy {
   // call and again whenever the file changed, or the copy did (its mode:
   // usableCopy); shims started before keep the copy they have. nullptr where
   // there is none: a runtime that is not an ELF executable (a wrapper
-  // script), tried again once the file changes; a copy that failed (no
-  // memory, no fds), tried again 10 s later. Each is said once in the log.
+  // script), tried again once the file changes (said once); a copy that
+  // failed (no memory, no fds), tried again 10 s later (said each time).
   const SealedCopy* current();
 
  private:

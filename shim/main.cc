@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -154,18 +155,16 @@ int serve(const TaskConfig& config, int listenFd, const FileId& socketId, const 
 }
 
 int start(Args args) {
+  std::string noCopy;  // why --runtime-fd is not used, said in our log once it is open
   if (args.runtimeFd >= 0) {
     if (args.runtimeStamp.empty()) throw invalidArgument("--runtime-fd wants --runtime-stamp");
-    if (::fcntl(args.runtimeFd, F_SETFD, FD_CLOEXEC) != 0) {  // for our runc calls only (execFd)
-      throw systemError("--runtime-fd " + std::to_string(args.runtimeFd), errno);
-    }
-    std::string why;
-    if (!usableCopy(args.runtimeFd, &why)) {
-      std::fprintf(stderr, "berth-shim: --runtime-fd %d is not a sealed copy to run (%s); running %s from its path\n",
-                   args.runtimeFd, why.c_str(), args.runtime.c_str());
+    // CLOEXEC: for our runc calls only (execFd)
+    if (::fcntl(args.runtimeFd, F_SETFD, FD_CLOEXEC) != 0) {
+      noCopy = std::string("fcntl: ") + std::strerror(errno);
+    } else if (!usableCopy(args.runtimeFd, &noCopy)) {
       ::close(args.runtimeFd);
-      args.runtimeFd = -1;
     }
+    if (!noCopy.empty()) args.runtimeFd = -1;
   }
   TaskConfig config = configFrom(args);
   std::string sock = config.stateDir + "/shim.sock";
@@ -187,6 +186,10 @@ int start(Args args) {
   if (args.runtimeFd >= 0) keep.push_back(args.runtimeFd);
   ReadyNotice ready = daemonize(sock, config.stateDir + "/log", keep, !args.noFork);
   setLogName("berth-shim");
+  if (!noCopy.empty()) {
+    BERTH_LOG(warn) << "--runtime-fd is not a sealed copy to run (" << noCopy << "): running "
+                    << args.runtime << " from its path";
+  }
   try {
     return serve(config, fd, *socketId, ready, std::chrono::seconds(args.unclaimedExitSeconds));
   } catch (std::exception& e) {

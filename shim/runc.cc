@@ -80,8 +80,11 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   try {
     result = co_await runCommand(reaper_, o, deadline, capture);
   } catch (const ExecFailed& e) {
-    if (o.execFd < 0) throw;
-    copyFailed = e.what();  // changed between the check and the exec: nothing ran
+    // The copy changed between the check and the exec (nothing ran); not
+    // a failure of the child's fd set-up, which the path would meet too.
+    bool ofTheFile = e.err == EACCES || e.err == EPERM || e.err == ENOEXEC || e.err == ENOENT;
+    if (o.execFd < 0 || !ofTheFile) throw;
+    copyFailed = e.what();
   }
   if (!result) {
     dropCopy("exec of the runtime's sealed copy failed (" + copyFailed + ")");

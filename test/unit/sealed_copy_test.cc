@@ -49,7 +49,7 @@ TEST_CASE("makeSealedCopy copies an ELF executable into a memfd with runc's seal
 
   SECTION("spawn runs it as argv[0], which need not exist") {
     SpawnOptions o;
-    o.argv = {"no-such-sleep", "5"};
+    o.argv = {"/no/such/sleep", "5"};
     o.execFd = copy.fd;
     pid_t pid = spawnProcess(o);
     char exe[256] = {};
@@ -74,12 +74,18 @@ TEST_CASE("usableCopy refuses a plain file and an unsealed memfd") {
   REQUIRE(plain >= 0);
   std::string why;
   CHECK_FALSE(usableCopy(plain, &why));
-  CHECK_THAT(why, Catch::Contains("not runc's"));
+  CHECK_THAT(why, Catch::StartsWith("not a memfd"));
   ::close(plain);
   int memfd = ::memfd_create("x", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   REQUIRE(memfd >= 0);
   CHECK_FALSE(usableCopy(memfd, &why));
   CHECK(why == "seals 0x0, not runc's");
+  int pipeFds[2];
+  REQUIRE(::pipe2(pipeFds, O_CLOEXEC) == 0);
+  CHECK_FALSE(usableCopy(pipeFds[0], &why));
+  CHECK(why == "not a regular file");
+  ::close(pipeFds[0]);
+  ::close(pipeFds[1]);
   ::close(memfd);
 }
 
