@@ -9,21 +9,11 @@
 #include <random>
 
 #include "common/errors.h"
+#include "common/unique_fd.h"
 
 namespace berth {
 
 namespace {
-
-// Closes a file descriptor on every exit path.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 std::string randomSuffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -89,7 +79,7 @@ void removeContents(int dirfd, const std::string& path, const MountKey& mount) {
         throw failedPrecondition("removeTree " + path + ": refusing to cross mount point " + child);
       // O_NOFOLLOW: if the entry was swapped for a symlink since fstatat, fail
       // instead of following it.
-      Fd sub(::openat(dirfd, ent->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub(::openat(dirfd, ent->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (sub.fd < 0) {
         if (errno == ENOENT) continue;
         throw systemError("openat " + child, errno);
@@ -122,7 +112,7 @@ void writeAndRename(const std::string& path, std::string_view data, mode_t mode,
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0 && (errno != EEXIST || attempt >= 16)) throw systemError("open " + tmp, errno);
   }
-  Fd guard(fd);
+  UniqueFd guard(fd);
   try {
     if (::fchmod(fd, mode) < 0) throw systemError("fchmod " + tmp, errno);  // undo umask
     writeAll(fd, data, tmp);
@@ -150,7 +140,7 @@ void atomicWrite(const std::string& path, std::string_view data, mode_t mode) {
   writeAndRename(path, data, mode, /*sync=*/true);
   // The rename is only durable once the directory entry is on disk.
   std::string dir = dirName(path);
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.fd < 0) throw systemError("open " + dir, errno);
   if (::fsync(dfd.fd) < 0) throw systemError("fsync " + dir, errno);
 }
@@ -162,7 +152,7 @@ void replaceFile(const std::string& path, std::string_view data, mode_t mode) {
 void overwriteInPlace(const std::string& path, std::string_view data, mode_t mode) {
   constexpr size_t kPage = 4096;
   if (data.size() >= kPage) return replaceFile(path, data, mode);
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (fd.fd < 0) {
     if (errno == ENOENT) return replaceFile(path, data, mode);
     throw systemError("open " + path, errno);
@@ -170,8 +160,7 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) throw systemError("fstat " + path, errno);
   if (static_cast<size_t>(st.st_size) >= kPage) {
-    ::close(fd.fd);
-    fd.fd = -1;
+    fd.reset();
     return replaceFile(path, data, mode);
   }
   std::string text(data);
@@ -180,7 +169,7 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
 }
 
 std::optional<std::string> readFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.fd < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw systemError("open " + path, errno);
@@ -231,7 +220,7 @@ void removeTree(const std::string& path) {
     if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw systemError("unlink " + path, errno);
     return;
   }
-  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.fd < 0) {
     if (errno == ENOENT) return;
     throw systemError("open " + path, errno);

@@ -1,6 +1,7 @@
 #include "common/sealed_copy.h"
 
 #include "common/errors.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -18,16 +19,6 @@
 
 namespace berth {
 
-namespace {
-struct OwnedFd {
-  int fd;
-  ~OwnedFd() {
-    if (fd >= 0) ::close(fd);
-  }
-  int release() { return std::exchange(fd, -1); }
-};
-}  // namespace
-
 std::string fileStamp(const struct stat& st) {
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
          std::to_string(st.st_size) + ":" + std::to_string(st.st_ctim.tv_sec) + "." +
@@ -41,7 +32,7 @@ std::optional<std::string> fileStampOf(const std::string& path) {
 }
 
 SealedCopy makeSealedCopy(const std::string& path) {
-  OwnedFd src{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  UniqueFd src{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (src.fd < 0) throw systemError("open " + path, errno);
   struct stat st;
   if (::fstat(src.fd, &st) != 0) throw systemError("fstat " + path, errno);
@@ -52,7 +43,7 @@ SealedCopy makeSealedCopy(const std::string& path) {
   }
   std::string name = path.substr(path.find_last_of('/') + 1);
   unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-  OwnedFd copy{::memfd_create(name.c_str(), flags | MFD_EXEC)};
+  UniqueFd copy{::memfd_create(name.c_str(), flags | MFD_EXEC)};
   if (copy.fd < 0 && errno == EINVAL) copy.fd = ::memfd_create(name.c_str(), flags);  // before 6.3
   if (copy.fd < 0 && (errno == EACCES || errno == EPERM)) {
     // vm.memfd_noexec=2: no executable memfd, for good
@@ -68,8 +59,9 @@ SealedCopy makeSealedCopy(const std::string& path) {
   }
   // A file rewritten in place while it was copied: the copy may be torn,
   // under the old stamp (retried: the caller gets an internal error).
+  const std::string stamp = fileStamp(st);
   struct stat after;
-  if (::fstat(src.fd, &after) != 0 || fileStamp(after) != fileStamp(st)) {
+  if (::fstat(src.fd, &after) != 0 || fileStamp(after) != stamp) {
     throw internal(path + " changed while it was copied");
   }
   if (::fchmod(copy.fd, kRuntimeCopyMode) != 0) throw systemError("chmod the memfd copy of " + path, errno);
@@ -82,7 +74,7 @@ SealedCopy makeSealedCopy(const std::string& path) {
   if (!usableCopy(copy.fd, &why)) {
     throw failedPrecondition("this kernel's memfd copy of " + path + " is not one to run: " + why);
   }
-  return {copy.release(), fileStamp(st)};
+  return {copy.release(), stamp};
 }
 
 bool usableCopy(int fd, std::string* why) {

@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/quiet_timers.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,16 +19,6 @@ extern char** environ;
 namespace berth {
 
 namespace {
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // In the vforked child: only async-signal-safe calls, no allocation.
 [[noreturn]] void childExec(const SpawnOptions& o, char* const* argv, char* const* envp,
                             int devnull, int errPipe) {
@@ -103,14 +94,14 @@ pid_t spawnProcess(const SpawnOptions& o) {
   envv.push_back(nullptr);
   // Assigned once: nothing vfork's child could see half-changed.
   char* const* const envp = o.env.empty() ? environ : envv.data();
-  Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (devnull.fd < 0) throw systemError("open /dev/null", errno);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
-  Fd rd(p[0]), wr(p[1]);
+  UniqueFd rd(p[0]), wr(p[1]);
   pid_t pid = vforkExec(o, argv.data(), envp, devnull.fd, wr.fd);
   if (pid < 0) throw systemError("vfork for " + o.argv[0], errno);
-  ::close(std::exchange(wr.fd, -1));
+  wr.reset();
   int err = 0;
   ssize_t n;
   do {
@@ -133,7 +124,7 @@ namespace {
 // it once the child is spawned), `read` is ours.
 struct StdoutPipe {
   asio::posix::stream_descriptor read;
-  Fd write;
+  UniqueFd write;
   StdoutPipe(const asio::any_io_executor& executor, SpawnOptions& options) : read(executor) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) throw systemError("pipe2", errno);
@@ -182,7 +173,7 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
   pid_t pid = spawnProcess(options);
   auto exited = reaper.expect(pid);
-  if (out) ::close(std::exchange(out->write.fd, -1));
+  if (out) out->write.reset();
   KillAtDeadline killer(executor, pid, exited, deadline);
   if (out) {
     // Read to EOF first: a child blocked on a full pipe would never exit.
@@ -203,7 +194,7 @@ asio::awaitable<StartedProcess> startUntilLine(Reaper& reaper, SpawnOptions opti
   StartedProcess started;
   started.pid = spawnProcess(options);
   auto exited = reaper.expect(started.pid);
-  ::close(std::exchange(out.write.fd, -1));
+  out.write.reset();
   KillAtDeadline killer(executor, started.pid, exited, deadline);
   std::string buffer;
   boost::system::error_code ec;

@@ -10,6 +10,7 @@
 #include "tools/berthctl/tty.h"
 
 #include "common/ids.h"
+#include "common/unique_fd.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -239,20 +240,10 @@ class Attached {
     bool broken = false;
   };
 
-  struct Fd {
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-      if (fd >= 0) ::close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int fd;
-  };
-
   void addPump(const std::string& path, int out) {
     int rfd = openOrThrow(path, O_RDONLY | O_NONBLOCK);
     pumps_.push_back(std::make_unique<Pump>(c_.io(), rfd, out));
-    holds_.push_back(std::make_unique<Fd>(openOrThrow(path, O_WRONLY | O_NONBLOCK)));
+    holds_.emplace_back(openOrThrow(path, O_WRONLY | O_NONBLOCK));
   }
 
   void readPump(Pump& p) {
@@ -411,7 +402,7 @@ class Attached {
   std::string stdinPath_, stdoutPath_, stderrPath_;
   FdFlagsGuard stdinGuard_;
   std::vector<std::unique_ptr<Pump>> pumps_;
-  std::vector<std::unique_ptr<Fd>> holds_;
+  std::vector<berth::UniqueFd> holds_;
   std::optional<asio::posix::stream_descriptor> stdinIn_, stdinFifo_;
   std::array<char, 16384> stdinBuf_{};
   bool stdinClosed_ = false;
