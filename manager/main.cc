@@ -65,11 +65,9 @@ std::string lookPath(const std::string& name) {
   return name;
 }
 
-}  // namespace
-
 // The runtime's SELinux domain comes from its file's label at exec, which a
 // memfd copy has not.
-static bool selinuxEnforcing() {
+bool selinuxEnforcing() {
   try {
     auto enforce = readFile("/sys/fs/selinux/enforce");
     return enforce && !enforce->empty() && (*enforce)[0] == '1';
@@ -77,6 +75,8 @@ static bool selinuxEnforcing() {
     return true;  // cannot tell: rather no copy than a runtime in the wrong domain
   }
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"berthd: the berth manager daemon"};

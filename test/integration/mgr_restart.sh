@@ -125,15 +125,20 @@ bg_status() {
     st=0
     wait "$1" || st=$?
 }
+# restart_then_release GO PID — restart berthd, then let the container's
+# process end (it waits for the file GO) and collect PID's status in $st.
+restart_then_release() {
+    restart_berthd
+    touch "$1"
+    bg_status "$2"
+}
 # The process is the shim's and its output goes through FIFOs: berthctl
 # waits for berthd to come back, then for the exit. (ctr gives up here.)
 ab=$(mkbundle attached -- sh -c 'echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 7')
 ctl run --rm --bundle "$ab" att >"$T/att.out" 2>"$T/att.err" &
 att=$!
 wait_for grep -q before "$T/att.out"
-restart_berthd
-touch "$ab/rootfs/tmp/go"
-bg_status "$att"
+restart_then_release "$ab/rootfs/tmp/go" "$att"
 assert_eq 7 "$st" "the attached run's exit status across the restart ($(cat "$T/att.err"))"
 assert_eq "before after" "$(tr '\n' ' ' <"$T/att.out" | sed 's/ $//')" "its output"
 expect_error not-found ctl state att >/dev/null
@@ -189,9 +194,7 @@ rm -f "$ab/rootfs/tmp/go"
 ctl wait waited >"$T/waited.out" 2>"$T/waited.err" &
 waiter=$!
 sleep 0.5 # it has connected and sent its wait
-restart_berthd
-touch "$ab/rootfs/tmp/go"
-bg_status "$waiter"
+restart_then_release "$ab/rootfs/tmp/go" "$waiter"
 assert_eq 0 "$st" "berthctl wait across the restart ($(cat "$T/waited.err"))"
 assert_eq 7 "$(json_get "$(cat "$T/waited.out")" exit_status)" "the exit it printed"
 ctl delete waited >/dev/null
@@ -203,9 +206,7 @@ ctl exec --exec-id e1 ex -- sh -c 'echo e1; while [ ! -e /tmp/go ]; do sleep 0.0
     >"$T/ex.out" 2>"$T/ex.err" &
 ex=$!
 wait_for grep -q e1 "$T/ex.out"
-restart_berthd
-touch "$eb/rootfs/tmp/go"
-bg_status "$ex"
+restart_then_release "$eb/rootfs/tmp/go" "$ex"
 assert_eq 5 "$st" "the attached exec's exit status across the restart ($(cat "$T/ex.err"))"
 ctl kill --signal KILL ex
 ctl wait ex >/dev/null
