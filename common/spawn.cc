@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ namespace berth {
 namespace {
 // In the vforked child: only async-signal-safe calls, no allocation.
 [[noreturn]] void childExec(const SpawnOptions& o, char* const* argv, char* const* envp,
-                            int devnull, int errPipe) {
+                            int devnull, int errPipe, pid_t parent) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -59,6 +60,12 @@ namespace {
   // Close everything else but those two.
   if (::close_range(n, errPipe - 1, 0) != 0) goto fail;
   ::close_range(errPipe + (o.execFd >= 0 ? 2 : 1), ~0U, 0);
+  if (o.dieWithUs) {
+    // Kept across the exec. A parent that died before the prctl left us
+    // reparented already: nobody would kill us then, so go now.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto fail;
+    if (::getppid() != parent) ::_exit(127);
+  }
   if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) goto fail;
   if (o.execFd >= 0) {
     ::execveat(errPipe + 1, "", argv, envp, AT_EMPTY_PATH);
@@ -77,8 +84,9 @@ fail:
 // of spawnProcess also keeps gcc's -Wclobbered quiet there.
 [[gnu::noinline]] pid_t vforkExec(const SpawnOptions& o, char* const* argv, char* const* envp,
                                   int devnull, int errPipe) {
+  pid_t parent = ::getpid();
   pid_t pid = ::vfork();
-  if (pid == 0) childExec(o, argv, envp, devnull, errPipe);
+  if (pid == 0) childExec(o, argv, envp, devnull, errPipe, parent);
   return pid;
 }
 }  // namespace

@@ -24,6 +24,10 @@ struct SpawnOptions {
   std::vector<std::string> env;   // empty: inherit ours
   std::string cwd;                // empty: inherit
   bool newSession = false;        // setsid() in the child
+  // SIGKILLed when we die (PR_SET_PDEATHSIG): for work that a successor of
+  // ours redoes and that must not run on behind its back (a cleanup that
+  // would remove what the successor made since under the same id).
+  bool dieWithUs = false;
   int execFd = -1;                // run this executable (a sealed copy of argv[0]:
                                   // common/sealed_copy.h) instead of argv[0]'s file
 };

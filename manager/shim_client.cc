@@ -73,6 +73,10 @@ asio::awaitable<Exit> ShimClient::cleanupShim(Reaper& reaper, const ShimCommand&
   SpawnOptions opts;
   opts.argv = shimArgv(cmd, "delete", ns, id, bundle);
   opts.stderrFd = 2;
+  // Ends with us: if we die meanwhile, our successor cleans up the task
+  // itself, and this one, run on, could remove what a new task of the same
+  // id made since (rec-stale-delete).
+  opts.dieWithUs = true;
   Exit fallback{0, ExitStatus::signaled(SIGKILL), nowNs()};
   CommandResult r = co_await runCommand(reaper, opts, kLong, true);
   if (!r.ok()) {

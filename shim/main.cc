@@ -209,6 +209,7 @@ int cleanup(const Args& args) {
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     SpawnOptions o;
     o.argv = {config.runtime, "--root", config.runcRoot, "delete", "--force", config.id};
+    o.dieWithUs = true;  // as we end with berthd (manager/shim_client.cc)
     auto r = co_await runCommand(reaper, o, std::chrono::seconds(15));
     deleted = r.ok();
     io.stop();  // the reaper's SIGCHLD wait would keep run() going

@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <optional>
+#include <string>
 
 #include "common/reaper.h"
 #include "common/sealed_copy.h"
@@ -117,4 +120,64 @@ TEST_CASE("a failed exec throws ExecFailed") {
   int status = 0;  // it exits 127
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 127));
+}
+
+namespace {
+
+// A `sleep 30` spawned by a process of its own that exits right after:
+// returns the sleep's pid (-1 if the spawn failed).
+pid_t sleepOfADeadParent(bool dieWithUs) {
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  pid_t parent = ::fork();
+  REQUIRE(parent >= 0);
+  if (parent == 0) {
+    ::close(p[0]);
+    SpawnOptions o;
+    o.argv = {"/bin/sleep", "30"};
+    o.dieWithUs = dieWithUs;
+    pid_t pid = -1;
+    try {
+      pid = spawnProcess(o);
+    } catch (...) {
+    }
+    (void)!::write(p[1], &pid, sizeof(pid));
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  pid_t pid = -1;
+  CHECK(::read(p[0], &pid, sizeof(pid)) == sizeof(pid));
+  ::close(p[0]);
+  ::waitpid(parent, nullptr, 0);
+  return pid;
+}
+
+// Dead: gone, or a zombie its new parent has not reaped yet.
+bool deadWithin(pid_t pid, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  do {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    auto close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return true;
+    ::usleep(10000);
+  } while (std::chrono::steady_clock::now() < end);
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("dieWithUs: the child is SIGKILLed when its spawner dies") {
+  pid_t kept = sleepOfADeadParent(false);
+  pid_t ended = sleepOfADeadParent(true);
+  REQUIRE(kept > 0);
+  REQUIRE(ended > 0);
+  bool endedDied = deadWithin(ended, 2s);
+  bool keptDied = deadWithin(kept, 200ms);
+  CHECK(endedDied);
+  CHECK_FALSE(keptDied);  // (without dieWithUs: so the check above can fail)
+  // Only what still runs: a dead one's pid may be another's by now.
+  if (!keptDied) ::kill(kept, SIGKILL);
+  if (!endedDied) ::kill(ended, SIGKILL);
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A `berth-shim delete` that berthd started ends with berthd. It cleans up
+# after a lost shim (runc delete --force ID, then the task's state dir);
+# left running after its berthd was SIGKILLed, it finished later, after the
+# next berthd had cleaned up the same task itself and a new task had taken
+# the id: it killed the new container and removed its state dir (a seen
+# "runc create failed: exited 1" in rec-chaos, whose ids come back after a
+# rolled-back create). Here: a shim is SIGKILLed, berthd's cleanup of it
+# stalls in runc delete (a wrapper holds it 3 s), berthd is SIGKILLed, the
+# next berthd cleans up, and the id is created and started again. The new
+# task must outlive the time the old cleanup would have needed, and the old
+# cleanup (berth-shim delete and its runc) must be gone with its berthd.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+berth_test_init rec-stale-delete
+HOLD=3 # seconds the wrapper holds a delete
+
+# runc, except that `delete` first waits HOLD s while $T/hold-delete exists,
+# with bash's own read (no child that could outlive the wrapper)
+mkfifo "$T/hold.fifo"
+cat >"$T/runc-slow-delete" <<END
+#!/bin/bash
+case " \$* " in *" delete "*)
+    if [[ -e "$T/hold-delete" ]]; then
+        echo \$\$ >"$T/held.pid"
+        exec 9<>"$T/hold.fifo"
+        read -r -t $HOLD -u 9 || true
+    fi ;;
+esac
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+END
+chmod +x "$T/runc-slow-delete"
+berth_start_daemon --runtime "$T/runc-slow-delete"
+mkbundle t1 -- sleep 1000 >/dev/null
+ctl run -d --bundle "$T/bundles/t1" t1
+read -r shim1 _ <"$T/state/default/t1/shim.pid"
+
+echo "--- t1's shim is SIGKILLed; berthd's cleanup of it stalls in runc delete; berthd is SIGKILLed"
+touch "$T/hold-delete"
+kill -KILL "$shim1"
+wait_for test -s "$T/held.pid"
+held=$(<"$T/held.pid")
+cleaner=$(awk '{ print $4 }' "/proc/$held/stat") # the wrapper's parent: berth-shim delete
+assert_contains "$(tr '\0' ' ' <"/proc/$cleaner/cmdline")" "berth-shim delete" "the held runc's parent"
+held_since=$(now_ms)
+berth_kill_daemon KILL
+rm "$T/hold-delete"
+
+echo "--- the next berthd cleans t1 up; t1 is created and started again"
+berth_start_daemon --runtime "$T/runc-slow-delete"
+wait_for test "$(status_of t1)" = stopped
+assert_eq 137 "$(json_get "$(ctl state t1)" exit_status)" "t1's init, killed with its lost shim"
+ctl delete t1 >/dev/null
+ctl run -d --bundle "$T/bundles/t1" t1
+pid2=$(json_get "$(ctl state t1)" pid)
+read -r shim2 _ <"$T/state/default/t1/shim.pid"
+
+echo "--- past the time the old cleanup was held, the new t1 is intact"
+while (($(now_ms) < held_since + HOLD * 1000 + 1000)); do sleep 0.1; done
+pid_gone "$held" || fail "the runc delete of the SIGKILLed berthd's cleanup still runs ($held)"
+pid_gone "$cleaner" || fail "berth-shim delete of the SIGKILLed berthd still runs ($cleaner)"
+assert_eq running "$(status_of t1)" "the new t1"
+kill -0 "$pid2" 2>/dev/null || fail "the new t1's init ($pid2) was killed"
+kill -0 "$shim2" 2>/dev/null || fail "the new t1's shim ($shim2) is gone"
+[[ -S $T/state/default/t1/shim.sock ]] || fail "the new t1's state dir lost its shim socket"
+assert_eq t1 "$(runc_list default)" "runc still has the new t1"
+ctl exec --exec-id e1 t1 -- true || fail "an exec in the new t1 failed"
+
+ctl kill --signal KILL t1
+ctl wait t1 >/dev/null
+ctl delete t1 >/dev/null
+berth_kill_daemon TERM
+berth_leaks_check
+echo "rec-stale-delete: ok"
