@@ -72,6 +72,10 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   o.argv = {binary_, "--root", root_, "--log", log, "--log-format", "json"};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.execFd = currentCopy();
+  // A call of a shim that died is nobody's: berthd cleans up after the shim
+  // (berth-shim delete), and a create finishing behind that cleanup would
+  // leave a container nobody knows of (rec-stale-delete).
+  o.dieWithUs = true;
   o.stdinFd = io.in;
   o.stdoutFd = io.out;
   o.stderrFd = io.err;

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# A `berth-shim delete` that berthd started ends with berthd. It cleans up
-# after a lost shim (runc delete --force ID, then the task's state dir);
-# left running after its berthd was SIGKILLed, it finished later, after the
-# next berthd had cleaned up the same task itself and a new task had taken
-# the id: it killed the new container and removed its state dir (a seen
-# "runc create failed: exited 1" in rec-chaos, whose ids come back after a
-# rolled-back create). Here: a shim is SIGKILLed, berthd's cleanup of it
-# stalls in runc delete (a wrapper holds it 3 s), berthd is SIGKILLed, the
-# next berthd cleans up, and the id is created and started again. The new
-# task must outlive the time the old cleanup would have needed, and the old
-# cleanup (berth-shim delete and its runc) must be gone with its berthd.
+# What berthd or a shim runs ends with it. A `berth-shim delete` that berthd
+# started cleans up after a lost shim (runc delete --force ID, then the
+# task's state dir); left running after its berthd was SIGKILLed, it finished
+# later, after the next berthd had cleaned up the same task itself and a new
+# task had taken the id: it killed the new container and removed its state
+# dir (rec-chaos's ids come back after a rolled-back create). Here: a shim is
+# SIGKILLed, berthd's cleanup of it stalls in runc delete (a wrapper holds it
+# 3 s), berthd is SIGKILLed, the next berthd cleans up, and the id is created
+# and started again. The new task must outlive the time the old cleanup
+# would have needed, and the old cleanup (berth-shim delete and its runc)
+# must be gone with its berthd. Likewise a shim SIGKILLed in its runc create:
+# the create goes with it, instead of making a container after berthd's
+# cleanup that nobody knows of.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
@@ -17,18 +19,21 @@ source "$HERE/mgr_lib.sh"
 berth_test_init rec-stale-delete
 HOLD=3 # seconds the wrapper holds a delete
 
-# runc, except that `delete` first waits HOLD s while $T/hold-delete exists,
-# with bash's own read (no child that could outlive the wrapper)
+# runc, except that `delete` (`create`) first waits HOLD s while
+# $T/hold-delete ($T/hold-create) exists, with bash's own read (no child that
+# could outlive the wrapper); it writes its pid to $T/held.pid first
 mkfifo "$T/hold.fifo"
 cat >"$T/runc-slow-delete" <<END
 #!/bin/bash
-case " \$* " in *" delete "*)
-    if [[ -e "$T/hold-delete" ]]; then
-        echo \$\$ >"$T/held.pid"
-        exec 9<>"$T/hold.fifo"
-        read -r -t $HOLD -u 9 || true
-    fi ;;
-esac
+for op in delete create; do
+    case " \$* " in *" \$op "*)
+        if [[ -e "$T/hold-\$op" ]]; then
+            echo \$\$ >"$T/held.pid"
+            exec 9<>"$T/hold.fifo"
+            read -r -t $HOLD -u 9 || true
+        fi ;;
+    esac
+done
 exec "$(command -v "$BERTH_RUNC")" "\$@"
 END
 chmod +x "$T/runc-slow-delete"
@@ -68,9 +73,34 @@ kill -0 "$shim2" 2>/dev/null || fail "the new t1's shim ($shim2) is gone"
 assert_eq t1 "$(runc_list default)" "runc still has the new t1"
 ctl exec --exec-id e1 t1 -- true || fail "an exec in the new t1 failed"
 
-ctl kill --signal KILL t1
-ctl wait t1 >/dev/null
-ctl delete t1 >/dev/null
+echo "--- t2's shim is SIGKILLed in its runc create: the create goes with it"
+rm -f "$T/held.pid"
+touch "$T/hold-create"
+mkbundle t2 -- sleep 1000 >/dev/null
+ctl create --bundle "$T/bundles/t2" t2 >"$T/t2.out" 2>&1 &
+creator=$!
+wait_for test -s "$T/held.pid"
+held=$(<"$T/held.pid")
+read -r shim3 _ <"$T/state/default/t2/shim.pid"
+assert_eq "$shim3" "$(awk '{ print $4 }' "/proc/$held/stat")" "the held runc create's parent: t2's shim"
+held_since=$(now_ms)
+kill -KILL "$shim3"
+rm "$T/hold-create"
+st=0
+wait "$creator" || st=$?
+((st != 0)) || fail "the create of t2 succeeded although its shim was killed: $(<"$T/t2.out")"
+WAIT_FOR_TIMEOUT=2 poll_for pid_gone "$held" || fail "the runc create of t2's dead shim runs on ($held)"
+while (($(now_ms) < held_since + HOLD * 1000 + 1000)); do sleep 0.1; done
+expect_error not-found ctl state t2 >/dev/null
+assert_eq t1 "$(runc_list default)" "runc has no t2 (made after berthd's cleanup)"
+ctl run -d --bundle "$T/bundles/t2" t2
+assert_eq running "$(status_of t2)" "t2, created again"
+
+for id in t1 t2; do
+    ctl kill --signal KILL "$id"
+    ctl wait "$id" >/dev/null
+    ctl delete "$id" >/dev/null
+done
 berth_kill_daemon TERM
 berth_leaks_check
 echo "rec-stale-delete: ok"
