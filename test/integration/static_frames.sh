@@ -23,7 +23,9 @@ for bin in "$BERTH_SHIM" "$BERTHCTL"; do
         continue
     fi
     [[ $headers == *GNU_EH_FRAME* ]] || fail "$real: no PT_GNU_EH_FRAME header (linked without --eh-frame-hdr)"
-    if nm "$real" | grep -qw __EH_FRAME_BEGIN__; then
+    symbols=$(nm "$real" 2>&1) || fail "$real: nm failed: $symbols"
+    [[ $symbols == *" main"* ]] || fail "$real: no symbol table to check (stripped?)"
+    if grep -qw __EH_FRAME_BEGIN__ <<<"$symbols"; then
         fail "$real: linked with crtbeginT.o, which registers its frames (__EH_FRAME_BEGIN__)"
     fi
     checked=$((checked + 1))
