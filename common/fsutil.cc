@@ -2,11 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
 
 #include "common/errors.h"
 #include "common/unique_fd.h"
@@ -15,11 +15,19 @@ namespace berth {
 
 namespace {
 
+// A temp file's suffix, from getrandom(2). Not std::random_device: its set-up
+// probes the CPU with CPUID (for RDRAND), which traps to the hypervisor on a
+// VM, 2.5% of a shim's start-up CPU.
 std::string randomSuffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string s(12, 'x');
-  for (auto& c : s) c = kChars[rng() % (sizeof(kChars) - 1)];
+  unsigned char bytes[12];
+  ssize_t n;
+  do {
+    n = ::getrandom(bytes, sizeof(bytes), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof(bytes))) throw systemError("getrandom", n < 0 ? errno : EIO);
+  std::string s(sizeof(bytes), 'x');
+  for (size_t i = 0; i < sizeof(bytes); ++i) s[i] = kChars[bytes[i] % (sizeof(kChars) - 1)];
   return s;
 }
 
