@@ -448,7 +448,10 @@ void Task::writeExitFile(Process& p) {
 
 asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
   Process& p = find(execId);
-  if (p.exit && !all) {
+  // `all` reaches, through runc, what else runs in the task's cgroup after
+  // the init's exit: for the init only. An exec that exited has nothing to
+  // signal, and once its exit is reaped its pid may be another process's.
+  if (p.exit && (!all || !execId.empty())) {
     throw notFound("process " + (execId.empty() ? config_.id : execId) + " has already exited");
   }
   if (execId.empty()) {
@@ -476,7 +479,8 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     throw failedPrecondition("cannot kill exec process " + execId +
                              " of a paused task; resume the task first");
   }
-  // Our unreaped child: its pid cannot have been reused.
+  // It has not exited (its exit is recorded before it is reaped): our
+  // unreaped child, whose pid cannot have been reused.
   if (::kill(static_cast<pid_t>(p.pid), signal) != 0) {
     throw systemError("kill exec " + execId, errno);
   }

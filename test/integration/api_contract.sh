@@ -108,6 +108,11 @@ ctl kill --exec-id e1 --signal 9 t1
 w=$(ctl wait --exec-id e1 t1)
 keys_are "$w" "exit_status exited_at" "wait --exec-id"
 assert_eq 137 "$(json_get "$w" exit_status)" "exec killed by 9"
+# an exec that exited has nothing to signal, with --all too (its pid, once
+# reaped, may be another process's): not-found, as without --all
+for all in "" --all; do
+    expect_error not-found ctl kill $all --exec-id e1 --signal 9 t1 >/dev/null
+done
 d=$(ctl delete --exec-id e1 t1)
 keys_are "$d" "pid exit_status exited_at" "delete --exec-id"
 
