@@ -22,7 +22,9 @@ struct ProcessStdio {
 
 // runc ran and refused (exited non-zero), in its own words; internal until a
 // caller knows better (a spec or resources runc cannot use are the client's
-// to fix). A runc that timed out is a plain internal Error.
+// to fix). runc's own error path removes what it made. A runc that timed out
+// or was killed by a signal is a plain internal Error: it may have left a
+// container behind.
 class RuntimeRefused : public Error {
 public:
   explicit RuntimeRefused(std::string message) : Error(Code::Internal, std::move(message)) {}

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <exception>
 #include <functional>
 
 namespace berth::shim {
@@ -135,16 +136,34 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     }
     restoreFrom_ = checkpoint;
   } else {
+    std::exception_ptr failed;
+    std::optional<std::string> refusal;  // runc's own words, when it refused
     try {
       co_await runc_.create(config_.id, bundle_.dir, pidFile, init_->io.stdio(),
                             init_->io.consoleSocketPath());
       co_await init_->io.attachConsole();
     } catch (Error& e) {
+      failed = std::current_exception();
+      if (dynamic_cast<const RuntimeRefused*>(&e)) refusal = e.message();
+    }
+    if (failed) {
       init_.reset();
+      if (!refusal) {
+        // runc was killed (its deadline, a signal), or it made the container
+        // and the console failed: remove what it may have left, or the next
+        // create of this id meets it ("container with id exists"). berthd
+        // takes this create's failure for one that left nothing.
+        try {
+          co_await runc_.remove(config_.id, true);
+        } catch (const std::exception& e) {
+          BERTH_LOG(warn) << "removing what the failed create of " << config_.id
+                          << " left: " << e.what();
+        }
+      }
       unmountRootfs(mountRecord());
-      // runc's own words; a bundle it cannot use is the caller's to fix.
-      if (dynamic_cast<const RuntimeRefused*>(&e)) throw invalidArgument(e.message());
-      throw;
+      // A bundle runc cannot use is the caller's to fix.
+      if (refusal) throw invalidArgument(*refusal);
+      std::rethrow_exception(failed);
     }
     init_->io.releaseProcessSide();
     init_->pid = readPidFile(pidFile);

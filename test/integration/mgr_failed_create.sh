@@ -142,4 +142,28 @@ assert_eq "/tasks/create /tasks/exit /tasks/delete " "$(topics2_of unsaved)" "ev
 got=$(topics2_of unsavedrun)
 [[ $got == "/tasks/create /tasks/exit /tasks/delete " || $got == "/tasks/create /tasks/start /tasks/exit /tasks/delete " ]] ||
     fail "events of the undone run: $got"
+echo "--- runc create is killed after it made the container"
+# (its deadline, the OOM killer): runc's own clean-up never ran, and the
+# shim must remove the container, or the id's next create meets it
+cat >"$T/runc-killed-in-create" <<END
+#!/bin/sh
+case " \$* " in
+*" create "*) "$BERTH_RUNC" "\$@" && kill -KILL \$\$ ;;
+esac
+exec "$BERTH_RUNC" "\$@"
+END
+chmod +x "$T/runc-killed-in-create"
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$T/runc-killed-in-create"
+msg=$(expect_error internal ctl create --bundle "$good" killedrunc)
+assert_contains "$msg" "runc create was killed" "the error says so"
+nothing_left killedrunc
+berth_kill_daemon TERM
+berth_start_daemon
+ctl run -d --bundle "$good" killedrunc # the id is free again, for runc too
+assert_eq running "$(status_of killedrunc)" "created again"
+ctl kill --signal KILL killedrunc
+ctl wait killedrunc >/dev/null
+ctl delete killedrunc >/dev/null
+nothing_left killedrunc
 echo "mgr-failed-create: ok"
