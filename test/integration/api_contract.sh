@@ -104,6 +104,12 @@ assert_eq 7 "$st" "exec without -d exits with the process's status"
 assert_eq out "$out" "exec's stdout"
 assert_eq err "$(<"$T/e2.err")" "exec's stderr"
 assert_eq piped "$(echo piped | ctl exec --exec-id e3 t1 -- cat)" "exec forwards stdin, and its end"
+# --env and --cwd reach the process (on top of the task's own environment)
+out=$(ctl exec --exec-id e4 --env FOO=bar --env 'SP=a b' --cwd /tmp t1 -- sh -c 'echo "$FOO|$SP|$PATH"; pwd')
+path=$(grep -o '"PATH=[^"]*"' "$b/config.json")
+path=${path#'"PATH='}
+assert_eq "bar|a b|${path%'"'}
+/tmp" "$out" "exec --env, --cwd"
 ctl kill --exec-id e1 --signal 9 t1
 w=$(ctl wait --exec-id e1 t1)
 keys_are "$w" "exit_status exited_at" "wait --exec-id"
@@ -332,6 +338,11 @@ assert_eq 143 "$(json_get "$line" event.exit_status)" "init exit event"
 f=$(timeout 5 "$BERTHCTL" --address "$T/berthd.sock" events --topic /tasks/exit --since 0 | head -3) ||
     true
 assert_eq 3 "$(grep -c '"topic":"/tasks/exit"' <<<"$f")" "events --topic /tasks/exit --since 0 ($f)"
+
+echo "--- the namespace without -n and BERTH_NAMESPACE"
+env -u BERTH_NAMESPACE "$BERTHCTL" --address "$T/berthd.sock" create --bundle "$b" dflt
+assert_eq created "$(json_get "$(ctl -n default state dflt)" status)" "a task made without a namespace"
+ctl -n default delete dflt >/dev/null
 
 echo "--- unavailable, internal"
 berth_kill_daemon TERM
