@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <sstream>
 
 namespace berth {
@@ -57,7 +58,15 @@ asio::awaitable<bool> waitShimGone(ShimPid shim, std::chrono::milliseconds deadl
 }
 
 asio::awaitable<bool> killShim(ShimPid shim, std::chrono::milliseconds deadline) {
-  if (shimAlive(shim)) ::kill(shim.pid, SIGKILL);
+  // Through a pidfd opened before the check: between the check and the
+  // signal the pid cannot become another process's.
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, shim.pid, 0));
+  if (fd >= 0) {
+    if (shimAlive(shim)) ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+    ::close(fd);
+  } else if (errno != ESRCH && shimAlive(shim)) {
+    ::kill(shim.pid, SIGKILL);  // no pidfd to be had (the fd limit): by pid
+  }
   co_return co_await waitShimGone(shim, deadline);
 }
 

@@ -1,7 +1,8 @@
 // Which process a shim is: STATE/NS/ID/shim.pid holds "PID STARTTIME"
 // (starttime: field 22 of /proc/PID/stat), so a reused pid is never mistaken
-// for the shim. Shims are not berthd's children (they daemonize), so berthd
-// checks and kills them by pid + start time and polls for their end.
+// for the shim. A shim is not always berthd's child (a restarted berthd's are
+// not), so berthd checks and kills shims by pid + start time, through a
+// pidfd, and waits for their end on that pidfd.
 #pragma once
 
 #include "common/asio.h"
@@ -27,7 +28,7 @@ std::optional<uint64_t> processStartTime(pid_t pid);
 // The very process is still there (not a zombie, same start time).
 bool shimAlive(const ShimPid& shim);
 
-// SIGKILLs the shim if it is still that process, then waits (polling) up to
+// SIGKILLs the shim if it is still that process, then waits up to
 // `deadline` for it to be gone. Returns whether it is gone.
 asio::awaitable<bool> killShim(ShimPid shim, std::chrono::milliseconds deadline);
 // Waits up to `deadline` for the shim to exit by itself.
