@@ -22,6 +22,11 @@
 namespace berth::shim {
 
 namespace {
+
+// An exec's pid and exit files: STATE/NAME.pid, STATE/exit/NAME. (Prefixed:
+// an exec may be named "init", and the init's exit file is read after the
+// shim is gone as the task's exit.)
+std::string execFilesName(const std::string& execId) { return "exec-" + execId; }
 // An exec's console socket, named after it; a long exec id is hashed so
 // that runc's path to it (/proc/PID/fd/N/NAME for a long state dir, see
 // SocketPath) still fits a socket address.
@@ -328,16 +333,14 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
                              std::string(statusName(init_->status)) + " task");
   }
   p.status = Status::Running;  // claims it against a second start
-  std::string pidFile = config_.stateDir + "/exec-" + execId + ".pid";
+  std::string pidFile = config_.stateDir + "/" + execFilesName(execId) + ".pid";
   // The init's exit waits while runc exec runs: an exec made as the init
   // dies is started (and killed, below) before the init's exit goes out,
   // which stays the task's last exit.
   holdInitExit();
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
-    // (prefixed: an exec may be named "init", and the init's file is read
-    // after the shim is gone as the task's exit)
-    p.exitFile.prepare(config_.stateDir + "/exit", "exec-" + execId);
+    p.exitFile.prepare(config_.stateDir + "/exit", execFilesName(execId));
     try {
       co_await runc_.exec(config_.id, p.specFile, pidFile, p.io.stdio(), p.io.consoleSocketPath());
     } catch (const RuntimeRefused& e) {
@@ -549,7 +552,12 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   Status next = transitionOrThrow(p.status, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});
   if (!execId.empty()) {
+    // Its files go with it: a task with thousands of execs (probes) must
+    // not fill the state dir's tmpfs, and a later exec of this id must not
+    // find the last one's exit file.
     if (!p.specFile.empty()) ::unlink(p.specFile.c_str());
+    ::unlink((config_.stateDir + "/" + execFilesName(execId) + ".pid").c_str());
+    ::unlink((config_.stateDir + "/exit/" + execFilesName(execId)).c_str());
     execs_.erase(execId);
     co_return exit;
   }

@@ -73,6 +73,10 @@ drv "$S" exec x1 '{"args":["sh","-c","exit 5"]}' "" "$T/x1b.out" "$T/x1b.err" >/
 drv "$S" start x1 >/dev/null
 assert_eq 5 "$(drv "$S" wait x1)" "the second x1"
 assert_eq 5 "$(drv "$S" delete x1)" "delete the second x1"
+# a deleted exec leaves no file in the task's state dir (its pid and exit
+# files piled up, one pair per exec, for as long as the task lived)
+left=$(cd "$T/state/default/t1" && find . -name '*x1*' -o -name '*x2*')
+assert_eq "" "$left" "files of the deleted execs"
 assert_eq "running $ipid 0" "$(drv "$S" state)" "the init still runs after the execs"
 
 step "exec after the init exited"
