@@ -89,13 +89,20 @@ asio::awaitable<void> Console::copyIn(std::shared_ptr<Console> self) {
     size_t n = co_await self->stdin_->async_read_some(asio::buffer(buf),
                                                       asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted && self->stdinClosed_ && !self->closed_) break;
+    if (ec == asio::error::eof && !self->closed_) {
+      // A regular file's end (a FIFO, which we hold open, has none): the
+      // input is over, as after close-stdin.
+      self->stdinClosed_ = true;
+      break;
+    }
     if (ec || self->drained_) co_return;
     co_await asio::async_write(self->master_, asio::buffer(buf.data(), n),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     last = buf[n - 1];
   }
-  // closeStdin: what the FIFO holds already goes first, then the EOF.
+  // closeStdin (or a file's end): what the FIFO holds already goes first,
+  // then the EOF.
   if (!self->closed_ && self->stdin_->is_open()) {
     PassedOn rest = co_await passOnBuffered(*self->stdin_, self->master_, asio::buffer(buf));
     if (rest.ec) co_return;

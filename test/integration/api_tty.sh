@@ -141,6 +141,16 @@ for input in abc "$big"; do
     ((${#out} > ${#input})) || fail "${#out} bytes out for ${#input} in: $(head -c 100 <<<"$out")"
 done
 expect_error not-found ctl state tc >/dev/null
+# stdin a regular file (CLI.md allows one): its end is the input's end, as
+# close-stdin would be; the shim used to stop copying at it without the EOF
+# character, and cat waited for ever
+printf 'from a file\n' >"$T/tin.txt"
+ctl create --tty --stdin "$T/tin.txt" --stdout "$T/tf.out" --bundle "$bc" tf
+ctl start tf
+w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait tf) || fail "cat on a terminal did not end at its stdin file's end"
+assert_eq 0 "$(json_get "$w" exit_status)" "cat's exit at the file's end"
+assert_contains "$(<"$T/tf.out")" "from a file" "cat's output"
+ctl delete tf >/dev/null
 
 ctl kill --signal KILL s1
 ctl wait s1 >/dev/null
