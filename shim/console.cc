@@ -169,6 +169,9 @@ void Console::close() {
   boost::system::error_code ignored;
   if (stdin_) stdin_->close(ignored);
   master_.close(ignored);
+  // A copy still waiting to write to a target nobody reads (a full FIFO)
+  // ends now, and with it this console: we gave up on the output.
+  if (out_) out_->close(ignored);
 }
 
 void Console::whenDrained(std::function<void()> fn) {

@@ -102,6 +102,22 @@ drv "$S" closeio yc >/dev/null
 assert_eq 0 "$(drv "$S" wait yc)" "slow exec cat exits 0 after closeIO"
 cmp -s "$T/yc.out" "$T/mid.in" ||
     fail "yc: cat's output differs from what was written before closeIO ($(wc -c <"$T/yc.out") of $(wc -c <"$T/mid.in") bytes)"
+
+step "a terminal exec whose output nobody reads: nothing of it stays after its delete"
+# Its output fills the FIFO (64 KiB) and the pty, and the shim's copy waits
+# to write; the exec is killed. 5 s after the exit the shim gives up on the
+# output; the copy, its console and the FIFO's fd used to stay until the
+# shim ended, one set per such exec.
+mkfifo "$T/unread.fifo"
+drv "$S" exec tu '{"args":["yes"],"terminal":true}' "" "$T/unread.fifo" "" tty >/dev/null
+drv "$S" start tu >/dev/null
+sleep 0.5 # (the FIFO fills)
+drv "$S" kill 9 tu >/dev/null
+assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" wait tu)" "tu's exit, its output unread"
+drv "$S" delete tu >/dev/null
+held=$(find "/proc/$spid/fd" -lname "$T/unread.fifo" 2>/dev/null | wc -l)
+assert_eq 0 "$held" "fds of the shim on the unread FIFO after tu's delete"
+
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
 shim_down
