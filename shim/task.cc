@@ -352,6 +352,10 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     p.pid = readPidFile(pidFile);
   } catch (...) {
     p.status = Status::Created;
+    // A retry opens its own: this one's console socket would still listen
+    // at the path and refuse it (already-exists).
+    p.io = ProcessIO{};
+    p.exitFile = ExitFile{};
     releaseInitExit();
     throw;
   }

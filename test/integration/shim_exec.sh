@@ -148,6 +148,14 @@ for i in 1 2 3 4 5 6; do
     assert_contains "$(<"$T/f$i.err")" "/no/such/bin$i" "f$i's own error"
     drv "$S" delete "f$i" >/dev/null
 done
+# a terminal exec whose start failed fails the same way when started again
+# (its console socket stayed and refused the retry as already-exists)
+drv "$S" exec ft '{"args":["/no/such/bin"],"terminal":true}' "" "$T/ft.out" "" tty >/dev/null
+for try in 1 2; do
+    err=$(drv_err "$S" start ft)
+    assert_contains "$err" "/no/such/bin" "start $try of a terminal exec of a missing binary ($err)"
+done
+drv "$S" delete ft >/dev/null
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
 shim_down
