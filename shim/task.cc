@@ -514,15 +514,22 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
 }
 
 asio::awaitable<ExitInfo> Task::wait(std::string execId) {
-  Process& p = find(execId);
-  if (p.status == Status::Stopped || p.status == Status::Deleted) co_return *p.exit;
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-      [&p, this](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        p.waiters.push_back([h, this]() { asio::post(io_, [h]() { (*h)(); }); });
-      },
-      asio::use_awaitable);
-  co_return *find(execId).exit;
+  Process* p = &find(execId);
+  if (p->status != Status::Stopped && p->status != Status::Deleted) {
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+        [p, this](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          p->waiters.push_back([h, this]() { asio::post(io_, [h]() { (*h)(); }); });
+        },
+        asio::use_awaitable);
+    p = &find(execId);  // woken by its exit, or by its delete (an exec: not-found)
+  }
+  // Deleted before it ever ran (an exec never started, a task created
+  // from a checkpoint): there is no exit to wait for.
+  if (!p->exit) {
+    throw notFound("process " + (execId.empty() ? config_.id : execId) + " was deleted before it ran");
+  }
+  co_return *p->exit;
 }
 
 bool Task::initGone() const {
@@ -562,7 +569,9 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     if (!p.specFile.empty()) ::unlink(p.specFile.c_str());
     ::unlink((config_.stateDir + "/" + execFilesName(execId) + ".pid").c_str());
     ::unlink((config_.stateDir + "/exit/" + execFilesName(execId)).c_str());
+    auto waiters = std::move(p.waiters);  // (an exec never started: they get not-found)
     execs_.erase(execId);
+    for (auto& w : waiters) w();
     co_return exit;
   }
   // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
@@ -585,6 +594,8 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   namespaces_.release();  // before the rootfs goes: the container's copy of it goes with this
   unmountRootfs(mountRecord());
   p.status = next;
+  auto waiters = std::move(p.waiters);  // (a task that never ran: they get not-found)
+  for (auto& w : waiters) w();
   events_.emit([&](auto e) {
     auto d = e.initDelete();
     d.setContainerId(config_.id);

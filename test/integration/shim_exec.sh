@@ -156,6 +156,17 @@ for try in 1 2; do
     assert_contains "$err" "/no/such/bin" "start $try of a terminal exec of a missing binary ($err)"
 done
 drv "$S" delete ft >/dev/null
+# a wait on an exec that is deleted before it ever ran: not-found (the
+# waiter's promise used to be dropped: internal)
+drv "$S" exec nw '{"args":["true"]}' >/dev/null
+timeout 15 "$SHIM_DRIVER" "$S" wait nw >/dev/null 2>"$T/nw.err" &
+waiter=$!
+sleep 0.5 # (the wait is in by then)
+drv "$S" delete nw >/dev/null
+st=0
+wait "$waiter" || st=$?
+((st != 0)) || fail "the wait on a deleted, never started exec succeeded"
+[[ $(<"$T/nw.err") == "error: not-found: "* ]] || fail "the wait on nw: $(<"$T/nw.err")"
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
 shim_down
