@@ -152,7 +152,8 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
       if (dynamic_cast<const RuntimeRefused*>(&e)) refusal = e.message();
     }
     if (failed) {
-      init_.reset();
+      // (init_ stays until the clean-up is done: it claims the task against
+      // a second create meanwhile)
       if (!refusal) {
         // runc was killed (its deadline, a signal), or it made the container
         // and the console failed: remove what it may have left, or the next
@@ -166,6 +167,7 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
         }
       }
       unmountRootfs(mountRecord());
+      init_.reset();
       // A bundle runc cannot use is the caller's to fix.
       if (refusal) throw invalidArgument(*refusal);
       std::rethrow_exception(failed);

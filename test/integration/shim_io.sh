@@ -111,7 +111,14 @@ step "a terminal exec whose output nobody reads: nothing of it stays after its d
 mkfifo "$T/unread.fifo"
 drv "$S" exec tu '{"args":["yes"],"terminal":true}' "" "$T/unread.fifo" "" tty >/dev/null
 drv "$S" start tu >/dev/null
-sleep 0.5 # (the FIFO fills)
+# (until the FIFO is full, its fill (FIONREAD) no longer growing: then the
+# copy waits to write, whatever the load)
+fifo_full() { python3 -c 'import fcntl, os, struct, sys, termios, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+fill = lambda: struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+a = fill(); time.sleep(0.2); b = fill()
+sys.exit(0 if a == b and a > 16384 else 1)' "$1"; }
+wait_for fifo_full "$T/unread.fifo"
 drv "$S" kill 9 tu >/dev/null
 assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" wait tu)" "tu's exit, its output unread"
 drv "$S" delete tu >/dev/null
