@@ -78,7 +78,18 @@ asio::awaitable<Exit> ShimClient::cleanupShim(Reaper& reaper, const ShimCommand&
   // id made since (rec-stale-delete).
   opts.dieWithUs = true;
   Exit fallback{0, ExitStatus::signaled(SIGKILL), nowNs()};
-  CommandResult r = co_await runCommand(reaper, opts, kLong, true);
+  CommandResult r;
+  try {
+    r = co_await runCommand(reaper, opts, kLong, true);
+  } catch (const Error& e) {
+    // It could not be run at all (the binary gone or replaced, no fds, no
+    // pids). Its callers go on as if it had found nothing: an undone create,
+    // a lost shim's task and an orphan must not stay half-removed, their id
+    // taken until berthd restarts. What a shim may have left is for the
+    // next recovery's orphan clean-up.
+    BERTH_LOG(error) << "cannot run berth-shim delete for " << ns << "/" << id << ": " << e.what();
+    co_return fallback;
+  }
   if (!r.ok()) {
     BERTH_LOG(warn) << "berth-shim delete for " << ns << "/" << id << " failed: "
                     << (r.timedOut ? std::string("timed out") : describeWaitStatus(r.waitStatus));

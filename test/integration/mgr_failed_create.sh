@@ -58,6 +58,16 @@ berth_start_daemon --shim /bin/false
 msg=$(expect_error internal ctl create --bundle "$good" noshim)
 assert_contains "$msg" "berth-shim start" "the error names the step"
 nothing_left noshim
+# a shim binary that cannot be run at all: the create's undo (berth-shim
+# delete) cannot run either, and must still free the id (it stayed taken,
+# every later create answering already-exists, until berthd restarted)
+berth_kill_daemon TERM
+berth_start_daemon --shim "$T/no-such-shim"
+for try in 1 2; do
+    msg=$(expect_error internal ctl create --bundle "$good" noshimbin)
+    assert_contains "$msg" "no-such-shim" "create $try names the shim it could not run"
+done
+nothing_left noshimbin
 
 echo "--- a runtime that does not exist"
 berth_kill_daemon TERM
