@@ -35,6 +35,10 @@ asio::awaitable<std::shared_ptr<Process>> processOf(Runtime& rt, Ref ref, std::s
 ApiService::ApiService(Runtime& runtime, EventExchange& events, std::string version)
     : runtime_(runtime), events_(events), version_(std::move(version)) {}
 
+ApiService::~ApiService() {
+  for (uint64_t id : subscriptions_) events_.unsubscribe(id);
+}
+
 kj::Promise<void> ApiService::create(CreateContext ctx) {
   auto p = ctx.getParams();
   Ref ref = refOf(p.getTask());
@@ -204,8 +208,9 @@ kj::Promise<void> ApiService::subscribe(SubscribeContext ctx) {
   auto p = ctx.getParams();
   std::optional<uint64_t> since;
   if (p.getHasSince()) since = p.getSince();
-  uint64_t last = events_.subscribe(p.getSink(), textOf(p.getTopicPrefix()), since);
-  ctx.getResults().setLastSeq(last);
+  auto sub = events_.subscribe(p.getSink(), textOf(p.getTopicPrefix()), since);
+  subscriptions_.push_back(sub.id);
+  ctx.getResults().setLastSeq(sub.lastSeq);
   return kj::READY_NOW;
 }
 

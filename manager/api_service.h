@@ -8,11 +8,17 @@
 #include "manager/event_exchange.h"
 #include "manager/runtime.h"
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 namespace berth {
 
 class ApiService final : public wire::Berth::Server {
  public:
   ApiService(Runtime& runtime, EventExchange& events, std::string version);
+  // One per client connection: its subscribers go with it.
+  ~ApiService();
 
   kj::Promise<void> create(CreateContext ctx) override;
   kj::Promise<void> start(StartContext ctx) override;
@@ -37,6 +43,7 @@ class ApiService final : public wire::Berth::Server {
   Runtime& runtime_;
   EventExchange& events_;
   std::string version_;
+  std::vector<uint64_t> subscriptions_;  // this connection's subscribers
 };
 
 }  // namespace berth

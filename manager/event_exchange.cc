@@ -299,8 +299,9 @@ void EventExchange::rotate() {
   BERTH_LOG(debug) << "rotated " << path_ << " to " << fileLines_ << " events";
 }
 
-uint64_t EventExchange::subscribe(wire::EventSink::Client sink, std::string topicPrefix,
-                                  std::optional<uint64_t> since) {
+EventExchange::Subscription EventExchange::subscribe(wire::EventSink::Client sink,
+                                                    std::string topicPrefix,
+                                                    std::optional<uint64_t> since) {
   auto sub = std::make_shared<Subscriber>(kj::mv(sink));
   sub->id = nextSubscriberId_++;
   sub->prefix = std::move(topicPrefix);
@@ -312,7 +313,18 @@ uint64_t EventExchange::subscribe(wire::EventSink::Client sink, std::string topi
   BERTH_LOG(debug) << "subscriber " << sub->id << " prefix \"" << sub->prefix << "\" replays "
                    << sub->replay.size() << " events";
   pump(sub);
-  return lastSeq_;
+  return {sub->id, lastSeq_};
+}
+
+void EventExchange::unsubscribe(uint64_t id) {
+  for (const auto& sub : subscribers_) {
+    if (sub->id == id) {
+      // A copy: drop() removes the list's own, which `sub` refers to.
+      std::shared_ptr<Subscriber> held = sub;
+      drop(held, "its client went away", false);
+      return;
+    }
+  }
 }
 
 bool EventExchange::fanOut(const std::shared_ptr<const TaskEvent>& ev) {

@@ -113,9 +113,16 @@ class EventExchange {
   // a crash before would otherwise lose the event for good.
   asio::awaitable<void> journaledAll();
 
-  // Adds a subscriber; returns the seq of the newest event so far.
-  uint64_t subscribe(wire::EventSink::Client sink, std::string topicPrefix,
-                     std::optional<uint64_t> since);
+  struct Subscription {
+    uint64_t id;       // for unsubscribe
+    uint64_t lastSeq;  // the seq of the newest event so far
+  };
+  // Adds a subscriber.
+  Subscription subscribe(wire::EventSink::Client sink, std::string topicPrefix,
+                         std::optional<uint64_t> since);
+  // Drops a subscriber whose client went away (no-op if it is gone already):
+  // one whose filter matches no event would never find out by a failed send.
+  void unsubscribe(uint64_t id);
   uint64_t lastSeq() const { return lastSeq_; }
   size_t subscriberCount() const { return subscribers_.size(); }
 

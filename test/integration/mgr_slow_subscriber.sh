@@ -74,5 +74,16 @@ echo "stopped subscriber said: $(cat "$T/stopped.err")"
 ctl list >/dev/null
 kill "$good" "$full" "$reader" "$stopped" 2>/dev/null || true
 wait "$good" "$full" "$reader" "$stopped" 2>/dev/null || true
+
+# A subscriber whose filter matches nothing never has an event to send, so
+# no failed send tells berthd its client is gone: it goes with the client's
+# connection (it stayed for good, a few KB and a fan-out check per event)
+"$BERTHCTL" --address "$T/berthd.sock" events --topic /no/such/topic >/dev/null 2>&1 &
+quiet=$!
+wait_for grep -q 'prefix "/no/such/topic"' "$T/berthd.log"
+quiet_id=$(grep -o 'subscriber [0-9]* prefix "/no/such/topic"' "$T/berthd.log" | awk '{ print $2 }')
+kill -KILL "$quiet"
+wait "$quiet" 2>/dev/null || true
+WAIT_FOR_TIMEOUT=5 wait_for grep -q "subscriber $quiet_id dropped: its client went away" "$T/berthd.log"
 berth_leaks_check
 echo "mgr-slow-subscriber: ok"
