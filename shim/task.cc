@@ -451,7 +451,8 @@ void Task::maybeFinishInit() {
 }
 
 void Task::publishExit(Process& p) {
-  if (p.status != Status::Stopped) p.status = Status::Stopped;
+  // (Deleted stays: a delete that gave up waiting for this exit went first.)
+  if (p.status != Status::Deleted) p.status = Status::Stopped;
   ExitInfo x = *p.exit;
   events_.emit([&](auto e) {
     auto ex = e.initExit();
@@ -548,7 +549,10 @@ void Task::refusedBecause(const RuntimeRefused& e, const std::string& what) cons
 }
 
 asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds deadline) {
-  if (p.exit) co_return;
+  // Until the exit is published (publishExit wakes the waiters), not only
+  // reaped: an exit held back (an exec start in flight) must still go out
+  // before the delete's event, and before berthd shuts the shim down.
+  if (p.exit && p.status == Status::Stopped) co_return;
   auto timer = std::make_shared<asio::steady_timer>(io_, deadline);
   p.waiters.push_back([timer] { timer->cancel(); });
   boost::system::error_code ec;
