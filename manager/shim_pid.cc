@@ -42,32 +42,37 @@ bool shimAlive(const ShimPid& shim) {
   return shim.startTime == 0 || stat->startTime == shim.startTime;
 }
 
-asio::awaitable<bool> waitShimGone(ShimPid shim, std::chrono::milliseconds deadline) {
+namespace {
+// Waits up to `deadline` for the shim's end, SIGKILLing it first if `kill`.
+asio::awaitable<bool> endOfShim(ShimPid shim, std::chrono::milliseconds deadline, bool kill) {
   auto executor = co_await asio::this_coro::executor;
   // A pidfd turns readable the moment the process exits: no polling. The
   // shim is not our child, so waitpid cannot tell us.
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, shim.pid, 0));
-  if (fd < 0) co_return !shimAlive(shim);  // ESRCH: gone already
+  if (fd < 0) {
+    // ESRCH: gone already. Otherwise (the fd limit) no pidfd to be had:
+    // killed by pid, checked just before.
+    if (kill && errno != ESRCH && shimAlive(shim)) ::kill(shim.pid, SIGKILL);
+    co_return !shimAlive(shim);
+  }
   asio::posix::stream_descriptor pidfd(executor, fd);
-  // Checked after the open, so the pidfd names the shim, not a reused pid.
+  // Checked after the open, so the pidfd names the shim, not a reused pid:
+  // between the check and the signal the pid cannot become another's.
   if (!shimAlive(shim)) co_return true;
+  if (kill) ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
   // (A timer that cancels the pidfd's wait could fire in the same turn as
   // the exit and then cancel through a pidfd already gone: readableWithin
   // guards against that.)
   co_return co_await readableWithin(pidfd, deadline);
 }
+}  // namespace
+
+asio::awaitable<bool> waitShimGone(ShimPid shim, std::chrono::milliseconds deadline) {
+  co_return co_await endOfShim(shim, deadline, false);
+}
 
 asio::awaitable<bool> killShim(ShimPid shim, std::chrono::milliseconds deadline) {
-  // Through a pidfd opened before the check: between the check and the
-  // signal the pid cannot become another process's.
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, shim.pid, 0));
-  if (fd >= 0) {
-    if (shimAlive(shim)) ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
-    ::close(fd);
-  } else if (errno != ESRCH && shimAlive(shim)) {
-    ::kill(shim.pid, SIGKILL);  // no pidfd to be had (the fd limit): by pid
-  }
-  co_return co_await waitShimGone(shim, deadline);
+  co_return co_await endOfShim(shim, deadline, true);
 }
 
 }  // namespace berth

@@ -106,13 +106,12 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
     throw internal(std::string("runc ") + what + " did not finish within " +
                    std::to_string(deadline.count() / 1000) + " s (killed)");
   }
-  if (WIFSIGNALED(result->waitStatus)) {
-    std::string msg = lastLogError(logFile_);
-    throw internal(std::string("runc ") + what + " was killed (" +
-                   describeWaitStatus(result->waitStatus) + ")" + (msg.empty() ? "" : ": " + msg));
-  }
   if (!result->ok()) {
     std::string msg = lastLogError(logFile_);
+    if (WIFSIGNALED(result->waitStatus)) {
+      throw internal(std::string("runc ") + what + " was killed (" +
+                     describeWaitStatus(result->waitStatus) + ")" + (msg.empty() ? "" : ": " + msg));
+    }
     if (msg.empty()) msg = describeWaitStatus(result->waitStatus);
     // runc's fatal line already reads "runc create failed: ..."; say it once.
     std::string prefix = "runc " + what + " failed: ";

@@ -27,6 +27,9 @@ namespace {
 // an exec may be named "init", and the init's exit file is read after the
 // shim is gone as the task's exit.)
 std::string execFilesName(const std::string& execId) { return "exec-" + execId; }
+std::string execPidFile(const std::string& stateDir, const std::string& execId) {
+  return stateDir + "/" + execFilesName(execId) + ".pid";
+}
 // An exec's console socket, named after it; a long exec id is hashed so
 // that runc's path to it (/proc/PID/fd/N/NAME for a long state dir, see
 // SocketPath) still fits a socket address.
@@ -335,7 +338,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
                              std::string(statusName(init_->status)) + " task");
   }
   p.status = Status::Running;  // claims it against a second start
-  std::string pidFile = config_.stateDir + "/" + execFilesName(execId) + ".pid";
+  std::string pidFile = execPidFile(config_.stateDir, execId);
   // The init's exit waits while runc exec runs: an exec made as the init
   // dies is started (and killed, below) before the init's exit goes out,
   // which stays the task's last exit.
@@ -462,6 +465,10 @@ void Task::publishExit(Process& p) {
     setExitStatus(ex.initStatus(), x.waitStatus);
     ex.setExitedAtNs(x.exitedAtNs);
   });
+  wakeWaiters(p);
+}
+
+void Task::wakeWaiters(Process& p) {
   auto waiters = std::move(p.waiters);
   for (auto& w : waiters) w();
 }
@@ -573,11 +580,10 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     // not fill the state dir's tmpfs, and a later exec of this id must not
     // find the last one's exit file.
     if (!p.specFile.empty()) ::unlink(p.specFile.c_str());
-    ::unlink((config_.stateDir + "/" + execFilesName(execId) + ".pid").c_str());
+    ::unlink(execPidFile(config_.stateDir, execId).c_str());
     ::unlink((config_.stateDir + "/exit/" + execFilesName(execId)).c_str());
-    auto waiters = std::move(p.waiters);  // (an exec never started: they get not-found)
+    wakeWaiters(p);  // (an exec never started: they get not-found)
     execs_.erase(execId);
-    for (auto& w : waiters) w();
     co_return exit;
   }
   // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
@@ -600,8 +606,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   namespaces_.release();  // before the rootfs goes: the container's copy of it goes with this
   unmountRootfs(mountRecord());
   p.status = next;
-  auto waiters = std::move(p.waiters);  // (a task that never ran: they get not-found)
-  for (auto& w : waiters) w();
+  wakeWaiters(p);  // (a task that never ran: they get not-found)
   events_.emit([&](auto e) {
     auto d = e.initDelete();
     d.setContainerId(config_.id);

@@ -116,6 +116,9 @@ class Task {
   [[noreturn]] void refusedBecause(const RuntimeRefused& e, const std::string& what) const;
   // Returns once `p` has an exit (reaped and published), or after `deadline`.
   asio::awaitable<void> exitOrDeadline(Process& p, std::chrono::milliseconds deadline);
+  // Runs the process's waiters (each only posts its wake-up, so they run
+  // after whatever the caller does next, an exec's erase included).
+  void wakeWaiters(Process& p);
   uint32_t readPidFile(const std::string& path);
   // After runc created or restored the init: watch it, find its cgroups.
   void adoptInit();
