@@ -12,22 +12,9 @@ source "$HERE/mgr_lib.sh"
 mgr_require jq
 berth_test_init mgr-held-exit
 
-# runc, except that `exec` first waits 1 s while $T/hold-exec exists (bash's
-# own read: no child to outlive it), its pid in $T/held.pid
-mkfifo "$T/hold.fifo"
-cat >"$T/runc-slow-exec" <<END
-#!/bin/bash
-case " \$* " in *" exec "*)
-    if [[ -e "$T/hold-exec" ]]; then
-        echo \$\$ >"$T/held.pid"
-        exec 9<>"$T/hold.fifo"
-        read -r -t 1 -u 9 || true
-    fi ;;
-esac
-exec "$(command -v "$BERTH_RUNC")" "\$@"
-END
-chmod +x "$T/runc-slow-exec"
-berth_start_daemon --runtime "$T/runc-slow-exec"
+# runc, except that `exec` first waits 1 s while $T/hold-exec exists, its
+# pid in $T/held.pid
+berth_start_daemon --runtime "$(holding_runtime 1 exec)"
 b=$(mkbundle_sleeper)
 ctl create --bundle "$b" t1
 touch "$T/hold-exec"

@@ -77,6 +77,31 @@ shim_pids() {
     done
 }
 
+# holding_runtime SECONDS OP... — write $T/runc-holding, a runc wrapper that
+# first waits SECONDS in each OP (a runc subcommand) while $T/hold-OP exists,
+# with bash's own read (no child that could outlive the wrapper), after
+# writing its pid to $T/held.pid; print its path.
+holding_runtime() {
+    local secs=$1
+    shift
+    [[ -p $T/hold.fifo ]] || mkfifo "$T/hold.fifo"
+    cat >"$T/runc-holding" <<END
+#!/bin/bash
+for op in $*; do
+    case " \$* " in *" \$op "*)
+        if [[ -e "$T/hold-\$op" ]]; then
+            echo \$\$ >"$T/held.pid"
+            exec 9<>"$T/hold.fifo"
+            read -r -t $secs -u 9 || true
+        fi ;;
+    esac
+done
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+END
+    chmod +x "$T/runc-holding"
+    echo "$T/runc-holding"
+}
+
 # runc_list NS — container ids runc knows in the namespace
 runc_list() {
     "$BERTH_RUNC" --root "$T/state/runc/$1" list -q 2>/dev/null || true

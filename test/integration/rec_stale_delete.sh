@@ -21,24 +21,9 @@ berth_test_init rec-stale-delete
 HOLD=3 # seconds the wrapper holds a delete
 
 # runc, except that `delete` (`create`) first waits HOLD s while
-# $T/hold-delete ($T/hold-create) exists, with bash's own read (no child that
-# could outlive the wrapper); it writes its pid to $T/held.pid first
-mkfifo "$T/hold.fifo"
-cat >"$T/runc-slow-delete" <<END
-#!/bin/bash
-for op in delete create; do
-    case " \$* " in *" \$op "*)
-        if [[ -e "$T/hold-\$op" ]]; then
-            echo \$\$ >"$T/held.pid"
-            exec 9<>"$T/hold.fifo"
-            read -r -t $HOLD -u 9 || true
-        fi ;;
-    esac
-done
-exec "$(command -v "$BERTH_RUNC")" "\$@"
-END
-chmod +x "$T/runc-slow-delete"
-berth_start_daemon --runtime "$T/runc-slow-delete"
+# $T/hold-delete ($T/hold-create) exists, its pid in $T/held.pid
+runtime=$(holding_runtime "$HOLD" delete create)
+berth_start_daemon --runtime "$runtime"
 mkbundle t1 -- sleep 1000 >/dev/null
 ctl run -d --bundle "$T/bundles/t1" t1
 read -r shim1 _ <"$T/state/default/t1/shim.pid"
@@ -58,7 +43,7 @@ WAIT_FOR_TIMEOUT=2 poll_for pid_gone "$cleaner" || fail "berth-shim delete of th
 WAIT_FOR_TIMEOUT=2 poll_for pid_gone "$held" || fail "the runc delete of the SIGKILLed berthd's cleanup runs on ($held)"
 
 echo "--- the next berthd cleans t1 up; t1 is created and started again"
-berth_start_daemon --runtime "$T/runc-slow-delete"
+berth_start_daemon --runtime "$runtime"
 wait_for test "$(status_of t1)" = stopped
 assert_eq 137 "$(json_get "$(ctl state t1)" exit_status)" "t1's init, killed with its lost shim"
 ctl delete t1 >/dev/null
