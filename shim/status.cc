@@ -22,6 +22,7 @@ constexpr std::array kTable{
     Row{Status::Created, Action::Kill, Status::Created},
     Row{Status::Created, Action::Exec, Status::Created},
     Row{Status::Created, Action::Update, Status::Created},  // its cgroup exists: as containerd
+    Row{Status::Running, Action::StartFailed, Status::Created},  // (an exec's start claims it)
     Row{Status::Running, Action::Pause, Status::Pausing},
     Row{Status::Running, Action::Exit, Status::Stopped},
     Row{Status::Running, Action::Exec, Status::Running},
@@ -29,22 +30,25 @@ constexpr std::array kTable{
     Row{Status::Running, Action::Update, Status::Running},
     Row{Status::Running, Action::Checkpoint, Status::Running},
     Row{Status::Pausing, Action::PauseDone, Status::Paused},
-    Row{Status::Pausing, Action::Resume, Status::Running},  // pause failed: back
+    Row{Status::Pausing, Action::PauseFailed, Status::Running},
     Row{Status::Pausing, Action::Exit, Status::Stopped},
     Row{Status::Pausing, Action::Kill, Status::Pausing},
     Row{Status::Paused, Action::Resume, Status::Running},
     Row{Status::Paused, Action::Exit, Status::Stopped},
-    Row{Status::Paused, Action::Kill, Status::Paused},
+    Row{Status::Paused, Action::Kill, Status::Paused},  // (SIGKILL thaws it: then it exits)
     Row{Status::Paused, Action::Update, Status::Paused},
     Row{Status::Paused, Action::Checkpoint, Status::Paused},
     Row{Status::Stopped, Action::Delete, Status::Deleted},
+    Row{Status::Deleted, Action::Exit, Status::Deleted},  // a delete that gave up waiting went first
 };
 
 std::string_view verb(Action a) {
   switch (a) {
     case Action::Start: return "start";
+    case Action::StartFailed: return "fail to start";
     case Action::Pause: return "pause";
     case Action::PauseDone: return "finish pausing";
+    case Action::PauseFailed: return "fail to pause";
     case Action::Resume: return "resume";
     case Action::Exit: return "exit";
     case Action::Delete: return "delete";

@@ -10,7 +10,20 @@ namespace berth::shim {
 enum class Status { Created, Running, Pausing, Paused, Stopped, Deleted };
 
 // What is being asked of a process; each names one row of the table.
-enum class Action { Start, Pause, PauseDone, Resume, Exit, Delete, Exec, Kill, Update, Checkpoint };
+enum class Action {
+  Start,
+  StartFailed,  // an exec whose start failed: it may be started again
+  Pause,
+  PauseDone,
+  PauseFailed,
+  Resume,
+  Exit,  // its exit is published
+  Delete,
+  Exec,
+  Kill,
+  Update,
+  Checkpoint,
+};
 
 std::string_view statusName(Status s);
 wire::Status toWire(Status s);

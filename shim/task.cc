@@ -4,6 +4,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/quiet_timers.h"
+#include "common/runc_deadlines.h"
 #include "common/timeutil.h"
 #include "common/wire_status.h"
 #include "shim/exec_fifo.h"
@@ -40,7 +41,7 @@ std::string consoleSocketName(const std::string& execId) {
   return "console-h-" + std::string(hex) + ".sock";  // '-' after h: no exec id's name
 }
 // As long as `runc start` is given (shim/runc.cc).
-constexpr std::chrono::milliseconds kStartDeadline{15000};
+constexpr std::chrono::milliseconds kStartDeadline = kRuncShortCall;
 // How long a released init may take to exec (shim/exec_wait.h).
 constexpr std::chrono::milliseconds kExecDeadline{2000};
 // runc delete --force returns once the init is dead; we reap it just after.
@@ -323,7 +324,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     }
     initStarting_ = false;
     // The init may have exited (and been reaped) while runc start ran.
-    if (p.status == Status::Created) p.status = Status::Running;
+    if (p.status == Status::Created) setStatus(p, Action::Start);
     uint32_t pid = p.pid;
     events_.emit([&](auto e) {
       auto s = e.initStart();
@@ -337,7 +338,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     throw failedPrecondition("cannot start an exec process in a " +
                              std::string(statusName(init_->status)) + " task");
   }
-  p.status = Status::Running;  // claims it against a second start
+  setStatus(p, Action::Start);  // claims it against a second start
   std::string pidFile = execPidFile(config_.stateDir, execId);
   // The init's exit waits while runc exec runs: an exec made as the init
   // dies is started (and killed, below) before the init's exit goes out,
@@ -356,7 +357,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     p.io.releaseProcessSide();
     p.pid = readPidFile(pidFile);
   } catch (...) {
-    p.status = Status::Created;
+    setStatus(p, Action::StartFailed);
     // A retry opens its own: this one's console socket would still listen
     // at the path and refuse it (already-exists).
     p.io = ProcessIO{};
@@ -443,7 +444,9 @@ void Task::releaseInitExit() {
 void Task::maybeFinishInit() {
   if (!initExitPending_ || !init_) return;
   for (auto& [id, e] : execs_) {
-    if (e->pid && !e->exit) return;  // still running: the init's exit comes last
+    // Still running, or its exit recorded but not published (a terminal's
+    // output draining): the init's exit comes last.
+    if (e->pid && e->status == Status::Running) return;
   }
   // An exit reaped while `runc start`, `pause` or `resume` was still running
   // is published after their event (they call back here).
@@ -454,8 +457,13 @@ void Task::maybeFinishInit() {
 }
 
 void Task::publishExit(Process& p) {
-  // (Deleted stays: a delete that gave up waiting for this exit went first.)
-  if (p.status != Status::Deleted) p.status = Status::Stopped;
+  Status to;
+  if (transition(p.status, Action::Exit, to)) {
+    p.status = to;
+  } else {  // (not thrown: this runs from the reaper)
+    BERTH_LOG(error) << "task " << config_.ns << "/" << config_.id << ": exit of a "
+                     << statusName(p.status) << " process " << (p.execId.empty() ? config_.id : p.execId);
+  }
   ExitInfo x = *p.exit;
   events_.emit([&](auto e) {
     auto ex = e.initExit();
@@ -491,20 +499,35 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     throw notFound("process " + (execId.empty() ? config_.id : execId) + " has already exited");
   }
   if (execId.empty()) {
+    if (!p.exit) transitionOrThrow(p.status, Action::Kill);  // (a deleted task: refused)
+    if (p.pid == 0) {
+      throw failedPrecondition("cannot kill a task created from a checkpoint before its start");
+    }
     bool paused = p.status == Status::Paused;
-    co_await runc_.kill(config_.id, signal, all);
+    try {
+      co_await runc_.kill(config_.id, signal, all);
+    } catch (const RuntimeRefused& e) {
+      refusedUnlessStopped(e, "kill");
+    }
     if (paused && signal == SIGKILL) {
       // A frozen process cannot die (cgroup v1): thaw the task so it does.
-      // runc 1.1 thaws for SIGKILL itself; older ones do not.
+      // runc 1.1 thaws for SIGKILL itself; older ones do not. The status
+      // stays paused until the exit, as after any signal: no /tasks/resumed.
       try {
         co_await runc_.resume(config_.id);
-      } catch (Error&) {
+      } catch (const RuntimeRefused&) {
         // "container not paused": runc did it.
+      } catch (const Error& e) {
+        BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id
+                        << ": thawing it for its SIGKILL: " << e.what();
       }
-      if (p.status == Status::Paused) p.status = Status::Running;
     } else if (paused && all) {
       // runc kill --all freezes, signals and thaws: freeze it again.
-      co_await runc_.pause(config_.id);
+      try {
+        co_await runc_.pause(config_.id);
+      } catch (const RuntimeRefused& e) {
+        if (!initGone()) throw;  // (the signal ended it: nothing left to freeze)
+      }
     }
     co_return;
   }
@@ -555,6 +578,11 @@ void Task::refusedBecause(const RuntimeRefused& e, const std::string& what) cons
   throw invalidArgument(e.message());
 }
 
+void Task::refusedUnlessStopped(const RuntimeRefused& e, const std::string& what) const {
+  if (initGone()) throw failedPrecondition("cannot " + what + " a stopped task");
+  throw e;
+}
+
 asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds deadline) {
   // Until the exit is published (publishExit wakes the waiters), not only
   // reaped: an exit held back (an exec start in flight) must still go out
@@ -572,6 +600,9 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   // waiting for) waits for it: runc would find nothing to delete yet, and
   // the container the create then made would be left behind.
   if (execId.empty()) co_await awaitCreate();
+  // (The init is Created until its start is done: a delete meanwhile would
+  // kill it under the start, and its /tasks/delete could precede the start's.)
+  if (execId.empty() && initStarting_) throw failedPrecondition("cannot delete: the task is being started");
   Process& p = find(execId);
   Status next = transitionOrThrow(p.status, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});
@@ -605,8 +636,11 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   }
   namespaces_.release();  // before the rootfs goes: the container's copy of it goes with this
   unmountRootfs(mountRecord());
-  p.status = next;
+  p.status = next;  // (Deleted: from Created or Stopped alike, whichever it is now)
   wakeWaiters(p);  // (a task that never ran: they get not-found)
+  for (auto& [id, e] : execs_) {
+    if (e->pid == 0) wakeWaiters(*e);  // never started: not-found too
+  }
   events_.emit([&](auto e) {
     auto d = e.initDelete();
     d.setContainerId(config_.id);
@@ -624,7 +658,13 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
 
 asio::awaitable<std::vector<PidInfo>> Task::pids() {
   if (!init_) throw notFound("task " + config_.id + " is not created");
-  auto pids = co_await runc_.ps(config_.id);
+  if (init_->pid == 0) throw failedPrecondition("a task created from a checkpoint has no processes before its start");
+  std::vector<int> pids;
+  try {
+    pids = co_await runc_.ps(config_.id);
+  } catch (const RuntimeRefused& e) {
+    refusedUnlessStopped(e, "list the processes of");
+  }
   std::vector<PidInfo> out;
   for (int pid : pids) {
     std::string info;
@@ -642,32 +682,38 @@ asio::awaitable<void> Task::pause() {
   setStatus(p, Action::Pause);
   holdInitExit();
   try {
-    co_await runc_.pause(config_.id);
+    try {
+      co_await runc_.pause(config_.id);
+    } catch (const RuntimeRefused& e) {
+      refusedUnlessStopped(e, "pause");
+    }
   } catch (...) {
-    if (p.status == Status::Pausing) p.status = Status::Running;
+    if (p.status == Status::Pausing) setStatus(p, Action::PauseFailed);
     releaseInitExit();
     throw;
   }
-  if (p.status == Status::Pausing) p.status = Status::Paused;
+  if (p.status == Status::Pausing) setStatus(p, Action::PauseDone);
   events_.emit([&](auto e) { e.initPaused().setContainerId(config_.id); });
   releaseInitExit();
 }
 
 asio::awaitable<void> Task::resume() {
   Process& p = find("");
-  if (p.status != Status::Paused) {
-    throw failedPrecondition("cannot resume a " + std::string(statusName(p.status)) + " process");
-  }
+  transitionOrThrow(p.status, Action::Resume);
   // An init killed while frozen dies the moment the thaw lets the SIGKILL
   // land, often before `runc resume` returns: its exit follows /tasks/resumed.
   holdInitExit();
   try {
-    co_await runc_.resume(config_.id);
+    try {
+      co_await runc_.resume(config_.id);
+    } catch (const RuntimeRefused& e) {
+      refusedUnlessStopped(e, "resume");
+    }
   } catch (...) {
     releaseInitExit();
     throw;
   }
-  if (p.status == Status::Paused) p.status = Status::Running;
+  if (p.status == Status::Paused) setStatus(p, Action::Resume);
   events_.emit([&](auto e) { e.initResumed().setContainerId(config_.id); });
   releaseInitExit();
 }
@@ -704,7 +750,11 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
   makeDirs(imagePath, 0700);
-  co_await runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit);
+  try {
+    co_await runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit);
+  } catch (const RuntimeRefused& e) {
+    refusedUnlessStopped(e, "checkpoint");
+  }
   events_.emit([&](auto e) {
     auto c = e.initCheckpointed();
     c.setContainerId(config_.id);

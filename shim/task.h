@@ -114,6 +114,10 @@ class Task {
   // asked to `what` a task: failed-precondition if the init is gone, else
   // invalid-argument.
   [[noreturn]] void refusedBecause(const RuntimeRefused& e, const std::string& what) const;
+  // The same for what the client cannot have caused (pause, resume, kill,
+  // pids, checkpoint): failed-precondition if the init is gone (its exit
+  // not published yet), else runc's error as it is (internal).
+  [[noreturn]] void refusedUnlessStopped(const RuntimeRefused& e, const std::string& what) const;
   // Returns once `p` has an exit (reaped and published), or after `deadline`.
   asio::awaitable<void> exitOrDeadline(Process& p, std::chrono::milliseconds deadline);
   // Runs the process's waiters (each only posts its wake-up, so they run

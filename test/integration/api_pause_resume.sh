@@ -86,6 +86,10 @@ assert_eq stopped "$(json_get "$st" status)" "state after the kill"
 assert_eq 137 "$(json_get "$st" exit_status)" "state's exit_status"
 wait_for has_event /tasks/exit t1
 assert_eq 137 "$(json_get "$(event_line /tasks/exit t1)" event.exit_status)" "exit event"
+# It stays paused until its exit: the thaw that lets the SIGKILL land is
+# no resume (it used to turn the task running with no /tasks/resumed).
+topics=$(jq -r 'select(.event.container_id == "t1") | .topic' "$T/events.out" | tr '\n' ' ')
+assert_eq "/tasks/exit " "${topics##*/tasks/paused }" "t1's events after its last /tasks/paused"
 wait_for pid_gone "$pid"
 
 echo "--- pause/resume of a stopped task"

@@ -12,9 +12,9 @@ source "$HERE/mgr_lib.sh"
 mgr_require jq
 berth_test_init mgr-held-exit
 
-# runc, except that `exec` first waits 1 s while $T/hold-exec exists, its
-# pid in $T/held.pid
-berth_start_daemon --runtime "$(holding_runtime 1 exec)"
+# runc, except that `exec` and `start` first wait 1 s while $T/hold-exec or
+# $T/hold-start exists, the pid in $T/held.pid
+berth_start_daemon --runtime "$(holding_runtime 1 exec start)"
 b=$(mkbundle_sleeper)
 ctl create --bundle "$b" t1
 touch "$T/hold-exec"
@@ -31,6 +31,31 @@ assert_eq 1 "$st" "the exec's start, its task deleted meanwhile ($(<"$T/exec.out
 topics=$(jq -r 'select(.event.container_id == "t1") | .topic' "$T/root/events.log" | tr '\n' ' ')
 assert_eq "/tasks/create /tasks/exec-added /tasks/exit /tasks/delete " "$topics" "t1's events"
 expect_error not-found ctl state t1 >/dev/null
+
+echo "--- a delete while the init's start is in runc is refused"
+# (A poststart hook makes the shim start the init with `runc start`, not
+# through the exec fifo.) The init is created until its start is done: the
+# delete used to kill it under the start, and answer and publish
+# /tasks/delete before the start's /tasks/start.
+rm -f "$T/hold-exec" "$T/held.pid"
+mkdir -p "$T/hooked"
+jq --arg root "$b/rootfs" '.hooks = {poststart: [{path: "/bin/true"}]} | .root.path = $root' \
+    "$b/config.json" >"$T/hooked/config.json"
+ctl create --bundle "$T/hooked" t2
+touch "$T/hold-start"
+"$BERTHCTL" --address "$T/berthd.sock" start t2 >"$T/start.out" 2>&1 &
+starter=$!
+wait_for test -s "$T/held.pid"
+msg=$(expect_error failed-precondition ctl delete t2)
+echo "  $msg"
+wait "$starter" || fail "the start of t2: $(<"$T/start.out")"
+rm -f "$T/hold-start"
+assert_eq running "$(status_of t2)" "t2 after its start"
+ctl kill --signal KILL t2
+ctl wait t2 >/dev/null
+ctl delete t2 >/dev/null
+topics=$(jq -r 'select(.event.container_id == "t2") | .topic' "$T/root/events.log" | tr '\n' ' ')
+assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$topics" "t2's events"
 berth_kill_daemon TERM
 berth_leaks_check
 echo "mgr-held-exit: ok"

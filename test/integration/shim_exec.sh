@@ -167,9 +167,21 @@ st=0
 wait "$waiter" || st=$?
 ((st != 0)) || fail "the wait on a deleted, never started exec succeeded"
 [[ $(<"$T/nw.err") == "error: not-found: "* ]] || fail "the wait on nw: $(<"$T/nw.err")"
+# the same when the task is deleted, not the exec: the waiter is answered
+# (it used to hang until the shim went: unavailable)
+drv "$S" exec nw2 '{"args":["true"]}' >/dev/null
+timeout 15 "$SHIM_DRIVER" "$S" wait nw2 >/dev/null 2>"$T/nw2.err" &
+waiter=$!
+sleep 0.5 # (the wait is in by then)
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
-shim_down
+drv "$S" delete >/dev/null
+st=0
+wait "$waiter" || st=$?
+((st != 0)) || fail "the wait on a never started exec of a deleted task succeeded"
+[[ $(<"$T/nw2.err") == "error: not-found: "* ]] || fail "the wait on nw2: $(<"$T/nw2.err")"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
 
 step "the init dies while runc exec runs (host pid namespace): the exec goes too, and exits first"
 # runc, except that an exec returns 1 s after it made the process: the init

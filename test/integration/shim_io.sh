@@ -125,8 +125,26 @@ drv "$S" delete tu >/dev/null
 held=$(find "/proc/$spid/fd" -lname "$T/unread.fifo" 2>/dev/null | wc -l)
 assert_eq 0 "$held" "fds of the shim on the unread FIFO after tu's delete"
 
+step "the init's exit waits for an exec's exit whose output is still draining"
+# tv's exit is reaped at once but goes out only once its pty is drained, at
+# the latest 5 s later (nobody reads): the init, killed meanwhile, must not
+# publish its exit before tv's. (It did: the init waited only for execs not
+# yet reaped, and a delete right after its exit lost tv's for good.)
+mkfifo "$T/unread2.fifo"
+drv "$S" exec tv '{"args":["yes"],"terminal":true}' "" "$T/unread2.fifo" "" tty >/dev/null
+drv "$S" start tv >/dev/null
+wait_for fifo_full "$T/unread2.fifo"
+drv "$S" kill 9 tv >/dev/null
+wait_for test -s "$T/state/$SHIM_NS/c2/exit/exec-tv"  # reaped, its exit held
 drv "$S" kill 9 >/dev/null
-drv "$S" wait >/dev/null
+# Meanwhile the init is gone, its exit not yet published: runc's refusals
+# are the task's state, not the shim's failure (they answered internal).
+wait_for test -s "$T/state/$SHIM_NS/c2/exit/init"
+drv_fails failed-precondition "$S" pause
+assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" wait)" "the init's exit"
+exits=$(drv_events "$S" 0 1000 1000 | grep -E '^[0-9]+ exit ' | sed -E 's/^[0-9]+ //' | tail -2)
+assert_eq "exit id=tv status=137
+exit id=c2 status=137" "$exits" "the last two exits, in order"
 shim_down
 
 berth_leaks_check
