@@ -123,11 +123,7 @@ std::shared_ptr<ShimClient> ShimClient::connect(const std::string& socketPath, s
                        .catch_([](kj::Exception&&) {})
                        .then([weak, &io]() {
                          asio::post(io, [weak]() {
-                           auto self = weak.lock();
-                           if (!self || !self->connected_) return;
-                           self->connected_ = false;
-                           BERTH_LOG(debug) << self->label_ << ": connection closed";
-                           if (auto cb = std::move(self->onDisconnect_)) cb();
+                           if (auto self = weak.lock()) self->noteDisconnected();
                          });
                        })
                        .eagerlyEvaluate(nullptr);
@@ -141,20 +137,52 @@ ShimClient::ShimClient(std::unique_ptr<RpcConnection> connection, std::string la
 
 ShimClient::~ShimClient() = default;
 
+void ShimClient::noteDisconnected() {
+  if (!connected_) return;
+  connected_ = false;
+  BERTH_LOG(debug) << label_ << ": connection closed";
+  if (auto cb = std::move(onDisconnect_)) cb();
+}
+
 std::string ShimClient::timeoutMessage(const char* what, ms deadline) const {
   return label_ + " did not answer within " + seconds(deadline) + " (" + what + ")";
 }
 
+// A lost connection names the shim and the call ("connection lost: shim for
+// NS/ID went away during delete: …"); other errors are the shim's own. It
+// also marks the loss (lost_), for finish to report once it resumes.
+template <typename T>
+kj::Promise<T> ShimClient::namingLoss(kj::Promise<T> promise, const char* what) {
+  return promise.catch_([this, label = label_, what](kj::Exception&& e) -> kj::Promise<T> {
+    if (e.getType() != kj::Exception::Type::DISCONNECTED) return kj::mv(e);
+    lost_ = true;
+    return kj::Exception(e.getType(), e.getFile(), e.getLine(),
+                         kj::str(label, " went away during ", what, ": ", e.getDescription()));
+  });
+}
+
 template <typename T>
 asio::awaitable<T> ShimClient::finish(kj::Promise<T> promise, const char* what, ms deadline) {
+  promise = namingLoss(kj::mv(promise), what);
   if (deadline.count() > 0) promise = withDeadline(kj::mv(promise), deadline, timeoutMessage(what, deadline));
-  co_return co_await awaitKj(promise.attach(shared_from_this()));
+  try {
+    co_return co_await awaitKj(promise.attach(shared_from_this()));
+  } catch (...) {
+    if (lost_) noteDisconnected();
+    throw;
+  }
 }
 
 asio::awaitable<void> ShimClient::finishVoid(kj::Promise<void> promise, const char* what,
                                              ms deadline) {
+  promise = namingLoss(kj::mv(promise), what);
   if (deadline.count() > 0) promise = withDeadline(kj::mv(promise), deadline, timeoutMessage(what, deadline));
-  co_await awaitKj(promise.attach(shared_from_this()));
+  try {
+    co_await awaitKj(promise.attach(shared_from_this()));
+  } catch (...) {
+    if (lost_) noteDisconnected();
+    throw;
+  }
 }
 
 asio::awaitable<ShimHello> ShimClient::hello(ms deadline) {
@@ -192,7 +220,7 @@ kj::Promise<uint32_t> ShimClient::sendStart(const std::string& execId) {
 }
 
 asio::awaitable<uint32_t> ShimClient::answer(kj::Promise<uint32_t> sent, const char* what) {
-  co_return co_await finish<uint32_t>(kj::mv(sent), what, kLong);
+  co_return co_await finish<uint32_t>(kj::mv(sent), what, kRunc);
 }
 
 asio::awaitable<uint32_t> ShimClient::start(std::string execId) {

@@ -1,7 +1,8 @@
 // The connection to one berth-shim, and the two one-shot shim commands.
 //
-// Every call carries a deadline (kDefault, or kLong for the calls that run
-// runc create/start/delete; none for wait, which lasts as long as the process)
+// Every call carries a deadline (kDefault; kRunc for create and start, kLong
+// for the other calls that run runc; none for wait, which lasts as long as
+// the process)
 // and a time-out reads "unavailable: shim for NS/ID did not answer within 10 s
 // (state)". Calls are KJ promises awaited from coroutines, so calls to
 // different shims (and several to one) run concurrently; the loop never blocks.
@@ -10,6 +11,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/runc_deadlines.h"
 #include "common/reaper.h"
 #include "common/rpc.h"
 #include "manager/runtime.h"
@@ -45,6 +47,9 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   using ms = std::chrono::milliseconds;
   static constexpr ms kDefault{10000};
   static constexpr ms kLong{30000};
+  // create and start (of the init or an exec), which run runc at the shim:
+  // longer than the shim's own limit for them (common/runc_deadlines.h).
+  static constexpr ms kRunc = kRuncLongCallAndCleanup + std::chrono::seconds(5);
   static constexpr ms kCheckpoint{300000};
 
   // `berth-shim start …`: daemonizes a shim; returns the socket path it prints.
@@ -108,6 +113,12 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   ShimClient(std::unique_ptr<RpcConnection> connection, std::string label);
 
   template <typename T>
+  kj::Promise<T> namingLoss(kj::Promise<T> promise, const char* what);
+  // The connection is gone: marks it so and runs onDisconnect's callback, once.
+  // From the loop (a posted handler, or a call's caller that saw the loss,
+  // which may see it before the connection's own notice arrives).
+  void noteDisconnected();
+  template <typename T>
   asio::awaitable<T> finish(kj::Promise<T> promise, const char* what, ms deadline);
   asio::awaitable<void> finishVoid(kj::Promise<void> promise, const char* what, ms deadline);
   std::string timeoutMessage(const char* what, ms deadline) const;
@@ -116,6 +127,7 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   wire::Shim::Client shim_;
   std::string label_;
   bool connected_ = true;
+  bool lost_ = false;  // a call failed as DISCONNECTED (namingLoss)
   std::function<void()> onDisconnect_;
   kj::Promise<void> watch_ = nullptr;  // declared last: dropped first
 };

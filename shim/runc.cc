@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/runc_deadlines.h"
 #include "common/spawn.h"
 
 #include <nlohmann/json.hpp>
@@ -16,11 +17,6 @@
 #include <unistd.h>
 
 namespace berth::shim {
-
-namespace {
-constexpr std::chrono::seconds kLongCall{60};   // create, exec, checkpoint
-constexpr std::chrono::seconds kShortCall{15};  // everything else
-}  // namespace
 
 Runc::Runc(Reaper& reaper, std::string binary, SealedCopy copy, std::string root, std::string logFile)
     : reaper_(reaper), binary_(std::move(binary)), copy_(std::move(copy)), root_(std::move(root)),
@@ -130,13 +126,13 @@ asio::awaitable<void> Runc::create(const std::string& id, const std::string& bun
   }
   args.push_back(id);
   std::string what = "create";
-  co_await run(std::move(args), io, kLongCall, false, std::move(what));
+  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::start(const std::string& id) {
   std::vector<std::string> args{"start", id};
   std::string what = "start";
-  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::exec(const std::string& id, const std::string& processJson,
@@ -149,7 +145,7 @@ asio::awaitable<void> Runc::exec(const std::string& id, const std::string& proce
   }
   args.push_back(id);
   std::string what = "exec";
-  co_await run(std::move(args), io, kLongCall, false, std::move(what));
+  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::kill(const std::string& id, int signal, bool all) {
@@ -158,7 +154,7 @@ asio::awaitable<void> Runc::kill(const std::string& id, int signal, bool all) {
   args.push_back(id);
   args.push_back(std::to_string(signal));
   std::string what = "kill";
-  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
@@ -167,7 +163,7 @@ asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
   args.push_back(id);
   std::string what = "delete";
   try {
-    co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+    co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
   } catch (const RuntimeRefused& e) {
     // Already gone from runc: nothing is left for runc to remove, and the
     // task must still be deletable. containerd's shim does the same.
@@ -179,19 +175,19 @@ asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
 asio::awaitable<void> Runc::pause(const std::string& id) {
   std::vector<std::string> args{"pause", id};
   std::string what = "pause";
-  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::resume(const std::string& id) {
   std::vector<std::string> args{"resume", id};
   std::string what = "resume";
-  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::update(const std::string& id, const std::string& resourcesFile) {
   std::vector<std::string> args{"update", "--resources", resourcesFile, id};
   std::string what = "update";
-  co_await run(std::move(args), {}, kShortCall, false, std::move(what));
+  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::checkpoint(const std::string& id, const std::string& imagePath,
@@ -200,13 +196,13 @@ asio::awaitable<void> Runc::checkpoint(const std::string& id, const std::string&
   if (leaveRunning) args.push_back("--leave-running");
   args.push_back(id);
   std::string what = "checkpoint";
-  co_await run(std::move(args), {}, kLongCall, false, std::move(what));
+  co_await run(std::move(args), {}, kRuncLongCall, false, std::move(what));
 }
 
 asio::awaitable<std::vector<int>> Runc::ps(const std::string& id) {
   std::vector<std::string> args{"ps", "--format", "json", id};
   std::string what = "ps";
-  auto out = co_await run(std::move(args), {}, kShortCall, true, std::move(what));
+  auto out = co_await run(std::move(args), {}, kRuncShortCall, true, std::move(what));
   std::vector<int> pids;
   try {
     auto j = nlohmann::json::parse(out);
@@ -236,7 +232,7 @@ asio::awaitable<void> Runc::restore(const std::string& id, const std::string& bu
   }
   args.push_back(id);
   std::string what = "restore";
-  co_await run(std::move(args), io, kLongCall, false, std::move(what));
+  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what));
 }
 
 asio::awaitable<std::string> Runc::criuProblem() {
@@ -245,7 +241,7 @@ asio::awaitable<std::string> Runc::criuProblem() {
   o.stderrFd = kStderrToStdout;
   CommandResult r;
   try {
-    r = co_await runCommand(reaper_, std::move(o), kShortCall, true);
+    r = co_await runCommand(reaper_, std::move(o), kRuncShortCall, true);
   } catch (Error& e) {
     co_return "criu is not installed: " + e.message();
   }

@@ -95,7 +95,8 @@ berth_start_daemon --runtime "$T/runc-kills-shim"
 mkbundle d1 -- sleep 1000 >/dev/null
 ctl create --bundle "$T/bundles/d1" d1
 read -r d1shim _ <"$T/state/default/d1/shim.pid"
-expect_error unavailable ctl delete d1 >/dev/null
+err=$(expect_error unavailable ctl delete d1)
+assert_contains "$err" "shim for default/d1 went away during delete" "the error names the task and the call"
 wait_for pid_gone "$d1shim"
 wait_for test "$(status_of d1)" = stopped
 assert_eq 137 "$(json_get "$(ctl state d1)" exit_status)" "d1, its shim and init killed"
@@ -127,5 +128,23 @@ assert_no_trace default d2
 ev=$(journal_of d2)
 assert_eq "/tasks/create /tasks/exit /tasks/delete " "$(jq -r .topic <<<"$ev" | tr '\n' ' ')" "d2's events"
 assert_eq "$d2pid 137" "$(jq -r 'select(.topic == "/tasks/exit") | "\(.event.pid) \(.event.exit_status)"' <<<"$ev")" "d2's exit"
+
+echo "--- a wait across its shim's death answers the exit"
+# (The wait's own call saw the loss before the connection's notice did,
+# and answered unavailable: the task still looked connected.)
+berth_kill_daemon KILL
+berth_start_daemon
+mkbundle w1 -- sleep 1000 >/dev/null
+ctl run -d --bundle "$T/bundles/w1" w1
+read -r w1shim _ <"$T/state/default/w1/shim.pid"
+"$BERTHCTL" --address "$T/berthd.sock" wait w1 >"$T/w1.wait" 2>&1 &
+waiter=$!
+sleep 0.3 # (the wait is in)
+kill -KILL "$w1shim"
+st=0
+wait "$waiter" || st=$?
+assert_eq 0 "$st" "the wait ($(<"$T/w1.wait"))"
+assert_eq 137 "$(json_get "$(<"$T/w1.wait")" exit_status)" "the wait's exit status"
+ctl delete w1 >/dev/null
 berth_leaks_check
 echo "rec-exit-status: ok"
