@@ -147,6 +147,10 @@ mkdir -p "$T/tmp"
 TMPDIR=$T/tmp expect_error 1 unavailable --address "$SOCK" run --bundle "$T/bundle" t1
 TMPDIR=$T/tmp expect_error 1 unavailable --address "$SOCK" exec --exec-id e1 t1 -- true
 [[ -z $(ls -A "$T/tmp") ]] || fail "a berthctl-* directory was left behind: $(ls -A "$T/tmp")"
+# an exec's command, env and cwd go into a JSON spec: not UTF-8 is the
+# caller's error (it was internal, nlohmann's type_error)
+expect_error 1 invalid-argument --address "$SOCK" exec -d --exec-id e1 t1 -- cat $'caf\xe9'
+expect_error 1 invalid-argument --address "$SOCK" exec -d --exec-id e1 --env $'X=\xff' t1 -- true
 
 # -------------------------------------------------------------- invalid arguments
 expect_error 1 invalid-argument --address "$SOCK" state 'bad/id'

@@ -92,6 +92,37 @@ for f in exit_status exited_at; do
     fi
 done
 
+echo "--- berthctl's own output and FIFOs"
+# output that cannot be written is an error, not exit 0 with nothing
+st=0
+ctl list --json >/dev/full 2>"$T/full.err" || st=$?
+assert_eq 1 "$st" "list --json >/dev/full ($(<"$T/full.err"))"
+assert_contains "$(<"$T/full.err")" "berthctl: internal: writing to stdout" "its error"
+# `events` with SIGPIPE ignored (as systemd starts services) ends at the
+# first event its gone reader cannot take; it wrote on into the pipe for ever
+mkfifo "$T/ev.fifo"
+(trap '' PIPE; exec "$BERTHCTL" --address "$T/berthd.sock" events --topic /tasks/create >"$T/ev.fifo" 2>"$T/ev.err") &
+evpid=$!
+head -1 <"$T/ev.fifo" >"$T/ev.head" &
+headpid=$!
+ctl create --bundle "$b" p1
+wait "$headpid"
+assert_contains "$(<"$T/ev.head")" '"container_id":"p1"' "the one event head read"
+ctl create --bundle "$b" p2
+WAIT_FOR_TIMEOUT=5 wait_for pid_gone "$evpid"
+st=0
+wait "$evpid" || st=$?
+assert_eq 1 "$st" "events after its reader went ($(<"$T/ev.err"))"
+assert_contains "$(<"$T/ev.err")" "berthctl: internal: writing events to stdout" "its error"
+for id in p1 p2; do ctl delete "$id" >/dev/null; done
+# a relative TMPDIR: the FIFO paths reach the shim (working dir /) absolute
+hb=$(mkbundle hello -- echo hello)
+mkdir -p "$T/rel/tmp"
+out=$(cd "$T/rel" && TMPDIR=tmp "$BERTHCTL" --address "$T/berthd.sock" run --rm --bundle "$hb" rel1 2>"$T/rel.err") ||
+    fail "run --rm with TMPDIR=tmp: $(<"$T/rel.err")"
+assert_eq hello "$out" "its output"
+[[ -z $(ls -A "$T/rel/tmp") ]] || fail "it left $(ls -A "$T/rel/tmp")"
+
 berth_kill_daemon TERM
 assert_eq 0 "$BERTH_DAEMON_STATUS" "berthd exits 0 on SIGTERM"
 berth_leaks_check

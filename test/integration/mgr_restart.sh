@@ -212,6 +212,25 @@ ctl kill --signal KILL ex
 ctl wait ex >/dev/null
 ctl delete ex >/dev/null
 
+echo "--- a signal while run --rm waits for berthd to come back for its delete"
+# berthd dies as it takes the delete; berthctl ended at the signal only
+# after 30 s of retrying: signals after the exit were caught and dropped
+berth_kill_daemon TERM
+BERTH_CRASH_AT=before-shim-delete berth_start_daemon
+hb=$(mkbundle hello -- echo hello)
+"$BERTHCTL" --address "$T/berthd.sock" run --rm --bundle "$hb" rm1 >"$T/rm1.out" 2>"$T/rm1.err" &
+rm1=$!
+wait_for pid_gone "$BERTH_DAEMON_PID"
+sleep 0.2 # (berthctl retries its delete)
+kill -TERM "$rm1"
+WAIT_FOR_TIMEOUT=5 bg_status "$rm1"
+assert_eq 1 "$st" "berthctl's status when it stops waiting"
+assert_contains "$(<"$T/rm1.err")" "berthctl: unavailable: berthd went away; stopped waiting" "its error"
+assert_eq hello "$(<"$T/rm1.out")" "its output"
+berth_kill_daemon KILL
+berth_start_daemon # (it finishes the delete it died in)
+wait_for bash -c "! test -e '$T/root/default/rm1'"
+
 assert_eq "" "$(ls "$T/fifos")" "berthctl's FIFO dirs are gone"
 berth_leaks_check
 echo "mgr-restart: ok"

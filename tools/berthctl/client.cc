@@ -35,7 +35,7 @@ void Client::reconnect(std::chrono::milliseconds patience, const std::function<b
       return;
     } catch (const berth::Error& e) {
       if (giveUp && giveUp()) {
-        throw berth::unavailable("berthd went away; stopped waiting for it at a second signal: " + e.message());
+        throw berth::unavailable("berthd went away; stopped waiting for it at a signal: " + e.message());
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         throw berth::unavailable("berthd went away and was not back within " +

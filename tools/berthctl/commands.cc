@@ -159,8 +159,7 @@ int cmdList(const Globals& g, bool json) {
     out += r.pid + std::string(w1 - r.pid.size() + 4, ' ');
     out += r.status + "\n";
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+  printStdout(out);
   return 0;
 }
 

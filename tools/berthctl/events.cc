@@ -1,10 +1,12 @@
 // `events`: subscribe with an EventSink of ours and print each event as one
 // JSON line, flushed at once.
 #include "tools/berthctl/commands.h"
+#include "tools/berthctl/json_out.h"
 
 #include "common/event_json.h"
 #include "common/hand_off.h"
 
+#include <cerrno>
 #include <cstdio>
 
 namespace berthctl {
@@ -13,13 +15,19 @@ namespace {
 
 class Sink final : public berth::wire::EventSink::Server {
  public:
-  explicit Sink(kj::Own<kj::PromiseFulfiller<kj::String>> closed) : closed_(kj::mv(closed)) {}
+  Sink(kj::Own<kj::PromiseFulfiller<kj::String>> closed, int& writeErrno)
+      : closed_(kj::mv(closed)), writeErrno_(writeErrno) {}
 
   kj::Promise<void> publish(PublishContext ctx) override {
     std::string line = berth::eventJsonLine(ctx.getParams().getEvent());
     line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    if (!writeStdout(line)) {
+      // Our reader is gone (SIGPIPE ignored) or the disk is full: the
+      // stream ends here, as `events | head -1` expects.
+      writeErrno_ = errno ? errno : EIO;
+      if (closed_->isWaiting()) closed_->fulfill(kj::str("stdout failed"));
+      return kj::READY_NOW;
+    }
     berth::handOffCpu();  // our reader first, then the ack to berthd
     return kj::READY_NOW;
   }
@@ -31,6 +39,7 @@ class Sink final : public berth::wire::EventSink::Server {
 
  private:
   kj::Own<kj::PromiseFulfiller<kj::String>> closed_;
+  int& writeErrno_;
 };
 
 }  // namespace
@@ -39,7 +48,8 @@ int cmdEvents(const Globals& g, const EventsArgs& a) {
   Client c(g);
   auto paf = kj::newPromiseAndFulfiller<kj::String>();
   auto req = c.api().subscribeRequest();
-  req.setSink(kj::heap<Sink>(kj::mv(paf.fulfiller)));
+  int writeErrno = 0;
+  req.setSink(kj::heap<Sink>(kj::mv(paf.fulfiller), writeErrno));
   req.setTopicPrefix(a.topic);
   req.setSince(a.since);
   req.setHasSince(a.hasSince);
@@ -59,6 +69,7 @@ int cmdEvents(const Globals& g, const EventsArgs& a) {
   kj::Promise<kj::String> closed =
       paf.promise.catch_([](kj::Exception&&) { return kj::str("berthd went away"); });
   auto reason = c.wait(closed.exclusiveJoin(kj::mv(subscribed)).exclusiveJoin(kj::mv(gone)));
+  if (writeErrno != 0) throw berth::systemError("writing events to stdout", writeErrno);
   std::fflush(stdout);
   throw berth::unavailable(std::string(reason.cStr(), reason.size()));
 }

@@ -2,8 +2,10 @@
 
 #include "tools/berthctl/client.h"
 
+#include "common/errors.h"
 #include "common/timeutil.h"
 
+#include <cerrno>
 #include <cstdio>
 
 namespace berthctl {
@@ -75,8 +77,16 @@ void printJson(const ordered_json& value) {
   // Invalid UTF-8 from the server must not abort the dump: replace it.
   std::string s = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   s += '\n';
-  std::fwrite(s.data(), 1, s.size(), stdout);
-  std::fflush(stdout);
+  printStdout(s);
+}
+
+bool writeStdout(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 && !std::ferror(stdout);
+}
+
+void printStdout(std::string_view text) {
+  if (!writeStdout(text)) throw berth::systemError("writing to stdout", errno);
 }
 
 }  // namespace berthctl

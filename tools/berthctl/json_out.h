@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace berthctl {
 
@@ -24,5 +25,12 @@ nlohmann::ordered_json metricsJson(berth::wire::Metrics::Reader metrics);
 
 // Writes one compact JSON document and a newline to stdout, then flushes.
 void printJson(const nlohmann::ordered_json& value);
+
+// Writes TEXT to stdout and flushes; false (errno set) if it could not: a
+// full disk, a reader gone while SIGPIPE is ignored.
+bool writeStdout(std::string_view text);
+// The same, throwing internal ("writing to stdout: …") on failure: a command
+// whose output is lost must not exit 0.
+void printStdout(std::string_view text);
 
 }  // namespace berthctl

@@ -71,9 +71,10 @@ bool writeAll(int fd, const char* data, size_t size) {
 // FIFOs live only as long as the command; on ext4 making and removing them
 // costs 0.7 ms of a 40 ms `run --rm`, on tmpfs 20 us.
 std::string fifoParent() {
-  for (const char* var : {"TMPDIR", "XDG_RUNTIME_DIR"}) {
-    const char* dir = std::getenv(var);
-    if (dir && *dir) return dir;
+  // (Made absolute: the paths go to the shim, whose working dir is /.)
+  if (const char* dir = std::getenv("TMPDIR"); dir && *dir) return absolutePath(dir);
+  if (const char* dir = std::getenv("XDG_RUNTIME_DIR"); dir && *dir && ::access(dir, W_OK | X_OK) == 0) {
+    return absolutePath(dir);
   }
   struct statfs fs {};
   if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0) {
@@ -209,6 +210,9 @@ class Attached {
     }
   }
 
+  // A signal asked berthctl to stop waiting for berthd.
+  bool gaveUp() const { return giveUp_; }
+
   // Waits for the exit, then for the output to drain; returns the exit status.
   int waitExit() {
     int code = c_.callReconnecting(
@@ -287,7 +291,12 @@ class Attached {
     signals_.async_wait([this, alive = alive_](const boost::system::error_code& ec, int sig) {
       if (ec || !*alive) return;
       if (exited_) {
-        finishDrain();  // a signal while draining: stop waiting for EOF
+        // After the exit: stop waiting for the output's EOF, and for a
+        // berthd that went away before run --rm's delete. (Still caught:
+        // the signal set owns these signals until berthctl ends.)
+        giveUp_ = true;
+        finishDrain();
+        waitSignal();
         return;
       }
       if (started_) {
@@ -486,7 +495,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
             if (!again || e.code() != berth::Code::NotFound) throw;
           }
         },
-        [&] { again = true; });
+        [&] { again = true; }, [&] { return att.gaveUp(); });
   }
   return code;
 }
@@ -502,7 +511,12 @@ int cmdExec(const Globals& g, const ExecArgs& a) {
   if (!a.cwd.empty()) spec["cwd"] = a.cwd;
   if (!a.env.empty()) spec["env"] = a.env;
   spec["terminal"] = a.tty;
-  std::string specText = spec.dump();
+  std::string specText;
+  try {
+    specText = spec.dump();
+  } catch (const nlohmann::json::type_error& e) {  // (a spec is JSON: its strings are UTF-8)
+    throw berth::invalidArgument("the command, --env and --cwd must be UTF-8 text: " + std::string(e.what()));
+  }
   ::signal(SIGPIPE, SIG_IGN);
   Client c(g);
   auto exec = [&](const Attached* att) {
