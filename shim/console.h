@@ -7,6 +7,7 @@
 #include "common/asio.h"
 #include "common/unix_socket.h"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,9 +22,10 @@ class ConsoleSocket {
   ~ConsoleSocket();
   // The path runc is given: reachable however long the state dir makes it.
   std::string path() const { return forRunc_.forOthers(); }
-  // Accepts runc's connection and receives the master fd (it arrives while
-  // `runc create/exec` runs; start this before and await it after).
-  asio::awaitable<int> receiveMaster();
+  // Accepts runc's connection and receives the master fd. It arrives while
+  // `runc create/exec` runs, so once runc has returned it is there or never
+  // comes: after `patience` this throws (internal) instead of waiting on.
+  asio::awaitable<int> receiveMaster(std::chrono::milliseconds patience);
 
  private:
   std::string path_;

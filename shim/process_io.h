@@ -12,6 +12,7 @@
 #include "shim/console.h"
 #include "shim/runc.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,8 @@ class ProcessIO {
   // The console socket path for runc, empty without a terminal.
   std::string consoleSocketPath() const { return socket_ ? socket_->path() : ""; }
   // After runc create/exec: takes the pty master and starts copying.
+  // Throws (internal) if runc has not sent it within kConsolePatience.
+  static constexpr std::chrono::milliseconds kConsolePatience{5000};
   asio::awaitable<void> attachConsole();
   std::shared_ptr<Console> console() const { return console_; }
   void resize(unsigned width, unsigned height);

@@ -344,6 +344,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   // dies is started (and killed, below) before the init's exit goes out,
   // which stays the task's last exit.
   holdInitExit();
+  bool made = false;  // runc exec made the process
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
     p.exitFile.prepare(config_.stateDir + "/exit", execFilesName(execId));
@@ -353,10 +354,14 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
       // No such binary, a bad cwd or user: see refusedBecause.
       refusedBecause(e, "start an exec process in");
     }
+    made = true;
     co_await p.io.attachConsole();
     p.io.releaseProcessSide();
     p.pid = readPidFile(pidFile);
   } catch (...) {
+    // A process we could not attach (no pty master, no pid file) would run
+    // on with nobody to report its exit, or to wait for it before the init's.
+    if (made) killUnattached(execId, pidFile);
     setStatus(p, Action::StartFailed);
     // A retry opens its own: this one's console socket would still listen
     // at the path and refuse it (already-exists).
@@ -576,6 +581,25 @@ void Task::refusedBecause(const RuntimeRefused& e, const std::string& what) cons
   // (reaped or not yet).
   if (initGone()) throw failedPrecondition("cannot " + what + " a stopped task");
   throw invalidArgument(e.message());
+}
+
+void Task::killUnattached(const std::string& execId, const std::string& pidFile) {
+  uint32_t pid = 0;
+  try {
+    pid = readPidFile(pidFile);
+  } catch (const std::exception& e) {
+    BERTH_LOG(error) << "task " << config_.ns << "/" << config_.id << ": exec " << execId
+                     << " failed after runc made it, and its pid is unknown: " << e.what();
+    return;
+  }
+  // runc has returned: the process is our child (we are its subreaper), so
+  // its pid is not free until we reap it. Reaped already: nothing to kill.
+  auto exited = std::make_shared<bool>(false);
+  reaper_.watch(static_cast<pid_t>(pid), [exited](int) { *exited = true; });
+  if (!*exited) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  ::unlink(pidFile.c_str());
+  BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": exec " << execId
+                  << " failed after runc made it (pid " << pid << "): killed";
 }
 
 void Task::refusedUnlessStopped(const RuntimeRefused& e, const std::string& what) const {

@@ -124,6 +124,9 @@ class Task {
   // after whatever the caller does next, an exec's erase included).
   void wakeWaiters(Process& p);
   uint32_t readPidFile(const std::string& path);
+  // An exec runc made but whose start failed after (its pty master or pid
+  // file missing): SIGKILLed, its exit reaped unreported.
+  void killUnattached(const std::string& execId, const std::string& pidFile);
   // After runc created or restored the init: watch it, find its cgroups.
   void adoptInit();
   std::string mountRecord() const { return config_.stateDir + "/rootfs-mounts"; }

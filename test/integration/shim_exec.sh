@@ -220,5 +220,39 @@ pid_gone "$xpid" || fail "the exec process $xpid outlived its task"
 drv "$S" delete x1 >/dev/null
 shim_down
 
+step "an exec runc made but never sent the pty of: the start fails, the process goes"
+# runc, except that `exec` drops the console socket and runs the process
+# without a terminal: no pty master ever comes. The start waited for it for
+# ever (holding the init's exit), and a failed start left the process
+# running, untracked.
+real_runc=$(command -v "$BERTH_RUNC")
+cat >"$T/runc-no-console" <<END
+#!/bin/bash
+[[ \$1 == exec || " \$* " == *" exec "* ]] || exec "$real_runc" "\$@"
+args=()
+while ((\$#)); do
+    case \$1 in
+        --console-socket) shift 2 ;;
+        --process) jq '.terminal = false' "\$2" >"\$2.plain"; args+=(--process "\$2.plain"); shift 2 ;;
+        *) args+=("\$1"); shift ;;
+    esac
+done
+exec "$real_runc" "\${args[@]}"
+END
+chmod +x "$T/runc-no-console"
+b=$(mkbundle noconsole -- sleep 100)
+BERTH_RUNC=$T/runc-no-console shim_up t6 "$b"
+drv "$S" create t6 "" "" "" >/dev/null
+drv "$S" start >/dev/null
+drv "$S" exec tn '{"args":["sleep","77"],"terminal":true}' "" "$T/tn.out" "" tty >/dev/null
+err=$(DRV_TIMEOUT=30 drv_err "$S" start tn)
+assert_contains "$err" "error: internal: runc sent no pty master" "the start of tn"
+only_init() { [[ $(drv "$S" pids | wc -w) == 1 ]]; }
+wait_for only_init
+drv "$S" delete tn >/dev/null
+drv "$S" kill 9 >/dev/null
+drv "$S" wait >/dev/null
+shim_down
+
 berth_leaks_check
 echo PASS
