@@ -44,8 +44,13 @@ std::string consoleSocketName(const std::string& execId) {
 constexpr std::chrono::milliseconds kStartDeadline = kRuncShortCall;
 // How long a released init may take to exec (shim/exec_wait.h).
 constexpr std::chrono::milliseconds kExecDeadline{2000};
+// How long a terminal's output may drain after its process's exit before the
+// exit goes out anyway (its reader is stuck or gone).
+constexpr std::chrono::milliseconds kOutputDrainLimit{5000};
 // runc delete --force returns once the init is dead; we reap it just after.
-constexpr std::chrono::milliseconds kExitAfterForcedDelete{2000};
+// Its exit is published after those of the execs it took along, which may
+// wait for their output up to kOutputDrainLimit.
+constexpr std::chrono::milliseconds kExitAfterForcedDelete = kOutputDrainLimit + std::chrono::seconds(2);
 }  // namespace
 
 nlohmann::json mergeEnv(const nlohmann::json& base, const nlohmann::json& overlay) {
@@ -404,7 +409,7 @@ void Task::onExit(Process& p, int waitStatus) {
       afterOutputDrained(*self);
     };
     console->whenDrained(finish);
-    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(5));
+    auto timer = std::make_shared<asio::steady_timer>(io_, kOutputDrainLimit);
     timer->async_wait([timer, finish](const boost::system::error_code&) { finish(); });
   }
   // Logged once the exit's event is acknowledged (as the reap is started,

@@ -147,5 +147,23 @@ assert_eq "exit id=tv status=137
 exit id=c2 status=137" "$exits" "the last two exits, in order"
 shim_down
 
+step "a created task's delete waits for the exits its kill holds back"
+# The delete kills the init and tw; tw's exit waits for its output (up to
+# 5 s), the init's for tw's. The delete waited 2 s for the init's exit:
+# then /tasks/delete went out first, and the shim, shut down right after,
+# never sent the two exits.
+shim_up c3 "$b"
+drv "$S" create c3 "" "" "" >/dev/null
+mkfifo "$T/unread3.fifo"
+drv "$S" exec tw '{"args":["yes"],"terminal":true}' "" "$T/unread3.fifo" "" tty >/dev/null
+drv "$S" start tw >/dev/null
+wait_for fifo_full "$T/unread3.fifo"
+assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" delete)" "the delete's exit"
+assert_eq "4 exit id=tw status=137
+5 exit id=c3 status=137
+6 delete status=137" "$(drv_events "$S" 3 3 2000)" "the events after the exec's start"
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
 berth_leaks_check
 echo PASS
