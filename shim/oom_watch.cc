@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,8 +24,8 @@ uint64_t parseOomKill(const std::string& text) {
   return 0;
 }
 
-OomWatch::OomWatch(asio::io_context& io, std::function<void()> onOom)
-    : io_(io), onOom_(std::move(onOom)) {}
+OomWatch::OomWatch(asio::io_context& io, std::function<void()> onOom, std::string cgroupRoot)
+    : io_(io), onOom_(std::move(onOom)), cgroupRoot_(std::move(cgroupRoot)) {}
 
 OomWatch::~OomWatch() {
   *alive_ = false;
@@ -47,15 +48,16 @@ std::optional<std::string> OomWatch::readCounter() const {
 void OomWatch::arm(const CgroupPaths& paths) {
   std::string v1 = paths.hasV1("memory") ? paths.v1.at("memory") : "";
   std::string v2 = paths.unified.value_or("");
-  const std::string v1Dir = "/sys/fs/cgroup/memory" + v1;
-  if (!v1.empty()) {
+  const std::string v1Dir = cgroupRoot_ + "/memory" + v1;
+  v1_ = !v1.empty();
+  if (v1_) {
     counterFile_ = v1Dir + "/memory.oom_control";
   } else if (!v2.empty()) {
-    counterFile_ = "/sys/fs/cgroup" + v2 + "/memory.events";
+    counterFile_ = cgroupRoot_ + v2 + "/memory.events";
   }
   if (counterFile_.empty()) return;
   if (counterFd_ >= 0) ::close(counterFd_);
-  eventfd_.reset();
+  notifier_.reset();
   counterFd_ = ::open(counterFile_.c_str(), O_RDONLY | O_CLOEXEC);
   if (counterFd_ < 0) {
     // e.g. cgroup v2 without the memory controller
@@ -68,31 +70,44 @@ void OomWatch::arm(const CgroupPaths& paths) {
     if (efd >= 0 && ec >= 0) {
       std::string reg = std::to_string(efd) + " " + std::to_string(counterFd_);
       if (::write(ec, reg.data(), reg.size()) == static_cast<ssize_t>(reg.size())) {
-        eventfd_ = std::make_unique<asio::posix::stream_descriptor>(io_, efd);
+        notifier_ = std::make_unique<asio::posix::stream_descriptor>(io_, efd);
         efd = -1;
       }
     }
     if (ec >= 0) ::close(ec);
     if (efd >= 0) ::close(efd);
+  } else {
+    int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (in >= 0 && ::inotify_add_watch(in, counterFile_.c_str(), IN_MODIFY) >= 0) {
+      notifier_ = std::make_unique<asio::posix::stream_descriptor>(io_, in);
+      in = -1;
+    } else {
+      BERTH_LOG(warn) << "OOM kills seen only at exits: inotify on " << counterFile_ << ": "
+                      << strerror(errno);
+    }
+    if (in >= 0) ::close(in);
   }
   auto text = readCounter();
   seen_ = text ? parseOomKill(*text) : 0;
   BERTH_LOG(debug) << "oom watch on " << counterFile_ << " (baseline " << seen_ << ")";
-  if (eventfd_) waitEvent();
+  if (notifier_) waitEvent();
 }
 
 void OomWatch::waitEvent() {
-  eventfd_->async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this, alive = alive_](const boost::system::error_code& ec) {
-                         if (ec || !*alive) return;
-                         uint64_t count;
-                         (void)!::read(eventfd_->native_handle(), &count, sizeof(count));
-                         check();
-                         // v1 notifies when the OOM starts, before oom_kill
-                         // counts the kill: look again shortly.
-                         recheck(0);
-                         if (*alive && eventfd_) waitEvent();
-                       });
+  notifier_->async_wait(asio::posix::stream_descriptor::wait_read,
+                        [this, alive = alive_](const boost::system::error_code& ec) {
+                          if (ec || !*alive) return;
+                          // (The eventfd's count, or the inotify events:
+                          // what matters is the counter, read below.)
+                          char drain[512];
+                          while (::read(notifier_->native_handle(), drain, sizeof drain) > 0) {
+                          }
+                          check();
+                          // v1 notifies when the OOM starts, before oom_kill
+                          // counts the kill: look again shortly.
+                          if (v1_) recheck(0);
+                          if (*alive && notifier_) waitEvent();
+                        });
 }
 
 void OomWatch::recheck(int attempt) {
@@ -113,7 +128,7 @@ void OomWatch::check() {
     // The cgroup is gone (runc delete): nothing more to watch.
     ::close(counterFd_);
     counterFd_ = -1;
-    eventfd_.reset();
+    notifier_.reset();
     return;
   }
   uint64_t now = parseOomKill(*text);
