@@ -11,8 +11,13 @@ namespace berth {
 
 inline constexpr std::chrono::seconds kRuncLongCall{60};   // create, exec, checkpoint, restore
 inline constexpr std::chrono::seconds kRuncShortCall{15};  // everything else
-// A create's or an exec start's worst case at the shim: a long call that runs
-// out, then the clean-up's `runc delete --force`.
-inline constexpr std::chrono::seconds kRuncLongCallAndCleanup = kRuncLongCall + kRuncShortCall;
+// How long after runc create/exec/restore has returned the pty master it
+// sent may take to be received (it is there already, or never comes).
+inline constexpr std::chrono::seconds kRuncConsolePatience{5};
+// The worst case of a create or start at the shim: a short call first (the
+// restore's `criu check`), a long one, the console, then the clean-up's
+// `runc delete --force`.
+inline constexpr std::chrono::seconds kShimRuncWorstCase =
+    kRuncShortCall + kRuncLongCall + kRuncConsolePatience + kRuncShortCall;
 
 }  // namespace berth

@@ -153,21 +153,25 @@ std::string ShimClient::timeoutMessage(const char* what, ms deadline) const {
 // also marks the loss (lost_), for finish to report once it resumes.
 template <typename T>
 kj::Promise<T> ShimClient::namingLoss(kj::Promise<T> promise, const char* what) {
-  return promise.catch_([this, label = label_, what](kj::Exception&& e) -> kj::Promise<T> {
+  return promise.catch_([this, what](kj::Exception&& e) -> kj::Promise<T> {
     if (e.getType() != kj::Exception::Type::DISCONNECTED) return kj::mv(e);
     lost_ = true;
-    return kj::Exception(e.getType(), e.getFile(), e.getLine(),
-                         kj::str(label, " went away during ", what, ": ", e.getDescription()));
+    return kj::Exception(e.getType(), __FILE__, __LINE__,
+                         kj::str(label_, " went away during ", what, ": ", e.getDescription()));
   });
 }
 
 template <typename T>
 asio::awaitable<T> ShimClient::finish(kj::Promise<T> promise, const char* what, ms deadline) {
+  auto self = shared_from_this();  // (for the catch below too)
   promise = namingLoss(kj::mv(promise), what);
   if (deadline.count() > 0) promise = withDeadline(kj::mv(promise), deadline, timeoutMessage(what, deadline));
   try {
-    co_return co_await awaitKj(promise.attach(shared_from_this()));
+    co_return co_await awaitKj(promise.attach(std::shared_ptr<ShimClient>(self)));
   } catch (...) {
+    // The call saw the loss before the connection's own notice came: the
+    // caller (a wait that retries once recovery has settled) must find
+    // the client disconnected already.
     if (lost_) noteDisconnected();
     throw;
   }
@@ -175,14 +179,7 @@ asio::awaitable<T> ShimClient::finish(kj::Promise<T> promise, const char* what, 
 
 asio::awaitable<void> ShimClient::finishVoid(kj::Promise<void> promise, const char* what,
                                              ms deadline) {
-  promise = namingLoss(kj::mv(promise), what);
-  if (deadline.count() > 0) promise = withDeadline(kj::mv(promise), deadline, timeoutMessage(what, deadline));
-  try {
-    co_await awaitKj(promise.attach(shared_from_this()));
-  } catch (...) {
-    if (lost_) noteDisconnected();
-    throw;
-  }
+  co_await finish<void>(kj::mv(promise), what, deadline);
 }
 
 asio::awaitable<ShimHello> ShimClient::hello(ms deadline) {

@@ -49,7 +49,7 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   static constexpr ms kLong{30000};
   // create and start (of the init or an exec), which run runc at the shim:
   // longer than the shim's own limit for them (common/runc_deadlines.h).
-  static constexpr ms kRunc = kRuncLongCallAndCleanup + std::chrono::seconds(5);
+  static constexpr ms kRunc = kShimRuncWorstCase + std::chrono::seconds(5);
   static constexpr ms kCheckpoint{300000};
 
   // `berth-shim start …`: daemonizes a shim; returns the socket path it prints.

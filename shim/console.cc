@@ -22,20 +22,26 @@ ConsoleSocket::ConsoleSocket(asio::io_context& io, std::string path)
 ConsoleSocket::~ConsoleSocket() { ::unlink(path_.c_str()); }
 
 asio::awaitable<int> ConsoleSocket::receiveMaster(std::chrono::milliseconds patience) {
-  // (The timer's handler may run after this frame is gone: it holds only
-  // what it shares.)
-  auto timedOut = std::make_shared<bool>(false);
+  // The timer cancels the accept. Its handler may already be queued when the
+  // accept completes, and run after this frame (and the acceptor) are gone:
+  // it touches the acceptor only while the accept is still waiting.
+  struct Race {
+    bool accepting = true;
+    bool timedOut = false;
+  };
+  auto race = std::make_shared<Race>();
   asio::steady_timer timer(acceptor_.get_executor(), patience);
-  timer.async_wait([timedOut, acceptor = &acceptor_](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the connection came (or the socket went)
-    *timedOut = true;
+  timer.async_wait([race, acceptor = &acceptor_](const boost::system::error_code& ec) {
+    if (ec || !race->accepting) return;
+    race->timedOut = true;
     acceptor->cancel();
   });
   asio::local::stream_protocol::socket socket(acceptor_.get_executor());
   boost::system::error_code ec;
   co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+  race->accepting = false;
   timer.cancel();
-  if (*timedOut) throw internal("runc sent no pty master on " + path_ + " (runc has returned)");
+  if (ec && race->timedOut) throw internal("runc sent no pty master on " + path_ + " (runc has returned)");
   if (ec) throw systemError("accept on console socket " + path_, ec.value());
   co_await socket.async_wait(asio::socket_base::wait_read, asio::use_awaitable);
   // runc sends the pty's name as data and the master as SCM_RIGHTS.

@@ -186,7 +186,7 @@ ProcessIO ProcessIO::open(asio::io_context& io, const IoPaths& paths,
 
 asio::awaitable<void> ProcessIO::attachConsole() {
   if (!socket_) co_return;
-  int master = co_await socket_->receiveMaster(kConsolePatience);
+  int master = co_await socket_->receiveMaster(kRuncConsolePatience);
   socket_.reset();
   auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
   console_ = std::make_shared<Console>(io, master, std::exchange(consoleOut_, -1),

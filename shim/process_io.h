@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/runc_deadlines.h"
 #include "shim/console.h"
 #include "shim/runc.h"
 
@@ -41,8 +42,7 @@ class ProcessIO {
   // The console socket path for runc, empty without a terminal.
   std::string consoleSocketPath() const { return socket_ ? socket_->path() : ""; }
   // After runc create/exec: takes the pty master and starts copying.
-  // Throws (internal) if runc has not sent it within kConsolePatience.
-  static constexpr std::chrono::milliseconds kConsolePatience{5000};
+  // Throws (internal) if it has not come within kRuncConsolePatience.
   asio::awaitable<void> attachConsole();
   std::shared_ptr<Console> console() const { return console_; }
   void resize(unsigned width, unsigned height);

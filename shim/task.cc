@@ -163,18 +163,8 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
     if (failed) {
       // (init_ stays until the clean-up is done: it claims the task against
       // a second create meanwhile)
-      if (!refusal) {
-        // runc was killed (its deadline, a signal), or it made the container
-        // and the console failed: remove what it may have left, or the next
-        // create of this id meets it ("container with id exists"). berthd
-        // takes this create's failure for one that left nothing.
-        try {
-          co_await runc_.remove(config_.id, true);
-        } catch (const std::exception& e) {
-          BERTH_LOG(warn) << "removing what the failed create of " << config_.id
-                          << " left: " << e.what();
-        }
-      }
+      // berthd takes this create's failure for one that left nothing.
+      if (!refusal) co_await removeWhatRuncLeft("create");
       unmountRootfs(mountRecord());
       init_.reset();
       // A bundle runc cannot use is the caller's to fix.
@@ -285,11 +275,15 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   if (execId.empty()) {
     // The init's status changes only once its start is done: a second start
     // meanwhile would race the first for runc's exec fifo.
-    if (initStarting_) throw failedPrecondition("cannot start: the init is being started");
-    // (cleared on both ways out, not by a guard: the frame of a start the
-    // shim stops in is destroyed after the task)
-    initStarting_ = true;
+    if (initStarting_ && !initStarting_->done()) {
+      throw failedPrecondition("cannot start: the init is being started");
+    }
+    // (set on both ways out, not by a guard: the frame of a start the shim
+    // stops in is destroyed after the task)
+    initStarting_ = std::make_shared<DoneSignal>(io_.get_executor());
     holdInitExit();
+    std::exception_ptr failed;
+    bool restoreRan = false, restoreRefused = false;
     try {
       if (restoreFrom_.empty()) {
         auto runcInit = executableOf(static_cast<pid_t>(p.pid));  // blocked on its fifo: still runc
@@ -313,9 +307,15 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         std::string problem = co_await runc_.criuProblem();
         if (!problem.empty()) throw failedPrecondition("cannot restore: " + problem);
         std::string pidFile = config_.stateDir + "/init.pid";
-        co_await runc_.restore(config_.id, bundle_.dir, restoreFrom_,
-                               config_.stateDir + "/criu-restore", pidFile, p.io.stdio(),
-                               p.io.consoleSocketPath());
+        restoreRan = true;
+        try {
+          co_await runc_.restore(config_.id, bundle_.dir, restoreFrom_,
+                                 config_.stateDir + "/criu-restore", pidFile, p.io.stdio(),
+                                 p.io.consoleSocketPath());
+        } catch (const RuntimeRefused&) {
+          restoreRefused = true;  // runc's own failure: it cleaned up after itself
+          throw;
+        }
         co_await p.io.attachConsole();
         p.io.releaseProcessSide();
         p.pid = readPidFile(pidFile);
@@ -323,11 +323,18 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
         adoptInit();
       }
     } catch (...) {
-      initStarting_ = false;
-      releaseInitExit();
-      throw;
+      failed = std::current_exception();
     }
-    initStarting_ = false;
+    if (failed) {
+      // A restore killed at its deadline, or whose console or pid file
+      // failed, may have left a running container nobody tracks; a retry
+      // would meet it ("container exists").
+      if (restoreRan && !restoreRefused) co_await removeWhatRuncLeft("restore");
+      initStarting_->set();
+      releaseInitExit();
+      std::rethrow_exception(failed);
+    }
+    initStarting_->set();
     // The init may have exited (and been reaped) while runc start ran.
     if (p.status == Status::Created) setStatus(p, Action::Start);
     uint32_t pid = p.pid;
@@ -350,6 +357,10 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   // which stays the task's last exit.
   holdInitExit();
   bool made = false;  // runc exec made the process
+  // Its exit, if it comes before the start is done: passed on after the
+  // start's event. Watched from the moment its pid is known, so that a
+  // failed start kills our child, never a process that took a freed pid.
+  auto early = std::make_shared<std::optional<int>>();
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
     p.exitFile.prepare(config_.stateDir + "/exit", execFilesName(execId));
@@ -360,13 +371,15 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
       refusedBecause(e, "start an exec process in");
     }
     made = true;
+    p.pid = readPidFile(pidFile);
+    reaper_.watch(static_cast<pid_t>(p.pid), [early](int st) { *early = st; });
     co_await p.io.attachConsole();
     p.io.releaseProcessSide();
-    p.pid = readPidFile(pidFile);
   } catch (...) {
     // A process we could not attach (no pty master, no pid file) would run
     // on with nobody to report its exit, or to wait for it before the init's.
-    if (made) killUnattached(execId, pidFile);
+    if (made) killUnattached(execId, p.pid, *early);
+    p.pid = 0;
     setStatus(p, Action::StartFailed);
     // A retry opens its own: this one's console socket would still listen
     // at the path and refuse it (already-exists).
@@ -383,7 +396,11 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     s.setPid(pid);
   });
   Process* self = &p;
-  reaper_.watch(static_cast<pid_t>(pid), [this, self](int st) { onExit(*self, st); });
+  if (*early) {
+    onExit(p, **early);
+  } else {
+    reaper_.watch(static_cast<pid_t>(pid), [this, self](int st) { onExit(*self, st); });
+  }
   // The init died meanwhile: this exec goes too, as those it outlived did
   // (afterOutputDrained), and the init's exit follows its exit.
   if (initExitPending_ && !p.exit) ::kill(static_cast<pid_t>(pid), SIGKILL);
@@ -514,11 +531,7 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
       throw failedPrecondition("cannot kill a task created from a checkpoint before its start");
     }
     bool paused = p.status == Status::Paused;
-    try {
-      co_await runc_.kill(config_.id, signal, all);
-    } catch (const RuntimeRefused& e) {
-      refusedUnlessStopped(e, "kill");
-    }
+    co_await unlessStopped(runc_.kill(config_.id, signal, all), "kill");
     if (paused && signal == SIGKILL) {
       // A frozen process cannot die (cgroup v1): thaw the task so it does.
       // runc 1.1 thaws for SIGKILL itself; older ones do not. The status
@@ -558,7 +571,9 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
 
 asio::awaitable<ExitInfo> Task::wait(std::string execId) {
   Process* p = &find(execId);
-  if (p->status != Status::Stopped && p->status != Status::Deleted) {
+  // (an exec never started in a deleted task never will be: answered below)
+  bool never = !execId.empty() && p->status == Status::Created && init_->status == Status::Deleted;
+  if (!never && p->status != Status::Stopped && p->status != Status::Deleted) {
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
         [p, this](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
@@ -588,28 +603,39 @@ void Task::refusedBecause(const RuntimeRefused& e, const std::string& what) cons
   throw invalidArgument(e.message());
 }
 
-void Task::killUnattached(const std::string& execId, const std::string& pidFile) {
-  uint32_t pid = 0;
+asio::awaitable<void> Task::removeWhatRuncLeft(const char* what) {
+  // runc was killed (its deadline, a signal), or it made the container and
+  // what followed failed: remove what it may have left, or the next create
+  // or restore of this id meets it ("container with id exists").
   try {
-    pid = readPidFile(pidFile);
+    co_await runc_.remove(config_.id, true);
   } catch (const std::exception& e) {
+    BERTH_LOG(warn) << "removing what the failed " << what << " of " << config_.id << " left: " << e.what();
+  }
+}
+
+void Task::killUnattached(const std::string& execId, uint32_t pid, const std::optional<int>& exited) {
+  if (pid == 0) {
     BERTH_LOG(error) << "task " << config_.ns << "/" << config_.id << ": exec " << execId
-                     << " failed after runc made it, and its pid is unknown: " << e.what();
+                     << " failed after runc made it, and its pid is unknown (no pid file)";
     return;
   }
-  // runc has returned: the process is our child (we are its subreaper), so
-  // its pid is not free until we reap it. Reaped already: nothing to kill.
-  auto exited = std::make_shared<bool>(false);
-  reaper_.watch(static_cast<pid_t>(pid), [exited](int) { *exited = true; });
-  if (!*exited) ::kill(static_cast<pid_t>(pid), SIGKILL);
-  ::unlink(pidFile.c_str());
+  // Watched since its pid was read (our child: we are its subreaper), so
+  // its zombie is not reaped before the exit is handed over: not exited
+  // yet, its pid is still its own.
+  if (!exited) ::kill(static_cast<pid_t>(pid), SIGKILL);
   BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": exec " << execId
                   << " failed after runc made it (pid " << pid << "): killed";
 }
 
-void Task::refusedUnlessStopped(const RuntimeRefused& e, const std::string& what) const {
-  if (initGone()) throw failedPrecondition("cannot " + what + " a stopped task");
-  throw e;
+template <typename T>
+asio::awaitable<T> Task::unlessStopped(asio::awaitable<T> call, const char* what) {
+  try {
+    co_return co_await std::move(call);
+  } catch (const RuntimeRefused& e) {
+    if (initGone()) throw failedPrecondition(std::string("cannot ") + what + " a stopped task");
+    throw;
+  }
 }
 
 asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds deadline) {
@@ -629,9 +655,13 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   // waiting for) waits for it: runc would find nothing to delete yet, and
   // the container the create then made would be left behind.
   if (execId.empty()) co_await awaitCreate();
-  // (The init is Created until its start is done: a delete meanwhile would
-  // kill it under the start, and its /tasks/delete could precede the start's.)
-  if (execId.empty() && initStarting_) throw failedPrecondition("cannot delete: the task is being started");
+  // The init is Created until its start is done: a delete meanwhile would
+  // kill it under the start, and its /tasks/delete could precede the
+  // start's. It waits: then a started task is refused, a failed start's not.
+  if (execId.empty() && initStarting_ && !initStarting_->done()) {
+    auto starting = initStarting_;  // (outlives the task if the shim stops)
+    co_await starting->wait();
+  }
   Process& p = find(execId);
   Status next = transitionOrThrow(p.status, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});
@@ -668,7 +698,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   p.status = next;  // (Deleted: from Created or Stopped alike, whichever it is now)
   wakeWaiters(p);  // (a task that never ran: they get not-found)
   for (auto& [id, e] : execs_) {
-    if (e->pid == 0) wakeWaiters(*e);  // never started: not-found too
+    if (e->status == Status::Created) wakeWaiters(*e);  // never started: not-found too
   }
   events_.emit([&](auto e) {
     auto d = e.initDelete();
@@ -688,12 +718,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
 asio::awaitable<std::vector<PidInfo>> Task::pids() {
   if (!init_) throw notFound("task " + config_.id + " is not created");
   if (init_->pid == 0) throw failedPrecondition("a task created from a checkpoint has no processes before its start");
-  std::vector<int> pids;
-  try {
-    pids = co_await runc_.ps(config_.id);
-  } catch (const RuntimeRefused& e) {
-    refusedUnlessStopped(e, "list the processes of");
-  }
+  auto pids = co_await unlessStopped(runc_.ps(config_.id), "list the processes of");
   std::vector<PidInfo> out;
   for (int pid : pids) {
     std::string info;
@@ -711,11 +736,7 @@ asio::awaitable<void> Task::pause() {
   setStatus(p, Action::Pause);
   holdInitExit();
   try {
-    try {
-      co_await runc_.pause(config_.id);
-    } catch (const RuntimeRefused& e) {
-      refusedUnlessStopped(e, "pause");
-    }
+    co_await unlessStopped(runc_.pause(config_.id), "pause");
   } catch (...) {
     if (p.status == Status::Pausing) setStatus(p, Action::PauseFailed);
     releaseInitExit();
@@ -733,11 +754,7 @@ asio::awaitable<void> Task::resume() {
   // land, often before `runc resume` returns: its exit follows /tasks/resumed.
   holdInitExit();
   try {
-    try {
-      co_await runc_.resume(config_.id);
-    } catch (const RuntimeRefused& e) {
-      refusedUnlessStopped(e, "resume");
-    }
+    co_await unlessStopped(runc_.resume(config_.id), "resume");
   } catch (...) {
     releaseInitExit();
     throw;
@@ -779,11 +796,8 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
   makeDirs(imagePath, 0700);
-  try {
-    co_await runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit);
-  } catch (const RuntimeRefused& e) {
-    refusedUnlessStopped(e, "checkpoint");
-  }
+  co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
+                         "checkpoint");
   events_.emit([&](auto e) {
     auto c = e.initCheckpointed();
     c.setContainerId(config_.id);

@@ -114,19 +114,23 @@ class Task {
   // asked to `what` a task: failed-precondition if the init is gone, else
   // invalid-argument.
   [[noreturn]] void refusedBecause(const RuntimeRefused& e, const std::string& what) const;
-  // The same for what the client cannot have caused (pause, resume, kill,
-  // pids, checkpoint): failed-precondition if the init is gone (its exit
-  // not published yet), else runc's error as it is (internal).
-  [[noreturn]] void refusedUnlessStopped(const RuntimeRefused& e, const std::string& what) const;
+  // Runs a runc call the client cannot have caused to fail (pause, resume,
+  // kill, pids, checkpoint): runc's refusal is failed-precondition if the
+  // init is gone (its exit not published yet), else as it is (internal).
+  template <typename T>
+  asio::awaitable<T> unlessStopped(asio::awaitable<T> call, const char* what);
   // Returns once `p` has an exit (reaped and published), or after `deadline`.
   asio::awaitable<void> exitOrDeadline(Process& p, std::chrono::milliseconds deadline);
   // Runs the process's waiters (each only posts its wake-up, so they run
   // after whatever the caller does next, an exec's erase included).
   void wakeWaiters(Process& p);
   uint32_t readPidFile(const std::string& path);
+  // `runc delete --force` after a create or restore that failed other than
+  // by runc's own refusal (logged, not thrown, if that fails too).
+  asio::awaitable<void> removeWhatRuncLeft(const char* what);
   // An exec runc made but whose start failed after (its pty master or pid
   // file missing): SIGKILLed, its exit reaped unreported.
-  void killUnattached(const std::string& execId, const std::string& pidFile);
+  void killUnattached(const std::string& execId, uint32_t pid, const std::optional<int>& exited);
   // After runc created or restored the init: watch it, find its cgroups.
   void adoptInit();
   std::string mountRecord() const { return config_.stateDir + "/rootfs-mounts"; }
@@ -147,7 +151,9 @@ class Task {
   // runc start, pause or resume under way: the init's exit, if it comes
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
-  bool initStarting_ = false;  // a start of the init is under way
+  // The start of the init under way (not done), or the last one (done): a
+  // delete of the init waits for it.
+  std::shared_ptr<DoneSignal> initStarting_;
   // Returns once the create under way (if any) is done.
   asio::awaitable<void> awaitCreate();
   // The create under way, if any: a start or delete of the init sent while it

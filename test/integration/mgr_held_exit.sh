@@ -32,11 +32,12 @@ topics=$(jq -r 'select(.event.container_id == "t1") | .topic' "$T/root/events.lo
 assert_eq "/tasks/create /tasks/exec-added /tasks/exit /tasks/delete " "$topics" "t1's events"
 expect_error not-found ctl state t1 >/dev/null
 
-echo "--- a delete while the init's start is in runc is refused"
+echo "--- a delete while the init's start is in runc waits for the start"
 # (A poststart hook makes the shim start the init with `runc start`, not
 # through the exec fifo.) The init is created until its start is done: the
 # delete used to kill it under the start, and answer and publish
-# /tasks/delete before the start's /tasks/start.
+# /tasks/delete before the start's /tasks/start. Now it is answered once
+# the start is done: the task runs, and a running task is not deleted.
 rm -f "$T/hold-exec" "$T/held.pid"
 mkdir -p "$T/hooked"
 jq --arg root "$b/rootfs" '.hooks = {poststart: [{path: "/bin/true"}]} | .root.path = $root' \
@@ -48,6 +49,7 @@ starter=$!
 wait_for test -s "$T/held.pid"
 msg=$(expect_error failed-precondition ctl delete t2)
 echo "  $msg"
+assert_contains "$msg" "running" "the delete's answer, after the start"
 wait "$starter" || fail "the start of t2: $(<"$T/start.out")"
 rm -f "$T/hold-start"
 assert_eq running "$(status_of t2)" "t2 after its start"

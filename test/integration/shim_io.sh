@@ -141,6 +141,7 @@ drv "$S" kill 9 >/dev/null
 # are the task's state, not the shim's failure (they answered internal).
 wait_for test -s "$T/state/$SHIM_NS/c2/exit/init"
 drv_fails failed-precondition "$S" pause
+assert_eq running "$(drv "$S" state | cut -d' ' -f1)" "the init, its exit held (the pause met runc's refusal)"
 assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" wait)" "the init's exit"
 exits=$(drv_events "$S" 0 1000 1000 | grep -E '^[0-9]+ exit ' | sed -E 's/^[0-9]+ //' | tail -2)
 assert_eq "exit id=tv status=137

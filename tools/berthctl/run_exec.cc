@@ -291,10 +291,10 @@ class Attached {
     signals_.async_wait([this, alive = alive_](const boost::system::error_code& ec, int sig) {
       if (ec || !*alive) return;
       if (exited_) {
-        // After the exit: stop waiting for the output's EOF, and for a
-        // berthd that went away before run --rm's delete. (Still caught:
+        // After the exit: stop waiting for the output's EOF, and, while
+        // berthd is away (run --rm's delete), for berthd. (Still caught:
         // the signal set owns these signals until berthctl ends.)
-        giveUp_ = true;
+        if (!c_.connected()) giveUp_ = true;
         finishDrain();
         waitSignal();
         return;
