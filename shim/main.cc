@@ -99,6 +99,12 @@ int serve(const TaskConfig& config, int listenFd, const FileId& socketId, const 
   // free(): a trim inside the exit's path (the event message's free, right
   // after its send) held the CPU that the woken berthd had been placed on.
   ::mallopt(M_TRIM_THRESHOLD, 1 << 20);
+  // A write into a pipe whose reader is gone (a process that closed its
+  // stdin, or exited, while the stdin copy still had data) is the end of
+  // that copy, not of the shim: SIGPIPE's default killed the shim, and
+  // berthd then took the task for lost and killed the container. (Our
+  // children get the default back: spawnProcess resets every signal.)
+  ::signal(SIGPIPE, SIG_IGN);
   asio::io_context io;
   KjLoop loop(io);
   Reaper reaper(io, ReapTiming::Deferred);  // the exit's event before the reap: see reaper.h

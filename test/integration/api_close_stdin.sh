@@ -51,6 +51,21 @@ w=$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait c2) || fail "cat on /
 assert_eq 0 "$(json_get "$w" exit_status)" "cat on /dev/null"
 ctl delete c2 >/dev/null
 wait_for has_event /tasks/delete c2
+
+echo "--- a process that closes its stdin while more keeps coming"
+# The shim's stdin copy then writes into a pipe with no reader: SIGPIPE's
+# default killed the shim, and berthd, taking the task for lost, killed
+# the container.
+ctl run -d --bundle "$(mkbundle sleeper -- sleep 1000)" c3
+for i in 1 2 3; do
+    out=$(timeout 20 bash -c "yes | \"\$0\" --address \"\$1\" exec --exec-id x$i c3 -- sh -c 'exec 0<&-; sleep 0.3; echo done'" \
+        "$BERTHCTL" "$T/berthd.sock") || fail "exec x$i, its stdin closed early: status $?"
+    assert_eq done "$out" "exec x$i's output"
+done
+assert_eq running "$(status_of c3)" "c3 after the execs"
+ctl kill --signal KILL c3
+ctl wait c3 >/dev/null
+ctl delete c3 >/dev/null
 events_stop
 assert_eq 0 "$(json_get "$(event_line /tasks/exit c1)" event.exit_status)" "c1's exit event"
 berth_kill_daemon TERM
