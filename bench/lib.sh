@@ -118,7 +118,8 @@ bench_init() {
     [[ -d /run/containerd ]] || _RUN_CONTAINERD_EXISTED=0
     local cg
     for cg in $(_cgroup_parents); do [[ -d $cg ]] && _CGROUP_EXISTED[$cg]=1; done
-    mkdir -p "$T/bin"
+    mkdir -p "$T/bin" "$T/tmp"
+    export TMPDIR=$T/tmp  # berthctl's FIFO dirs: removed with $T, whatever happens
     local want=${RUNTIMES:-${BENCH_RUNTIMES_DEFAULT:-berth conmon containerd}}
     RUNTIMES=
     for rt in $want; do

@@ -184,6 +184,10 @@ berth_test_init() {
     BERTH_SHIM=$BUILD/berth-shim
     BERTH_DAEMON_PID=
     export BERTH_ADDRESS=$T/berthd.sock
+    # berthctl's FIFO dirs: inside $T, so that the cleanup takes what a
+    # killed berthctl left (by default they go to /dev/shm)
+    mkdir -p "$T/tmp"
+    export TMPDIR=$T/tmp
     export BERTH_NAMESPACE=${BERTH_NAMESPACE:-default}
     _BERTH_MAIN_PID=$BASHPID
     trap '_berth_exit_trap' EXIT
@@ -295,22 +299,37 @@ mkbundle() {
 
 # ------------------------------------------------------------------ cleanup
 
+# _berth_read_cmdline PID — /proc/PID/cmdline, NULs as spaces, into
+# _BERTH_CMDLINE; false if unreadable. No fork: on a time-out meson gives
+# the cleanup 0.5 s before it SIGKILLs the test, and a `tr` per process
+# scanned made step 4 alone take longer than that.
+_berth_read_cmdline() {
+    local -a parts
+    _BERTH_CMDLINE=
+    mapfile -d '' parts 2>/dev/null <"/proc/$1/cmdline" || return 1
+    _BERTH_CMDLINE="${parts[*]}"
+}
 _berth_cmdline() { # print /proc/PID/cmdline with NULs as spaces
-    local c
-    c=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-    printf '%s\n' "$c"
+    _berth_read_cmdline "$1" || return 1
+    printf '%s\n' "$_BERTH_CMDLINE"
 }
 
 # pids (not ours, not zombies) whose command line mentions $T
 _berth_pids_mentioning_T() {
-    local p c
+    local p
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
         [[ $p == "$$" || $p == "$BASHPID" || $p == "$_BERTH_MAIN_PID" ]] && continue
-        c=$(_berth_cmdline "$p") || continue
-        [[ $c == *"$T"* ]] && printf '%s\n' "$p"
+        _berth_read_cmdline "$p" || continue
+        [[ $_BERTH_CMDLINE == *"$T"* ]] && printf '%s\n' "$p"
     done
 }
+
+# berth_bg PID... — background jobs of the test (a loop, a worker) that the
+# cleanup ends first, by pid: their command line is the test script's own,
+# which names no path under $T.
+BERTH_BG_PIDS=()
+berth_bg() { BERTH_BG_PIDS+=("$@"); }
 
 # mount points under $T, deepest first
 _berth_mounts_under_T() {
@@ -348,6 +367,8 @@ berth_cleanup() {
             done
         } >&2
     fi
+    # 0. the test's background loops (they would start more)
+    ((${#BERTH_BG_PIDS[@]})) && kill -s KILL "${BERTH_BG_PIDS[@]}" 2>/dev/null
     # 1. berthd
     berth_kill_daemon KILL
     # 2. shims, by their pid files; only if that pid really is a berth-shim
@@ -356,8 +377,8 @@ berth_cleanup() {
         pid=$(<"$f")
         pid=${pid%% *}  # "PID STARTTIME"
         [[ $pid =~ ^[0-9]+$ ]] || continue
-        c=$(_berth_cmdline "$pid") || continue
-        [[ $c == *berth-shim* ]] && kill -s KILL "$pid" 2>/dev/null
+        _berth_read_cmdline "$pid" || continue
+        [[ $_BERTH_CMDLINE == *berth-shim* ]] && kill -s KILL "$pid" 2>/dev/null
     done
     # 3. runc containers
     for ns in "$T"/state/runc/*/; do

@@ -106,6 +106,7 @@ chmod +x "$fake/berthd" "$fake/berthctl"
 # A decoy whose pid sits in a shim.pid but is no berth-shim: must survive.
 sleep 300 </dev/null >/dev/null 2>&1 &
 decoy=$!
+berth_bg "$decoy"  # (ended by the outer cleanup if a check below fails)
 
 st=0
 inner=$(BERTH_BUILD=$fake DECOY=$decoy RUNC_ID=$id-sleep SLEEPB=$bd bash -c '

@@ -10,8 +10,8 @@ berth_test_init mgr-lifecycle
 berth_start_daemon
 
 b=$(mkbundle_sleeper)
-ctl events >"$T/events.out" 2>"$T/events.err" &
-events_pid=$!
+"$BERTHCTL" --address "$T/berthd.sock" events >"$T/events.out" 2>"$T/events.err" &
+events_pid=$! # (berthctl's own: `ctl … &` would give a subshell's)
 sleep 0.2
 
 ctl create --bundle "$b" t1

@@ -89,6 +89,7 @@ pids=()
 for ((k = 1; k <= WORKERS; k++)); do
     worker "$k" &
     pids+=($!)
+    berth_bg "$!"
 done
 
 # a shim of this test, chosen at random, that really is a berth-shim

@@ -28,7 +28,7 @@ sub_start() {
     (
         c=
         trap '[[ -n $c ]] && kill "$c" 2>/dev/null; exit 0' TERM
-        while :; do
+        while [[ -d $T ]]; do
             last=$(tail -n 1 "$SUB_FILE")
             last=$(seq_of "$last") || last=$since
             echo "$last" >>"$SUB_FILE.subs"
@@ -40,6 +40,7 @@ sub_start() {
         done
     ) &
     SUB_PID=$!
+    berth_bg "$SUB_PID"
 }
 
 # sub_last — the newest seq the subscriber has (its start seq before any).
