@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/errors.h"
 #include "common/unique_fd.h"
@@ -242,6 +243,16 @@ bool pathExists(const std::string& path) {
   if (::lstat(path.c_str(), &st) == 0) return true;
   if (errno == ENOENT || errno == ENOTDIR) return false;
   throw systemError("lstat " + path, errno);
+}
+
+void checkBundleConfig(const std::string& bundle) {
+  const std::string config = bundle + "/config.json";
+  struct stat st{};
+  if (::stat(config.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw invalidArgument("bundle " + bundle + " has no config.json");
+    throw invalidArgument("bundle " + bundle + ": stat config.json: " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) throw invalidArgument("bundle " + bundle + ": config.json is not a regular file");
 }
 
 }  // namespace berth

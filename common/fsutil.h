@@ -54,4 +54,9 @@ void removeTree(const std::string& path);
 // True if a directory entry exists at PATH (lstat: a dangling symlink exists).
 bool pathExists(const std::string& path);
 
+// Checks that a bundle's config.json is a file we can read without
+// blocking: invalid-argument if it is missing, or a directory, a FIFO, a
+// socket or a device (a FIFO's open would block the caller's loop).
+void checkBundleConfig(const std::string& bundle);
+
 }  // namespace berth

@@ -29,8 +29,12 @@ void checkIdentifier(std::string_view kind, std::string_view value) {
 
 void checkNamespace(std::string_view ns) {
   checkIdentifier("namespace", ns);
+  // Names berthd's own files take beside the namespaces' dirs.
   if (ns == "runc") {
     throw invalidArgument("namespace \"runc\" is reserved (the state dir keeps runc's state there)");
+  }
+  if (ns == "events.log" || ns == "events.log.rotating") {
+    throw invalidArgument("namespace \"" + std::string(ns) + "\" is reserved (berthd's event journal)");
   }
 }
 

@@ -12,6 +12,7 @@
 #include "manager/off_loop.h"
 #include "manager/shim_pid.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <utility>
@@ -48,8 +49,14 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   if (opts.bundle.empty() || opts.bundle[0] != '/') {
     throw invalidArgument("bundle \"" + opts.bundle + "\" is not an absolute path");
   }
-  if (!pathExists(opts.bundle + "/config.json")) {
-    throw invalidArgument("bundle " + opts.bundle + " has no config.json");
+  checkBundleConfig(opts.bundle);
+  // A namespace named after a file of berthd's own (its socket in the state
+  // dir, say): refused before anything is made.
+  for (const std::string& dir : {config_.root + "/" + ns, config_.state + "/" + ns}) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+      throw invalidArgument("namespace \"" + ns + "\" names a file of berthd's: " + dir);
+    }
   }
   // The task record (JSON) keeps these paths: they must read back the same.
   for (const std::string* path : {&opts.bundle, &opts.io.stdinPath, &opts.io.stdoutPath, &opts.io.stderrPath}) {
@@ -505,7 +512,7 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   // A delete that gave up on a stalled shim, which deleted the task after
   // all: this one ends it.
   if (co_await completeShimDelete(task)) co_return task->cachedState().exit;
-  if (task->cachedState().status == Status::Deleted) throw notFound(kTaskNotExists);
+  if (task->cachedState().status == Status::Deleted) throw notFound(std::string(kTaskNotExists) + ": " + nameOf(ns, id));
   if (task->deleting()) throw unavailable("task " + nameOf(ns, id) + " is still being deleted");
   Exit exit;
   bool lost = task->phase() == ShimTask::Phase::Lost;

@@ -280,6 +280,13 @@ asio::awaitable<State> ShimTask::state() {
 }
 
 asio::awaitable<void> ShimTask::kill(uint32_t signal, bool all) {
+  auto self = shared_from_this();
+  co_await awaitSettled(kSettle);
+  // As a live shim answers for an init that exited (not-found), whatever
+  // became of the shim since.
+  if (phase_ == Phase::Lost) {
+    throw notFound("process " + id_ + " has already exited (task " + ns_ + "/" + id_ + ", its shim gone)");
+  }
   auto shim = co_await shimFor("kill");
   co_await shim->kill("", signal, all);
 }

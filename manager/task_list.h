@@ -19,7 +19,7 @@ namespace berth {
 
 class TaskList {
  public:
-  // already-exists "task already exists" if the id is taken or reserved.
+  // already-exists "task already exists: NS/ID" if the id is taken or reserved.
   void reserve(const std::string& ns, const std::string& id);
   // Drops a reservation (a failed create); a real task is left alone.
   void release(const std::string& ns, const std::string& id);
@@ -30,7 +30,7 @@ class TaskList {
   // Delete in the reference (no error if absent).
   void remove(const std::string& ns, const std::string& id);
 
-  // not-found "task does not exist" (also while only reserved).
+  // not-found "task does not exist: NS/ID" (also while only reserved).
   std::shared_ptr<Task> get(const std::string& ns, const std::string& id) const;
   // The namespace's tasks, ordered by id.
   std::vector<std::shared_ptr<Task>> getAll(const std::string& ns) const;

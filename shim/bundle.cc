@@ -14,6 +14,7 @@ std::string absoluteIn(const std::string& base, const std::string& path) {
 
 PreparedBundle prepareBundle(const std::string& userBundle, const std::string& stateDir,
                              const std::string& cgroupPath, bool terminal) {
+  checkBundleConfig(userBundle);  // (a FIFO there would block the shim's loop in its open)
   auto text = readFile(userBundle + "/config.json");
   if (!text) throw invalidArgument("bundle " + userBundle + " has no config.json");
   nlohmann::json spec;

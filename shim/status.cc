@@ -95,11 +95,12 @@ bool transition(Status from, Action action, Status& to) {
   return false;
 }
 
-Status transitionOrThrow(Status from, Action action) {
+Status transitionOrThrow(Status from, Action action, std::string_view who) {
   Status to;
   if (!transition(from, action, to)) {
-    throw failedPrecondition("cannot " + std::string(verb(action)) + " a " +
-                             std::string(statusName(from)) + " process");
+    std::string sentence = "cannot " + std::string(verb(action)) + " a " + std::string(statusName(from)) + " process";
+    if (!who.empty()) sentence += " (" + std::string(who) + ")";
+    throw failedPrecondition(sentence);
   }
   return to;
 }

@@ -32,7 +32,8 @@ wire::Status toWire(Status s);
 bool transition(Status from, Action action, Status& to);
 
 // Applies the transition or throws failed-precondition with a sentence such
-// as "cannot start a stopped process".
-Status transitionOrThrow(Status from, Action action);
+// as "cannot start a stopped process", followed by " (WHO)" when WHO is given
+// ("task default/t1", "exec e1 of task default/t1").
+Status transitionOrThrow(Status from, Action action, std::string_view who = {});
 
 }  // namespace berth::shim

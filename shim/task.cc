@@ -107,7 +107,13 @@ ProcessView Task::view(const Process& p) const {
 
 ProcessView Task::state(const std::string& execId) const { return view(find(execId)); }
 
-void Task::setStatus(Process& p, Action action) { p.status = transitionOrThrow(p.status, action); }
+void Task::setStatus(Process& p, Action action) { p.status = allowed(p, action); }
+
+Status Task::allowed(const Process& p, Action action) const {
+  if (Status to; transition(p.status, action, to)) return to;
+  std::string task = "task " + config_.ns + "/" + config_.id;
+  return transitionOrThrow(p.status, action, p.execId.empty() ? task : "exec " + p.execId + " of " + task);
+}
 
 uint32_t Task::readPidFile(const std::string& path) {
   auto text = readFile(path);
@@ -271,7 +277,7 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   // done, or fails as a start of a task never created.
   if (execId.empty()) co_await awaitCreate();
   Process& p = find(execId);
-  if (p.status != Status::Created) transitionOrThrow(p.status, Action::Start);
+  if (p.status != Status::Created) allowed(p, Action::Start);
   if (execId.empty()) {
     // The init's status changes only once its start is done: a second start
     // meanwhile would race the first for runc's exec fifo.
@@ -526,7 +532,7 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     throw notFound("process " + (execId.empty() ? config_.id : execId) + " has already exited");
   }
   if (execId.empty()) {
-    if (!p.exit) transitionOrThrow(p.status, Action::Kill);  // (a deleted task: refused)
+    if (!p.exit) allowed(p, Action::Kill);  // (a deleted task: refused)
     if (p.pid == 0) {
       throw failedPrecondition("cannot kill a task created from a checkpoint before its start");
     }
@@ -663,7 +669,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     co_await starting->wait();
   }
   Process& p = find(execId);
-  Status next = transitionOrThrow(p.status, Action::Delete);
+  Status next = allowed(p, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});
   if (!execId.empty()) {
     // Its files go with it: a task with thousands of execs (probes) must
@@ -749,7 +755,7 @@ asio::awaitable<void> Task::pause() {
 
 asio::awaitable<void> Task::resume() {
   Process& p = find("");
-  transitionOrThrow(p.status, Action::Resume);
+  allowed(p, Action::Resume);
   // An init killed while frozen dies the moment the thaw lets the SIGKILL
   // land, often before `runc resume` returns: its exit follows /tasks/resumed.
   holdInitExit();
@@ -766,7 +772,7 @@ asio::awaitable<void> Task::resume() {
 
 asio::awaitable<void> Task::update(std::string resourcesJson) {
   Process& p = find("");
-  transitionOrThrow(p.status, Action::Update);
+  allowed(p, Action::Update);
   if (p.pid == 0) {
     // Created from a checkpoint: runc has no container until the start.
     throw failedPrecondition("cannot update a task created from a checkpoint before its start");
@@ -789,7 +795,7 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
 
 asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   Process& p = find("");
-  transitionOrThrow(p.status, Action::Checkpoint);
+  allowed(p, Action::Checkpoint);
   if (imagePath.empty() || imagePath[0] != '/') {
     throw invalidArgument("checkpoint image path must be absolute: \"" + imagePath + "\"");
   }

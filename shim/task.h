@@ -98,6 +98,9 @@ class Task {
   const Process& find(const std::string& execId) const;
   ProcessView view(const Process& p) const;
   void setStatus(Process& p, Action action);
+  // The status `action` takes `p` to, or failed-precondition naming the
+  // task (and exec) that refused it.
+  Status allowed(const Process& p, Action action) const;
   // Reaper callbacks.
   void onExit(Process& p, int waitStatus);
   void afterOutputDrained(Process& p);

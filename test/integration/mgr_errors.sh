@@ -82,7 +82,8 @@ assert_eq created "$(status_of t1)" "the first t1 is untouched"
 
 echo "--- delete of a running task"
 ctl start t1
-expect_error failed-precondition ctl delete t1 >/dev/null
+msg=$(expect_error failed-precondition ctl delete t1)
+assert_contains "$msg" "task default/t1" "the refusal names the task"
 assert_eq running "$(status_of t1)" "still running after the refused delete"
 [[ -f $T/root/default/t1/task ]] || fail "refused delete removed the record"
 
@@ -97,5 +98,36 @@ assert_eq running "$(status_of t1)" "t1 after an exec named t1 was refused"
 ctl kill --signal KILL t1
 assert_eq 137 "$(json_get "$(ctl wait t1)" exit_status)" "SIGKILL exit"
 ctl delete t1 >/dev/null
+
+echo "--- messages name the task"
+msg=$(expect_error not-found ctl state ghost)
+assert_eq "task does not exist: default/ghost" "$msg" "not-found's message"
+
+echo "--- a config.json that is no file: invalid-argument, nothing made"
+# (A directory answered internal, EISDIR, from the shim; a FIFO blocked
+# the shim's loop in its open until berthd's deadline.)
+mkdir -p "$T/cdir/config.json" "$T/cfifo"
+mkfifo "$T/cfifo/config.json"
+for bad in cdir cfifo; do
+    msg=$(expect_error invalid-argument ctl create --bundle "$T/$bad" "$bad")
+    assert_contains "$msg" "config.json is not a regular file" "$bad's error"
+    [[ ! -e $T/state/default/$bad && ! -e $T/root/default/$bad ]] || fail "the refused create of $bad left dirs"
+done
+
+echo "--- namespaces named like berthd's own files"
+expect_error invalid-argument ctl -n events.log create --bundle "$b" n1 >/dev/null
+expect_error invalid-argument ctl -n events.log.rotating create --bundle "$b" n1 >/dev/null
+: >"$T/state/taken"
+msg=$(expect_error invalid-argument ctl -n taken create --bundle "$b" n1)
+assert_contains "$msg" "names a file of berthd's" "a namespace over a file in the state dir"
+rm "$T/state/taken"
+
+echo "--- kill of a stopped task whose shim is gone: not-found, as with its shim"
+ctl run -d --bundle "$b" k1
+read -r k1shim _ <"$T/state/default/k1/shim.pid"
+kill -KILL "$k1shim"
+wait_for test "$(status_of k1)" = stopped
+expect_error not-found ctl kill k1 >/dev/null
+ctl delete k1 >/dev/null
 berth_leaks_check
 echo "mgr-errors: ok"
