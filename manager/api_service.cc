@@ -100,11 +100,16 @@ kj::Promise<void> ApiService::kill(KillContext ctx) {
 
 kj::Promise<void> ApiService::wait(WaitContext ctx) {
   auto p = ctx.getParams();
-  auto run = [](Runtime& rt, Ref ref, std::string execId) -> asio::awaitable<Exit> {
+  auto run = [](Runtime& rt, Ref ref, std::string execId,
+                std::shared_ptr<CallCancel> cancel) -> asio::awaitable<Exit> {
     auto proc = co_await processOf(rt, std::move(ref), std::move(execId));
-    co_return co_await proc->wait();
+    co_return co_await proc->wait(std::move(cancel));
   };
-  return spawnKj(run(runtime_, refOf(p.getTask()), textOf(p.getExecId())))
+  // A client that goes (Ctrl-C, `timeout … berthctl wait`) ends the wait
+  // here and at the shim (common/call_cancel.h).
+  ctx.allowCancellation();
+  auto cancel = std::make_shared<CallCancel>();
+  return cancelledWhenDropped(spawnKj(run(runtime_, refOf(p.getTask()), textOf(p.getExecId()), cancel)), cancel)
       .then([ctx](Exit e) mutable { toWire(e, ctx.getResults().initExit()); });
 }
 

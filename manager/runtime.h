@@ -9,6 +9,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/call_cancel.h"
 #include "common/task_metrics.h"
 
 #include <cstdint>
@@ -125,8 +126,9 @@ class Process {
   virtual asio::awaitable<void> closeIO() = 0;
   // Returns the started process's pid.
   virtual asio::awaitable<uint32_t> start() = 0;
-  // Returns once the process has exited.
-  virtual asio::awaitable<Exit> wait() = 0;
+  // Returns once the process has exited. CANCEL (may be null) ends the wait
+  // early, unavailable, when its caller went away (Go's ctx in the reference).
+  virtual asio::awaitable<Exit> wait(std::shared_ptr<CallCancel> cancel) = 0;
 };
 
 // A container: its init process plus exec processes.

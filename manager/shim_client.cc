@@ -239,10 +239,11 @@ asio::awaitable<void> ShimClient::kill(std::string execId, uint32_t signal, bool
   co_await finishVoid(req.send().ignoreResult(), "kill", kDefault);
 }
 
-asio::awaitable<Exit> ShimClient::wait(std::string execId) {
+asio::awaitable<Exit> ShimClient::wait(std::string execId, std::shared_ptr<CallCancel> cancel) {
   auto req = shim_.waitRequest();
   req.setExecId(execId);
   auto p = req.send().then([](capnp::Response<wire::WaitResponse>&& r) { return fromWire(r.getExit()); });
+  if (cancel) p = cancel->orCancelled(kj::mv(p));  // (dropped: capnp tells the shim)
   co_return co_await finish<Exit>(kj::mv(p), "wait", ms{0});
 }
 

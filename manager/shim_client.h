@@ -11,6 +11,7 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/call_cancel.h"
 #include "common/runc_deadlines.h"
 #include "common/reaper.h"
 #include "common/rpc.h"
@@ -94,7 +95,8 @@ class ShimClient : public std::enable_shared_from_this<ShimClient> {
   asio::awaitable<uint32_t> answer(kj::Promise<uint32_t> sent, const char* what);
   asio::awaitable<State> state(std::string execId, ms deadline = kDefault);
   asio::awaitable<void> kill(std::string execId, uint32_t signal, bool all);
-  asio::awaitable<Exit> wait(std::string execId);
+  // No deadline (as long as the process runs); CANCEL (may be null) ends it.
+  asio::awaitable<Exit> wait(std::string execId, std::shared_ptr<CallCancel> cancel);
   // `lastSeq` (if given) receives the shim's newest event seq as it answered
   // (0 from an older shim).
   asio::awaitable<Exit> remove(std::string execId, ms deadline = kLong, uint64_t* lastSeq = nullptr);

@@ -42,9 +42,9 @@ class ShimExecProcess final : public Process {
     auto shim = co_await task_->shimFor("start");
     co_return co_await shim->start(execId_);
   }
-  asio::awaitable<Exit> wait() override {
+  asio::awaitable<Exit> wait(std::shared_ptr<CallCancel> cancel) override {
     auto shim = co_await task_->shimFor("wait");
-    co_return co_await shim->wait(execId_);
+    co_return co_await shim->wait(execId_, std::move(cancel));
   }
 
  private:
@@ -310,23 +310,23 @@ asio::awaitable<uint32_t> ShimTask::start() {
   co_return pid;
 }
 
-asio::awaitable<Exit> ShimTask::wait() {
+asio::awaitable<Exit> ShimTask::wait(std::shared_ptr<CallCancel> cancel) {
   auto self = shared_from_this();
   if (cached_.status == Status::Stopped) co_return cached_.exit;
   co_await awaitSettled(kSettle, /*orStopped=*/true);
   if (cached_.status == Status::Stopped) co_return cached_.exit;
   auto shim = co_await shimFor("wait for");
   try {
-    co_return co_await shim->wait("");
+    co_return co_await shim->wait("", cancel);
   } catch (const Error& e) {
-    if (e.code() != Code::Unavailable) throw;
+    if (e.code() != Code::Unavailable || (cancel && cancel->fired())) throw;  // (our caller went)
   }
   // The shim went away while we waited: recovery settles the task (lost and
   // stopped with the exit from its exit file, or reconnected).
   co_await awaitSettled(kSettle, /*orStopped=*/true);
   if (cached_.status == Status::Stopped) co_return cached_.exit;
   auto again = co_await shimFor("wait for");
-  co_return co_await again->wait("");
+  co_return co_await again->wait("", cancel);
 }
 
 // ---------------------------------------------------------------- the task

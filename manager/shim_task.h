@@ -43,7 +43,7 @@ class ShimTask final : public Task, public EventOrigin, public std::enable_share
   asio::awaitable<void> resizePty(ConsoleSize size) override;
   asio::awaitable<void> closeIO() override;
   asio::awaitable<uint32_t> start() override;
-  asio::awaitable<Exit> wait() override;
+  asio::awaitable<Exit> wait(std::shared_ptr<CallCancel> cancel) override;
 
   // Task
   TaskInfo info() const override;

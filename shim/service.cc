@@ -113,8 +113,9 @@ kj::Promise<void> ShimService::kill(KillContext ctx) {
 }
 
 kj::Promise<void> ShimService::wait(WaitContext ctx) {
+  ctx.allowCancellation();  // berthd cancels it when its own caller went away
   return guarded([&] {
-    return spawnKj(task_.wait(ctx.getParams().getExecId()))
+    return task_.wait(ctx.getParams().getExecId())
         .then([ctx](ExitInfo exit) mutable { fillExit(ctx.getResults().initExit(), exit); });
   });
 }

@@ -511,7 +511,8 @@ void Task::publishExit(Process& p) {
 
 void Task::wakeWaiters(Process& p) {
   auto waiters = std::move(p.waiters);
-  for (auto& w : waiters) w();
+  p.waiters.clear();
+  for (auto& [key, w] : waiters) w();
 }
 
 void Task::writeExitFile(Process& p) {
@@ -575,25 +576,47 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
   co_return;
 }
 
-asio::awaitable<ExitInfo> Task::wait(std::string execId) {
+kj::Promise<ExitInfo> Task::wait(std::string execId) {
   Process* p = &find(execId);
-  // (an exec never started in a deleted task never will be: answered below)
+  // (an exec never started in a deleted task never will be: answered now)
   bool never = !execId.empty() && p->status == Status::Created && init_->status == Status::Deleted;
-  if (!never && p->status != Status::Stopped && p->status != Status::Deleted) {
-    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-        [p, this](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          p->waiters.push_back([h, this]() { asio::post(io_, [h]() { (*h)(); }); });
-        },
-        asio::use_awaitable);
-    p = &find(execId);  // woken by its exit, or by its delete (an exec: not-found)
+  if (never || p->status == Status::Stopped || p->status == Status::Deleted) return waitAnswer(execId);
+  struct Holder {
+    kj::Own<kj::PromiseFulfiller<void>> own;
+  };
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  auto holder = std::make_shared<Holder>(Holder{kj::mv(paf.fulfiller)});
+  uint64_t key = ++waiterKeys_;
+  // (posted: it runs after whatever woke it, an exec's erase included)
+  p->waiters[key] = [holder, this] {
+    asio::post(io_, [holder] {
+      if (holder->own->isWaiting()) holder->own->fulfill();
+    });
+  };
+  return paf.promise.then([this, execId] { return waitAnswer(execId); })
+      .attach(kj::defer([this, execId, key, alive = std::weak_ptr<int>(lifetime_)] {
+        // Dropped unanswered (the caller went away): the waiter goes too.
+        if (alive.expired()) return;
+        Process* q = execId.empty() ? init_.get() : (execs_.count(execId) ? execs_.at(execId).get() : nullptr);
+        if (q && q->waiters.erase(key) > 0) {
+          BERTH_LOG(debug) << "task " << config_.ns << "/" << config_.id << ": a wait for "
+                           << (execId.empty() ? config_.id : execId) << " was dropped by its caller";
+        }
+      }));
+}
+
+kj::Promise<ExitInfo> Task::waitAnswer(const std::string& execId) {
+  try {
+    const Process& p = find(execId);  // woken by its exit, or by its delete (an exec: not-found)
+    // Deleted before it ever ran (an exec never started, a task created
+    // from a checkpoint): there is no exit to wait for.
+    if (!p.exit) {
+      throw notFound("process " + (execId.empty() ? config_.id : execId) + " was deleted before it ran");
+    }
+    return *p.exit;
+  } catch (...) {
+    return toKjException(std::current_exception());
   }
-  // Deleted before it ever ran (an exec never started, a task created
-  // from a checkpoint): there is no exit to wait for.
-  if (!p->exit) {
-    throw notFound("process " + (execId.empty() ? config_.id : execId) + " was deleted before it ran");
-  }
-  co_return *p->exit;
 }
 
 bool Task::initGone() const {
@@ -650,7 +673,7 @@ asio::awaitable<void> Task::exitOrDeadline(Process& p, std::chrono::milliseconds
   // before the delete's event, and before berthd shuts the shim down.
   if (p.exit && p.status == Status::Stopped) co_return;
   auto timer = std::make_shared<asio::steady_timer>(io_, deadline);
-  p.waiters.push_back([timer] { timer->cancel(); });
+  p.waiters[++waiterKeys_] = [timer] { timer->cancel(); };
   boost::system::error_code ec;
   co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   settleTimerfd(io_);  // a cancelled timer must not wake the idle shim later

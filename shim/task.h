@@ -64,7 +64,10 @@ class Task {
   asio::awaitable<uint32_t> start(std::string execId);
   ProcessView state(const std::string& execId) const;
   asio::awaitable<void> kill(std::string execId, int signal, bool all);
-  asio::awaitable<ExitInfo> wait(std::string execId);
+  // The process's exit once published (not-found for one deleted before it
+  // ran). A promise, not a coroutine: dropped before that (berthd cancelled
+  // the call, its client gone), it leaves no waiter behind.
+  kj::Promise<ExitInfo> wait(std::string execId);
   asio::awaitable<ExitInfo> remove(std::string execId);
   void exec(const std::string& execId, const std::string& partialSpec, IoPaths io);
   asio::awaitable<std::vector<PidInfo>> pids();
@@ -90,7 +93,7 @@ class Task {
     IoPaths paths;
     ProcessIO io;
     std::string specFile;  // exec: the process.json handed to runc exec
-    std::vector<std::function<void()>> waiters;
+    std::map<uint64_t, std::function<void()>> waiters;  // by key (Task::waiterKeys_)
     ExitFile exitFile;     // prepared before the process can exit
   };
 
@@ -127,6 +130,10 @@ class Task {
   // Runs the process's waiters (each only posts its wake-up, so they run
   // after whatever the caller does next, an exec's erase included).
   void wakeWaiters(Process& p);
+  // What a wait answers once woken: the exit, or not-found.
+  kj::Promise<ExitInfo> waitAnswer(const std::string& execId);
+  uint64_t waiterKeys_ = 0;
+  std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);  // (weak: "is the Task still here")
   uint32_t readPidFile(const std::string& path);
   // `runc delete --force` after a create or restore that failed other than
   // by runc's own refusal (logged, not thrown, if that fails too).
