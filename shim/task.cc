@@ -381,6 +381,9 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     reaper_.watch(static_cast<pid_t>(p.pid), [early](int st) { *early = st; });
     co_await p.io.attachConsole();
     p.io.releaseProcessSide();
+    p.ioAttached = true;
+    if (p.sizePending) p.io.resize(p.sizePending->first, p.sizePending->second);
+    if (p.closeStdinPending) p.io.closeStdin();
   } catch (...) {
     // A process we could not attach (no pty master, no pid file) would run
     // on with nobody to report its exit, or to wait for it before the init's.
@@ -834,10 +837,24 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   });
 }
 
-void Task::closeIO(const std::string& execId) { find(execId).io.closeStdin(); }
+void Task::closeIO(const std::string& execId) {
+  Process& p = find(execId);
+  // (An exec's IO is opened by its start: a close before that was dropped,
+  // and the process never saw the end of its input.)
+  if (!execId.empty() && !p.ioAttached) {
+    p.closeStdinPending = true;
+    return;
+  }
+  p.io.closeStdin();
+}
 
 void Task::resize(const std::string& execId, unsigned width, unsigned height) {
-  find(execId).io.resize(width, height);
+  Process& p = find(execId);
+  if (!execId.empty() && !p.ioAttached) {
+    p.sizePending = {width, height};  // (its pty comes with its start)
+    return;
+  }
+  p.io.resize(width, height);
 }
 
 

@@ -93,6 +93,11 @@ class Task {
     IoPaths paths;
     ProcessIO io;
     std::string specFile;  // exec: the process.json handed to runc exec
+    // Asked for before an exec's IO was there (not started, or still in
+    // runc exec): applied once it is.
+    bool ioAttached = false;  // exec: its start has attached its IO (the init's is at create)
+    bool closeStdinPending = false;
+    std::optional<std::pair<unsigned, unsigned>> sizePending;
     std::map<uint64_t, std::function<void()>> waiters;  // by key (Task::waiterKeys_)
     ExitFile exitFile;     // prepared before the process can exit
   };

@@ -102,6 +102,13 @@ drv "$S" closeio yc >/dev/null
 assert_eq 0 "$(drv "$S" wait yc)" "slow exec cat exits 0 after closeIO"
 cmp -s "$T/yc.out" "$T/mid.in" ||
     fail "yc: cat's output differs from what was written before closeIO ($(wc -c <"$T/yc.out") of $(wc -c <"$T/mid.in") bytes)"
+# a close-stdin before the exec's start (its IO comes with the start): it
+# was dropped, and cat never saw the end of its input
+mkfifo "$T/zi.fifo"
+drv "$S" exec zc '{"args":["cat"]}' "$T/zi.fifo" "$T/zc.out" "$T/zc.err" >/dev/null
+drv "$S" closeio zc >/dev/null
+drv "$S" start zc >/dev/null
+assert_eq 0 "$(DRV_TIMEOUT=10 drv "$S" wait zc)" "exec cat, its stdin closed before its start"
 
 step "a terminal exec whose output nobody reads: nothing of it stays after its delete"
 # Its output fills the FIFO (64 KiB) and the pty, and the shim's copy waits
