@@ -417,8 +417,10 @@ berth_cleanup() {
         find "/sys/fs/cgroup/freezer$parent" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
     for pass in 1 2 3; do
         local -a inside=()
+        # (berthd's tasks at NS/ID, the shim tests' at shim-NAME)
         mapfile -t inside < <(cat /sys/fs/cgroup/pids"$parent"/*/*/cgroup.procs \
-            /sys/fs/cgroup"$parent"/*/*/cgroup.procs 2>/dev/null)
+            /sys/fs/cgroup/pids"$parent"/*/cgroup.procs \
+            /sys/fs/cgroup"$parent"/*/*/cgroup.procs /sys/fs/cgroup"$parent"/*/cgroup.procs 2>/dev/null)
         ((${#inside[@]})) || break
         kill -s KILL "${inside[@]}" 2>/dev/null
         sleep 0.05

@@ -34,8 +34,9 @@ shim_test_init() {
 step() { echo "--- $*"; }
 
 # mkbundle (lib.sh's, then): the bundle's cgroup is made unique to this test
-# run ("cgroupsPath": "berth-test-XXXXXX-NAME", relative to the shim's
-# cgroup). Without it runc puts every container in "<shim's cgroup>/ID", so
+# run ("cgroupsPath": "/berth-test/berth-test.XXXXXX/shim-NAME", under the
+# test's cgroup parent, which the cleanup sweeps even after a failure).
+# Without it runc puts every container in "<shim's cgroup>/ID", so
 # tests running at the same time with the same task id would share a cgroup
 # (and `runc kill --all`, `runc ps` and the OOM counter with it); see
 # shim_isolation.sh. SHIM_RAW_BUNDLE=1 keeps the bundle as tools/mkbundle
@@ -45,7 +46,9 @@ mkbundle() {
     local dir
     dir=$(_lib_mkbundle "$@") || exit 1
     if [[ ${SHIM_RAW_BUNDLE:-0} != 1 ]]; then
-        sed -i "0,/\"linux\": {/s//\"linux\": {\n\t\t\"cgroupsPath\": \"berth-test-${T##*.}-${1}\",/" "$dir/config.json"
+        local cg
+        cg="$(berth_cgroup_parent)/shim-${1}"
+        sed -i "0,/\"linux\": {/s|\"linux\": {|\"linux\": {\n\t\t\"cgroupsPath\": \"$cg\",|" "$dir/config.json"
         grep -q '"cgroupsPath"' "$dir/config.json" || fail "mkbundle $1: could not set cgroupsPath"
     fi
     printf '%s\n' "$dir"
