@@ -255,4 +255,31 @@ void checkBundleConfig(const std::string& bundle) {
   if (!S_ISREG(st.st_mode)) throw invalidArgument("bundle " + bundle + ": config.json is not a regular file");
 }
 
+std::string readBundleConfig(const std::string& bundle) {
+  constexpr off_t kMaxConfig = 4 << 20;
+  const std::string config = bundle + "/config.json";
+  UniqueFd fd(::open(config.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (fd.fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw invalidArgument("bundle " + bundle + " has no config.json");
+    throw invalidArgument("bundle " + bundle + ": open config.json: " + std::strerror(errno));
+  }
+  struct stat st{};
+  if (::fstat(fd.fd, &st) != 0) throw systemError("fstat " + config, errno);
+  if (!S_ISREG(st.st_mode)) throw invalidArgument("bundle " + bundle + ": config.json is not a regular file");
+  if (st.st_size > kMaxConfig) throw invalidArgument("bundle " + bundle + ": config.json is larger than 4 MiB");
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw invalidArgument("bundle " + bundle + ": read config.json: " + std::strerror(errno));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > static_cast<size_t>(kMaxConfig)) {
+      throw invalidArgument("bundle " + bundle + ": config.json is larger than 4 MiB");
+    }
+  }
+  return out;
+}
+
 }  // namespace berth

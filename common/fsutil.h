@@ -58,5 +58,9 @@ bool pathExists(const std::string& path);
 // blocking: invalid-argument if it is missing, or a directory, a FIFO, a
 // socket or a device (a FIFO's open would block the caller's loop).
 void checkBundleConfig(const std::string& bundle);
+// Reads a bundle's config.json the same way, on the fd it checks (no
+// window for a swap to a FIFO): opened non-blocking, a regular file of at
+// most 4 MiB, else invalid-argument.
+std::string readBundleConfig(const std::string& bundle);
 
 }  // namespace berth

@@ -14,12 +14,11 @@ std::string absoluteIn(const std::string& base, const std::string& path) {
 
 PreparedBundle prepareBundle(const std::string& userBundle, const std::string& stateDir,
                              const std::string& cgroupPath, bool terminal) {
-  checkBundleConfig(userBundle);  // (a FIFO there would block the shim's loop in its open)
-  auto text = readFile(userBundle + "/config.json");
-  if (!text) throw invalidArgument("bundle " + userBundle + " has no config.json");
+  // (a FIFO there would block the shim's loop in its open)
+  const std::string text = readBundleConfig(userBundle);
   nlohmann::json spec;
   try {
-    spec = nlohmann::json::parse(*text);
+    spec = nlohmann::json::parse(text);
   } catch (nlohmann::json::exception&) {
     return {userBundle, userBundle + "/rootfs", true};
   }

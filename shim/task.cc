@@ -382,9 +382,8 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     co_await p.io.attachConsole();
     p.io.releaseProcessSide();
     p.ioAttached = true;
-    if (p.sizePending) p.io.resize(p.sizePending->first, p.sizePending->second);
-    if (p.closeStdinPending) p.io.closeStdin();
   } catch (...) {
+    p.ioAttached = false;
     // A process we could not attach (no pty master, no pid file) would run
     // on with nobody to report its exit, or to wait for it before the init's.
     if (made) killUnattached(execId, p.pid, *early);
@@ -396,6 +395,15 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     p.exitFile = ExitFile{};
     releaseInitExit();
     throw;
+  }
+  // What the client asked for before the IO was there (best effort: a
+  // resize that fails must not fail a start that worked).
+  try {
+    if (p.sizePending) p.io.resize(p.sizePending->first, p.sizePending->second);
+    if (p.closeStdinPending) p.io.closeStdin();
+  } catch (const std::exception& e) {
+    BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": exec " << execId
+                    << ": applying what came before its start: " << e.what();
   }
   uint32_t pid = p.pid;
   events_.emit([&](auto e) {

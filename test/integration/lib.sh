@@ -367,8 +367,15 @@ berth_cleanup() {
             done
         } >&2
     fi
-    # 0. the test's background loops (they would start more)
-    ((${#BERTH_BG_PIDS[@]})) && kill -s KILL "${BERTH_BG_PIDS[@]}" 2>/dev/null
+    # 0. the test's background loops (they would start more), those still
+    # our children: one the test ended already may have a new owner's pid
+    local bg stat
+    for bg in "${BERTH_BG_PIDS[@]}"; do
+        read -r stat 2>/dev/null <"/proc/$bg/stat" || continue
+        stat=${stat##*) }  # after the command name: STATE PPID ...
+        stat=${stat#* }
+        [[ ${stat%% *} == "$_BERTH_MAIN_PID" ]] && kill -s KILL "$bg" 2>/dev/null
+    done
     # 1. berthd
     berth_kill_daemon KILL
     # 2. shims, by their pid files; only if that pid really is a berth-shim

@@ -126,7 +126,7 @@ echo "--- kill of a stopped task whose shim is gone: not-found, as with its shim
 ctl run -d --bundle "$b" k1
 read -r k1shim _ <"$T/state/default/k1/shim.pid"
 kill -KILL "$k1shim"
-wait_for test "$(status_of k1)" = stopped
+wait_for status_is k1 stopped
 expect_error not-found ctl kill k1 >/dev/null
 ctl delete k1 >/dev/null
 berth_leaks_check

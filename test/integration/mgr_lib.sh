@@ -32,6 +32,14 @@ status_of() {
     json_get "$(ctl state "$1")" status
 }
 
+# status_is ID WANT — the task's status is WANT now (for wait_for, which
+# runs it again each time: `wait_for test "$(status_of ID)" = X` looked once).
+status_is() {
+    local st
+    st=$(json_get "$(ctl state "$1" 2>/dev/null)" status 2>/dev/null) || return 1
+    [[ $st == "$2" ]]
+}
+
 # a bundle whose init exits 143 on SIGTERM (a PID 1 ignores an unhandled TERM)
 mkbundle_sleeper() {
     mkbundle "${1:-sleeper}" -- sh -c 'trap "exit 143" TERM; sleep 1000 & wait'

@@ -52,11 +52,11 @@ else  # the 2 s deadline already passed (a loaded machine): cleaned up
 fi
 assert_eq running "$(status_of t1)" "t1 still running after the restart"
 assert_eq "$t1pid" "$(json_get "$(ctl state t1)" pid)" "same init"
-wait_for test "$(status_of t2)" = stopped
+wait_for status_is t2 stopped
 assert_eq 143 "$(json_get "$(ctl state t2)" exit_status)" "t2's exit while berthd was down"
-wait_for test "$(status_of t3)" = stopped
+wait_for status_is t3 stopped
 assert_eq 137 "$(json_get "$(ctl state t3)" exit_status)" "t3: shim gone, no exit file"
-wait_for test "$(status_of t4)" = stopped
+wait_for status_is t4 stopped
 assert_eq 137 "$(json_get "$(ctl state t4)" exit_status)" "t4: hung shim killed"
 poll_for pid_gone "$t4shim" || fail "the hung shim of t4 still runs"
 took=$(($(now_ms) - restarted))
@@ -74,7 +74,7 @@ grep -q '"container_id":"t4"' <<<"$after" || fail "no /tasks/exit for t4"
 
 echo "--- a shim killed while berthd runs"
 kill -KILL "$(shim_pid_of t1)"
-wait_for test "$(status_of t1)" = stopped
+wait_for status_is t1 stopped
 assert_eq 137 "$(json_get "$(ctl state t1)" exit_status)" "t1 after its shim died"
 poll_for pid_gone "$t1pid" || fail "t1's init survived its shim's cleanup"
 
@@ -84,7 +84,7 @@ berth_kill_daemon TERM
 assert_eq 0 "$BERTH_DAEMON_STATUS" "berthd exits 0 on SIGTERM"
 berth_start_daemon
 for id in t1 t3 t4; do
-    wait_for test "$(status_of "$id")" = stopped
+    wait_for status_is "$id" stopped
     assert_eq 137 "$(json_get "$(ctl state "$id")" exit_status)" "$id after the second restart"
 done
 assert_eq 143 "$(json_get "$(ctl state t2)" exit_status)" "t2 after the second restart"

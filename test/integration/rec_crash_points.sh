@@ -62,7 +62,7 @@ rolled_back() { # ID — nothing of it is left, and the id is free
     assert_eq "$(events "$id" /tasks/create)" "$(events "$id" /tasks/exit)" "$id: an exit for each create published"
 }
 stopped_with() { # ID CODE
-    wait_for test "$(status_of "$1")" = stopped
+    wait_for status_is "$1" stopped
     assert_eq "$2" "$(json_get "$(ctl state "$1")" exit_status)" "$1's exit status"
 }
 
@@ -111,10 +111,10 @@ assert_eq 1 "$(events cu /tasks/exit)" "the rollback publishes an exit for cu's 
 echo "--- start and exec: the shim did it; berthd died before it answered"
 ctl create --bundle "$b" c4
 crash_during after-start ctl start c4
-wait_for test "$(status_of c4)" = running
+wait_for status_is c4 running
 assert_eq 1 "$(events c4 /tasks/start)" "c4's start published once"
 crash_during after-exec ctl exec -d --exec-id x1 c4 sleep 100
-wait_for test "$(status_of c4)" = running
+wait_for status_is c4 running
 # `exec -d` is add + start; berthd died after the add: the exec waits, created.
 assert_eq created "$(json_get "$(ctl state --exec-id x1 c4)" status)" "the exec survived the crash"
 ctl start --exec-id x1 c4 >/dev/null
@@ -122,7 +122,7 @@ assert_contains "$(ctl pids c4)" '"x1"' "the exec runs"
 
 echo "--- delete: berthd dies before Shim.delete (task running: the delete is dropped)"
 crash_during before-shim-delete ctl delete c4
-wait_for test "$(status_of c4)" = running
+wait_for status_is c4 running
 assert_eq false "$(jq ".deleting // false" "$T/root/default/c4/task")" "c4's record no longer says deleting"
 ctl kill c4
 ctl wait c4 >/dev/null

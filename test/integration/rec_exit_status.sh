@@ -39,8 +39,8 @@ kill -KILL "$e2shim"
 wait_for pid_gone "$e2shim"
 
 berth_start_daemon
-wait_for test "$(status_of e1)" = stopped
-wait_for test "$(status_of e2)" = stopped
+wait_for status_is e1 stopped
+wait_for status_is e2 stopped
 assert_eq 42 "$(json_get "$(ctl state e1)" exit_status)" "e1 exited 42 while berthd was down"
 assert_eq 42 "$(json_get "$(ctl state e2)" exit_status)" "e2: the exit file's 42, not 137"
 assert_eq "$e2pid" "$(json_get "$(ctl state e2)" pid)" "e2's pid from its exit file"
@@ -54,7 +54,7 @@ echo "--- second restart (SIGKILL): nothing is published again"
 before=$(journal_last_seq)
 berth_kill_daemon KILL
 berth_start_daemon
-wait_for test "$(status_of e1)" = stopped
+wait_for status_is e1 stopped
 assert_eq 42 "$(json_get "$(ctl state e1)" exit_status)" "e1 after the second restart"
 assert_eq 42 "$(json_get "$(ctl state e2)" exit_status)" "e2 after the second restart"
 sleep 0.5
@@ -98,7 +98,7 @@ read -r d1shim _ <"$T/state/default/d1/shim.pid"
 err=$(expect_error unavailable ctl delete d1)
 assert_contains "$err" "shim for default/d1 went away during delete" "the error names the task and the call"
 wait_for pid_gone "$d1shim"
-wait_for test "$(status_of d1)" = stopped
+wait_for status_is d1 stopped
 assert_eq 137 "$(json_get "$(ctl state d1)" exit_status)" "d1, its shim and init killed"
 ctl delete d1 >/dev/null
 expect_error not-found ctl state d1 >/dev/null

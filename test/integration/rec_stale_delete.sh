@@ -44,7 +44,7 @@ WAIT_FOR_TIMEOUT=2 poll_for pid_gone "$held" || fail "the runc delete of the SIG
 
 echo "--- the next berthd cleans t1 up; t1 is created and started again"
 berth_start_daemon --runtime "$runtime"
-wait_for test "$(status_of t1)" = stopped
+wait_for status_is t1 stopped
 assert_eq 137 "$(json_get "$(ctl state t1)" exit_status)" "t1's init, killed with its lost shim"
 ctl delete t1 >/dev/null
 ctl run -d --bundle "$T/bundles/t1" t1

@@ -46,6 +46,17 @@ err=$(bad_create nocfg "$T/bundles/nocfg")
 assert_contains "$err" "config.json" "nocfg: the error names config.json"
 gone nocfg
 
+step "config.json a FIFO or a directory"
+# (A FIFO blocked the shim's loop in its open; a directory answered
+# internal, EISDIR.)
+for kind in fifo dir; do
+    mkdir -p "$T/bundles/cfg$kind/rootfs"
+    if [[ $kind == fifo ]]; then mkfifo "$T/bundles/cfg$kind/config.json"; else mkdir "$T/bundles/cfg$kind/config.json"; fi
+    err=$(DRV_TIMEOUT=10 bad_create "cfg$kind" "$T/bundles/cfg$kind")
+    assert_contains "$err" "config.json is not a regular file" "cfg$kind's error"
+    gone "cfg$kind"
+done
+
 step "broken JSON in config.json"
 b=$(mkbundle broken -- true)
 printf '{"ociVersion": "1.0.2", "process": {"args": ["true"' >"$b/config.json"
