@@ -9,8 +9,13 @@ export SHIM_RAW_BUNDLE=1
 source "$(dirname "$0")/shim_lib.sh"
 shim_test_init shim-isolation
 
-# memory cgroup of PID
-memcg() { sed -n 's/^[0-9]*:memory://p' "/proc/$1/cgroup"; }
+# memory cgroup of PID (cgroup v1), or its one cgroup (v2)
+memcg() {
+    local cg
+    cg=$(sed -n 's/^[0-9]*:memory://p' "/proc/$1/cgroup")
+    [[ -n $cg ]] || cg=$(sed -n 's/^0:://p' "/proc/$1/cgroup")
+    printf '%s\n' "$cg"
+}
 
 id=iso-${T##*.} # unique to this run: other tests cannot collide with it
 b=$(mkbundle iso -- sleep 100)
