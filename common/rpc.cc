@@ -48,9 +48,20 @@ void RpcListener::acceptNext() {
                                                 UnixSocket socket) {
     if (!*alive || ec == asio::error::operation_aborted) return;
     if (ec) {
-      BERTH_LOG(warn) << "accept on " << path_ << ": " << ec.message();
-      return acceptNext();
+      // Out of fds (EMFILE, ENFILE) or memory the accept fails at once,
+      // every time, while the connection waits in the backlog: looping
+      // straight back took a CPU and flooded the log. Wait, then retry.
+      if (++acceptFailures_ == 1 || acceptFailures_ % 100 == 0) {
+        BERTH_LOG(warn) << "accept on " << path_ << ": " << ec.message() << " (" << acceptFailures_
+                        << " in a row; retrying every 100 ms)";
+      }
+      auto timer = std::make_shared<asio::steady_timer>(loop_.io(), std::chrono::milliseconds(100));
+      timer->async_wait([this, alive, timer](const boost::system::error_code& tec) {
+        if (!tec && *alive && acceptor_.is_open()) acceptNext();
+      });
+      return;
     }
+    acceptFailures_ = 0;
     acceptNext();
     try {
       auto stream = makeStream(std::move(socket), streamOptions);

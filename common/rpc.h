@@ -68,6 +68,7 @@ class RpcListener {
   std::string path_;
   Factory bootstrap_;
   UnixAcceptor acceptor_;
+  uint64_t acceptFailures_ = 0;  // in a row (each retried after 100 ms)
   std::list<std::unique_ptr<RpcConnection>> connections_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

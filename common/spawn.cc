@@ -23,12 +23,15 @@ namespace {
 // In the vforked child: only async-signal-safe calls, no allocation.
 [[noreturn]] void childExec(const SpawnOptions& o, char* const* argv, char* const* envp,
                             int devnull, int errPipe, pid_t parent) {
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
+  // Handlers back to the default first, then unblocked (as posix_spawn
+  // does): a signal in between would run the parent's handler here, in a
+  // child that shares its memory.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
   }
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
   if (o.newSession) ::setsid();
   // Move every fd we hand on above the target range first, so dup2 into
   // 0..2+extra never clobbers a source that is still needed.
