@@ -245,18 +245,11 @@ bool pathExists(const std::string& path) {
   throw systemError("lstat " + path, errno);
 }
 
-void checkBundleConfig(const std::string& bundle) {
-  const std::string config = bundle + "/config.json";
-  struct stat st{};
-  if (::stat(config.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) throw invalidArgument("bundle " + bundle + " has no config.json");
-    throw invalidArgument("bundle " + bundle + ": stat config.json: " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) throw invalidArgument("bundle " + bundle + ": config.json is not a regular file");
-}
-
-std::string readBundleConfig(const std::string& bundle) {
-  constexpr off_t kMaxConfig = 4 << 20;
+namespace {
+// config.json opened non-blocking (a FIFO's open would block the caller's
+// loop) and checked on that fd: a regular file of at most kMaxConfig.
+constexpr off_t kMaxConfig = 4 << 20;
+UniqueFd openBundleConfig(const std::string& bundle) {
   const std::string config = bundle + "/config.json";
   UniqueFd fd(::open(config.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (fd.fd < 0) {
@@ -267,6 +260,14 @@ std::string readBundleConfig(const std::string& bundle) {
   if (::fstat(fd.fd, &st) != 0) throw systemError("fstat " + config, errno);
   if (!S_ISREG(st.st_mode)) throw invalidArgument("bundle " + bundle + ": config.json is not a regular file");
   if (st.st_size > kMaxConfig) throw invalidArgument("bundle " + bundle + ": config.json is larger than 4 MiB");
+  return fd;
+}
+}  // namespace
+
+void checkBundleConfig(const std::string& bundle) { openBundleConfig(bundle); }
+
+std::string readBundleConfig(const std::string& bundle) {
+  UniqueFd fd = openBundleConfig(bundle);
   std::string out;
   char buf[8192];
   for (;;) {

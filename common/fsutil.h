@@ -55,12 +55,12 @@ void removeTree(const std::string& path);
 bool pathExists(const std::string& path);
 
 // Checks that a bundle's config.json is a file we can read without
-// blocking: invalid-argument if it is missing, or a directory, a FIFO, a
-// socket or a device (a FIFO's open would block the caller's loop).
+// blocking: opened non-blocking and checked on that fd, a regular file of at
+// most 4 MiB; invalid-argument if it is missing, too large, or a directory,
+// a FIFO, a socket or a device (a FIFO's open would block the caller's loop).
 void checkBundleConfig(const std::string& bundle);
-// Reads a bundle's config.json the same way, on the fd it checks (no
-// window for a swap to a FIFO): opened non-blocking, a regular file of at
-// most 4 MiB, else invalid-argument.
+// Reads it, checked the same way on the fd it reads (no window for a swap
+// to a FIFO).
 std::string readBundleConfig(const std::string& bundle);
 
 }  // namespace berth

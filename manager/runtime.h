@@ -10,6 +10,7 @@
 
 #include "common/asio.h"
 #include "common/call_cancel.h"
+#include "common/errors.h"
 #include "common/task_metrics.h"
 
 #include <cstdint>
@@ -23,6 +24,13 @@ namespace berth {
 // The reference's ErrTaskNotExists / ErrTaskAlreadyExists texts.
 inline constexpr const char* kTaskNotExists = "task does not exist";
 inline constexpr const char* kTaskAlreadyExists = "task already exists";
+// Those errors for NS/ID: the reference's text, then the task.
+inline Error taskNotExists(const std::string& ns, const std::string& id) {
+  return notFound(std::string(kTaskNotExists) + ": " + ns + "/" + id);
+}
+inline Error taskAlreadyExists(const std::string& ns, const std::string& id) {
+  return alreadyExists(std::string(kTaskAlreadyExists) + ": " + ns + "/" + id);
+}
 
 enum class Status { Unknown, Created, Running, Stopped, Deleted, Paused, Pausing };
 

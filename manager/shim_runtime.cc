@@ -512,7 +512,7 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
   // A delete that gave up on a stalled shim, which deleted the task after
   // all: this one ends it.
   if (co_await completeShimDelete(task)) co_return task->cachedState().exit;
-  if (task->cachedState().status == Status::Deleted) throw notFound(std::string(kTaskNotExists) + ": " + nameOf(ns, id));
+  if (task->cachedState().status == Status::Deleted) throw taskNotExists(ns, id);
   if (task->deleting()) throw unavailable("task " + nameOf(ns, id) + " is still being deleted");
   Exit exit;
   bool lost = task->phase() == ShimTask::Phase::Lost;

@@ -6,7 +6,7 @@ namespace berth {
 
 void TaskList::reserve(const std::string& ns, const std::string& id) {
   auto [it, inserted] = tasks_[ns].try_emplace(id, nullptr);
-  if (!inserted) throw alreadyExists(std::string(kTaskAlreadyExists) + ": " + ns + "/" + id);
+  if (!inserted) throw taskAlreadyExists(ns, id);
 }
 
 void TaskList::release(const std::string& ns, const std::string& id) {
@@ -24,7 +24,7 @@ void TaskList::add(std::shared_ptr<Task> task) {
 
 void TaskList::addWithNamespace(const std::string& ns, std::shared_ptr<Task> task) {
   auto& slot = tasks_[ns][task->id()];
-  if (slot != nullptr) throw alreadyExists(std::string(kTaskAlreadyExists) + ": " + ns + "/" + task->id());
+  if (slot != nullptr) throw taskAlreadyExists(ns, task->id());
   slot = std::move(task);
 }
 
@@ -41,7 +41,7 @@ std::shared_ptr<Task> TaskList::get(const std::string& ns, const std::string& id
     auto it = nsIt->second.find(id);
     if (it != nsIt->second.end() && it->second != nullptr) return it->second;
   }
-  throw notFound(std::string(kTaskNotExists) + ": " + ns + "/" + id);
+  throw taskNotExists(ns, id);
 }
 
 std::vector<std::shared_ptr<Task>> TaskList::getAll(const std::string& ns) const {

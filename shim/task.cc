@@ -83,16 +83,20 @@ Task::Process& Task::find(const std::string& execId) {
   return const_cast<Process&>(static_cast<const Task*>(this)->find(execId));
 }
 
-const Task::Process& Task::find(const std::string& execId) const {
-  if (execId.empty()) {
-    if (!init_) throw notFound("task " + config_.id + " is not created");
-    return *init_;
-  }
+Task::Process* Task::lookup(const std::string& execId) {
+  return const_cast<Process*>(static_cast<const Task*>(this)->lookup(execId));
+}
+
+const Task::Process* Task::lookup(const std::string& execId) const {
+  if (execId.empty()) return init_.get();
   auto it = execs_.find(execId);
-  if (it == execs_.end()) {
-    throw notFound("process " + execId + " does not exist in task " + config_.id);
-  }
-  return *it->second;
+  return it == execs_.end() ? nullptr : it->second.get();
+}
+
+const Task::Process& Task::find(const std::string& execId) const {
+  if (const Process* p = lookup(execId)) return *p;
+  if (execId.empty()) throw notFound("task " + config_.id + " is not created");
+  throw notFound("process " + execId + " does not exist in task " + config_.id);
 }
 
 ProcessView Task::view(const Process& p) const {
@@ -608,7 +612,7 @@ kj::Promise<ExitInfo> Task::wait(std::string execId) {
       .attach(kj::defer([this, execId, key, alive = std::weak_ptr<int>(lifetime_)] {
         // Dropped unanswered (the caller went away): the waiter goes too.
         if (alive.expired()) return;
-        Process* q = execId.empty() ? init_.get() : (execs_.count(execId) ? execs_.at(execId).get() : nullptr);
+        Process* q = lookup(execId);
         if (q && q->waiters.erase(key) > 0) {
           BERTH_LOG(debug) << "task " << config_.ns << "/" << config_.id << ": a wait for "
                            << (execId.empty() ? config_.id : execId) << " was dropped by its caller";

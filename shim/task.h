@@ -102,6 +102,9 @@ class Task {
     ExitFile exitFile;     // prepared before the process can exit
   };
 
+  // The init (empty id) or the exec; nullptr if there is none.
+  Process* lookup(const std::string& execId);
+  const Process* lookup(const std::string& execId) const;
   Process& find(const std::string& execId);
   const Process& find(const std::string& execId) const;
   ProcessView view(const Process& p) const;

@@ -156,30 +156,33 @@ for try in 1 2; do
     assert_contains "$err" "/no/such/bin" "start $try of a terminal exec of a missing binary ($err)"
 done
 drv "$S" delete ft >/dev/null
+# wait_on_unstarted EID — add exec EID (never started) and a wait on it, in
+# the background (its pid in $waiter)
+wait_on_unstarted() {
+    drv "$S" exec "$1" '{"args":["true"]}' >/dev/null
+    timeout 15 "$SHIM_DRIVER" "$S" wait "$1" >/dev/null 2>"$T/$1.err" &
+    waiter=$!
+    sleep 0.5 # (the wait is in by then)
+}
+# waiter_not_found EID WHAT — that wait ended with not-found
+waiter_not_found() {
+    local st=0
+    wait "$waiter" || st=$?
+    ((st != 0)) || fail "the wait on $2 succeeded"
+    [[ $(<"$T/$1.err") == "error: not-found: "* ]] || fail "the wait on $1: $(<"$T/$1.err")"
+}
 # a wait on an exec that is deleted before it ever ran: not-found (the
 # waiter's promise used to be dropped: internal)
-drv "$S" exec nw '{"args":["true"]}' >/dev/null
-timeout 15 "$SHIM_DRIVER" "$S" wait nw >/dev/null 2>"$T/nw.err" &
-waiter=$!
-sleep 0.5 # (the wait is in by then)
+wait_on_unstarted nw
 drv "$S" delete nw >/dev/null
-st=0
-wait "$waiter" || st=$?
-((st != 0)) || fail "the wait on a deleted, never started exec succeeded"
-[[ $(<"$T/nw.err") == "error: not-found: "* ]] || fail "the wait on nw: $(<"$T/nw.err")"
+waiter_not_found nw "a deleted, never started exec"
 # the same when the task is deleted, not the exec: the waiter is answered
 # (it used to hang until the shim went: unavailable)
-drv "$S" exec nw2 '{"args":["true"]}' >/dev/null
-timeout 15 "$SHIM_DRIVER" "$S" wait nw2 >/dev/null 2>"$T/nw2.err" &
-waiter=$!
-sleep 0.5 # (the wait is in by then)
+wait_on_unstarted nw2
 drv "$S" kill 9 >/dev/null
 drv "$S" wait >/dev/null
 drv "$S" delete >/dev/null
-st=0
-wait "$waiter" || st=$?
-((st != 0)) || fail "the wait on a never started exec of a deleted task succeeded"
-[[ $(<"$T/nw2.err") == "error: not-found: "* ]] || fail "the wait on nw2: $(<"$T/nw2.err")"
+waiter_not_found nw2 "a never started exec of a deleted task"
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 

@@ -115,9 +115,6 @@ step "a terminal exec whose output nobody reads: nothing of it stays after its d
 # to write; the exec is killed. 5 s after the exit the shim gives up on the
 # output; the copy, its console and the FIFO's fd used to stay until the
 # shim ended, one set per such exec.
-mkfifo "$T/unread.fifo"
-drv "$S" exec tu '{"args":["yes"],"terminal":true}' "" "$T/unread.fifo" "" tty >/dev/null
-drv "$S" start tu >/dev/null
 # (until the FIFO is full, its fill (FIONREAD) no longer growing: then the
 # copy waits to write, whatever the load)
 fifo_full() { python3 -c 'import fcntl, os, struct, sys, termios, time
@@ -125,11 +122,19 @@ fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
 fill = lambda: struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
 a = fill(); time.sleep(0.2); b = fill()
 sys.exit(0 if a == b and a > 16384 else 1)' "$1"; }
-wait_for fifo_full "$T/unread.fifo"
+# unread_tty_exec EID — start exec EID, `yes` on a terminal whose output goes
+# to $T/unread-EID.fifo, which nobody reads; return once that FIFO is full
+unread_tty_exec() {
+    mkfifo "$T/unread-$1.fifo"
+    drv "$S" exec "$1" '{"args":["yes"],"terminal":true}' "" "$T/unread-$1.fifo" "" tty >/dev/null
+    drv "$S" start "$1" >/dev/null
+    wait_for fifo_full "$T/unread-$1.fifo"
+}
+unread_tty_exec tu
 drv "$S" kill 9 tu >/dev/null
 assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" wait tu)" "tu's exit, its output unread"
 drv "$S" delete tu >/dev/null
-held=$(find "/proc/$spid/fd" -lname "$T/unread.fifo" 2>/dev/null | wc -l)
+held=$(find "/proc/$spid/fd" -lname "$T/unread-tu.fifo" 2>/dev/null | wc -l)
 assert_eq 0 "$held" "fds of the shim on the unread FIFO after tu's delete"
 
 step "the init's exit waits for an exec's exit whose output is still draining"
@@ -137,10 +142,7 @@ step "the init's exit waits for an exec's exit whose output is still draining"
 # the latest 5 s later (nobody reads): the init, killed meanwhile, must not
 # publish its exit before tv's. (It did: the init waited only for execs not
 # yet reaped, and a delete right after its exit lost tv's for good.)
-mkfifo "$T/unread2.fifo"
-drv "$S" exec tv '{"args":["yes"],"terminal":true}' "" "$T/unread2.fifo" "" tty >/dev/null
-drv "$S" start tv >/dev/null
-wait_for fifo_full "$T/unread2.fifo"
+unread_tty_exec tv
 drv "$S" kill 9 tv >/dev/null
 wait_for test -s "$T/state/$SHIM_NS/c2/exit/exec-tv"  # reaped, its exit held
 drv "$S" kill 9 >/dev/null
@@ -162,10 +164,7 @@ step "a created task's delete waits for the exits its kill holds back"
 # never sent the two exits.
 shim_up c3 "$b"
 drv "$S" create c3 "" "" "" >/dev/null
-mkfifo "$T/unread3.fifo"
-drv "$S" exec tw '{"args":["yes"],"terminal":true}' "" "$T/unread3.fifo" "" tty >/dev/null
-drv "$S" start tw >/dev/null
-wait_for fifo_full "$T/unread3.fifo"
+unread_tty_exec tw
 assert_eq 137 "$(DRV_TIMEOUT=20 drv "$S" delete)" "the delete's exit"
 assert_eq "4 exit id=tw status=137
 5 exit id=c3 status=137
