@@ -177,12 +177,19 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
   writeAll(fd.fd, text, path);  // at offset 0: the file was just opened
 }
 
-std::optional<std::string> readFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+std::optional<std::string> readFile(const std::string& path, size_t maxBytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (fd.fd < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw systemError("open " + path, errno);
   }
+  struct stat st{};
+  if (::fstat(fd.fd, &st) != 0) throw systemError("fstat " + path, errno);
+  if (!S_ISREG(st.st_mode)) throw invalidArgument(path + " is not a regular file");
+  auto tooLarge = [&] {
+    return invalidArgument(path + " is larger than " + std::to_string(maxBytes) + " bytes");
+  };
+  if (static_cast<uint64_t>(st.st_size) > maxBytes) throw tooLarge();
   std::string out;
   char buf[8192];
   for (;;) {
@@ -193,6 +200,7 @@ std::optional<std::string> readFile(const std::string& path) {
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > maxBytes) throw tooLarge();  // /proc files say size 0
   }
   return out;
 }

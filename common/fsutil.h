@@ -39,8 +39,13 @@ std::string dirName(const std::string& path);
 // to replaceFile when PATH is missing or the text is larger than a page.
 void overwriteInPlace(const std::string& path, std::string_view data, mode_t mode = 0600);
 
-// Whole file contents; nullopt only if PATH does not exist (ENOENT).
-std::optional<std::string> readFile(const std::string& path);
+// Whole file contents; nullopt only if PATH does not exist (ENOENT). Opened
+// non-blocking and checked on that fd: a FIFO, socket, device or directory
+// throws invalid-argument instead of blocking the caller (a FIFO's open would
+// block berthd's loop), and so does a file larger than MAX_BYTES (a record
+// that is a link to /dev/zero, say).
+inline constexpr size_t kReadFileLimit = 64u << 20;
+std::optional<std::string> readFile(const std::string& path, size_t maxBytes = kReadFileLimit);
 
 // mkdir -p. Directories created here get exactly MODE regardless of umask;
 // existing directories are left as they are.

@@ -7,6 +7,7 @@
 #include "common/reaper.h"
 #include "common/rpc.h"
 #include "manager/api_service.h"
+#include "manager/dir_claim.h"
 #include "manager/event_exchange.h"
 #include "manager/monitor.h"
 #include "manager/recovery.h"
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
     makeDirs(root, 0700);
     makeDirs(state, 0700);
     makeDirs(fs::path(address).parent_path(), 0700);
+    DirClaim claim(root, state);  // before anything in them is read or written
 
     asio::io_context io;
     KjLoop loop(io);

@@ -60,7 +60,14 @@ void Recovery::start() {
     try {
       record = TaskRecord::load(recordFile);
     } catch (const std::exception& e) {
-      BERTH_LOG(error) << "cannot load task " << ns << "/" << id << ": " << e.what() << "; cleaning it up";
+      // Not an orphan: its record is there, only unreadable (torn, mangled,
+      // written by another version). Cleaning it up would kill a container
+      // that may be running and erase the only trace of it.
+      BERTH_LOG(error) << "task " << ns << "/" << id << ": cannot read its record (" << e.what()
+                       << "): leaving its shim, container and files alone; its id stays taken until "
+                       << recordFile << " is mended or removed and berthd restarts";
+      runtime_.holdUnreadable(ns, id, e.what());
+      continue;
     }
     if (!record) {
       jobs.push_back(runtime_.cleanOrphan(ns, id));

@@ -16,7 +16,7 @@ namespace berth {
 std::optional<ShimPid> readShimPid(const std::string& stateDir) {
   std::optional<std::string> text;
   try {
-    text = readFile(stateDir + "/shim.pid");
+    text = readFile(stateDir + "/shim.pid", 64);
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -26,7 +26,9 @@ std::optional<ShimPid> readShimPid(const std::string& stateDir) {
   long long pid = 0;
   if (!(in >> pid) || pid <= 1) return std::nullopt;
   p.pid = static_cast<pid_t>(pid);
-  if (!(in >> p.startTime)) p.startTime = 0;  // no start time: trust the pid alone
+  // Without its start time the pid could be anyone's by now: a shim we
+  // cannot tell from a stranger is never signalled (shimAlive, killShim).
+  if (!(in >> p.startTime) || p.startTime == 0) return std::nullopt;
   return p;
 }
 
@@ -39,7 +41,7 @@ std::optional<uint64_t> processStartTime(pid_t pid) {
 bool shimAlive(const ShimPid& shim) {
   auto stat = readProcStat(shim.pid);
   if (!stat || stat->state == 'Z' || stat->state == 'X') return false;
-  return shim.startTime == 0 || stat->startTime == shim.startTime;
+  return stat->startTime == shim.startTime;
 }
 
 namespace {

@@ -68,6 +68,11 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
     asio::steady_timer timer(co_await asio::this_coro::executor, 20ms);
     co_await timer.async_wait(asio::use_awaitable);
   }
+  if (auto held = unreadable_.find(nameOf(ns, id)); held != unreadable_.end()) {
+    throw failedPrecondition("task " + held->first + " has a record berthd cannot read (" + held->second +
+                             "); its shim and container were left alone: mend or remove " +
+                             pathsFor(ns, id).recordFile + ", then restart berthd");
+  }
   tasks_.reserve(ns, id);  // already-exists at once for a concurrent create of the same id
 
   TaskPaths paths = pathsFor(ns, id);
@@ -484,6 +489,11 @@ asio::awaitable<void> ShimRuntime::cleanOrphan(std::string ns, std::string id) {
   cleaning_.erase(name);
 }
 
+void ShimRuntime::holdUnreadable(const std::string& ns, const std::string& id, std::string why) {
+  tasks_.reserve(ns, id);  // for good: get and list do not show a reservation
+  unreadable_.emplace(nameOf(ns, id), std::move(why));
+}
+
 // ------------------------------------------------------------------ lookups
 
 asio::awaitable<std::shared_ptr<Task>> ShimRuntime::get(std::string ns, std::string id) {
@@ -544,16 +554,27 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     }
     crashPoint("after-shim-delete");
     // Let the shim's last events (exit, delete) through before the task goes.
+    bool handled = false;
     try {
       if (lastSeq == 0) lastSeq = (co_await client->hello(2s)).lastSeq;  // an older shim
-      if (!co_await task->awaitHandled(lastSeq, 2s)) {
+      handled = co_await task->awaitHandled(lastSeq, 2s);
+      if (!handled) {
         BERTH_LOG(warn) << "task " << nameOf(ns, id) << ": events up to " << lastSeq
-                        << " not all handled before delete";
+                        << " not all handled before delete; berthd publishes the task's end itself";
       }
     } catch (const Error& e) {
       BERTH_LOG(debug) << "delete " << nameOf(ns, id) << ": " << e.what();
     }
     co_await retireShim(task, client);
+    if (!handled) {
+      // What the shim still held (a journal that refused its exit, say) went
+      // with it: its exit and delete, as a lost shim's, before the record goes.
+      const TaskRecord& r = task->record();
+      endStory(ns, id, {0, true, r.deletePublished, r.exit, exit.pid ? exit.pid : task->cachedState().pid,
+                        exit.exitedAtNs ? std::optional<Exit>(exit) : std::nullopt},
+               task);
+      co_await events_.journaledAll();
+    }
   }
   // The lost task's delete event goes out before its record does: a crash in
   // between finishes the delete at start-up without publishing it again.

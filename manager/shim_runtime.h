@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <map>
 #include <set>
 #include <string>
 
@@ -80,6 +81,12 @@ class ShimRuntime final : public Runtime {
   // (if that very process still runs) is killed, `berth-shim delete` removes
   // container, mounts and state dir, and the record dir goes.
   asio::awaitable<void> cleanOrphan(std::string ns, std::string id);
+  // A task whose record exists but cannot be read or parsed: nothing of it
+  // is touched (its shim and container run on, its files stay), and its id
+  // stays taken, so a create cannot reuse the id and roll back onto its
+  // container. A create of it is refused, naming WHY, until the record is
+  // mended or removed and berthd restarts.
+  void holdUnreadable(const std::string& ns, const std::string& id, std::string why);
 
   // Called when a Ready task's shim connection drops (set by recovery).
   std::function<void(std::shared_ptr<ShimTask>)> onShimDisconnected;
@@ -136,6 +143,8 @@ class ShimRuntime final : public Runtime {
   TaskMonitor& monitor_;
   // "NS/ID" being rolled back or cleaned up by recovery.
   std::set<std::string> cleaning_;
+  // "NS/ID" -> why its record cannot be read (holdUnreadable).
+  std::map<std::string, std::string> unreadable_;
   HeapTrimmer trimmer_;
 };
 

@@ -15,8 +15,11 @@
 namespace berth::shim {
 
 std::string pidWithStartTime(int pid) {
+  // berthd trusts a pid file only with the start time (it tells a reused pid
+  // from us), so a shim that cannot read its own does not start.
   auto stat = readProcStat(pid);
-  return std::to_string(pid) + " " + std::to_string(stat ? stat->startTime : 0);
+  if (!stat) throw internal("cannot read /proc/" + std::to_string(pid) + "/stat for the shim's pid file");
+  return std::to_string(pid) + " " + std::to_string(stat->startTime);
 }
 
 ReadyNotice daemonize(const std::string& address, const std::string& logFile,

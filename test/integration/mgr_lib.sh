@@ -40,6 +40,16 @@ status_is() {
     [[ $st == "$2" ]]
 }
 
+# kill_and_delete ID... — SIGKILL each task, wait for its exit, delete it.
+kill_and_delete() {
+    local id
+    for id; do
+        ctl kill --signal KILL "$id"
+        ctl wait "$id" >/dev/null
+        ctl delete "$id" >/dev/null
+    done
+}
+
 # a bundle whose init exits 143 on SIGTERM (a PID 1 ignores an unhandled TERM)
 mkbundle_sleeper() {
     mkbundle "${1:-sleeper}" -- sh -c 'trap "exit 143" TERM; sleep 1000 & wait'

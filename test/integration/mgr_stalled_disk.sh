@@ -89,6 +89,23 @@ if ((immutable_fails)); then
     ctl delete jfail >/dev/null
     assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$(journaled jfail)" "jfail's journaled events"
 
+    echo "--- a delete while the journal refuses the exit: the exit and delete still go out"
+    # The delete waits 2 s for the shim's last events, then shuts the shim
+    # down; what the shim still held went with it, and the task's exit and
+    # delete were never journaled.
+    ctl run -d --bundle "$b" jdel
+    chattr +i "$j"
+    ctl kill --signal KILL jdel
+    assert_eq 137 "$(json_get "$(ctl wait jdel)" exit_status)" "jdel's exit"
+    ctl delete jdel >"$T/jdel.out" 2>&1 &
+    jdel_pid=$!
+    sleep 3 # past the delete's 2 s wait for the shim's events
+    chattr -i "$j"
+    wait "$jdel_pid" || fail "the delete failed: $(cat "$T/jdel.out")"
+    WAIT_FOR_TIMEOUT=10 wait_for journaled_is jdel "/tasks/create /tasks/start /tasks/exit /tasks/delete "
+    assert_eq 137 "$(jq -r 'select(.task_id == "jdel" and .topic == "/tasks/exit") | .event.exit_status' "$j")" \
+        "jdel's journaled exit status"
+
     echo "--- berthd's own events wait for the journal: no seq is handed out twice"
     # A lost shim's exit and its task's delete are made by berthd itself.
     # They must not go out under a seq the journal never saw (a restart would

@@ -119,9 +119,7 @@ for id in sda sdb sdc; do
     assert_eq 1 "$(jq -r --arg id "$id" 'select(.topic == "/tasks/delete" and .event.container_id == $id) | .topic' \
         <<<"$events" | wc -l)" "one /tasks/delete for $id"
     ctl run -d --bundle "$b" "$id" # its id is free again
-    ctl kill --signal KILL "$id"
-    ctl wait "$id" >/dev/null
-    ctl delete "$id" >/dev/null
+    kill_and_delete "$id"
 done
 berth_leaks_check
 echo "mgr-stalled-runtime: ok"

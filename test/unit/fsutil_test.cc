@@ -124,6 +124,28 @@ TEST_CASE("readFile of a directory throws instead of returning nullopt") {
   CHECK_THROWS_AS(readFile(t.path + "/"), Error);
 }
 
+TEST_CASE("readFile of a FIFO throws at once instead of blocking in open") {
+  TempDir t;
+  const std::string fifo = t.path + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  try {
+    readFile(fifo);  // with no writer, a blocking open would never return
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == Code::InvalidArgument);
+    CHECK(e.message() == fifo + " is not a regular file");
+  }
+}
+
+TEST_CASE("readFile refuses a file larger than its limit, also one whose size reads 0") {
+  TempDir t;
+  atomicWrite(t.path + "/f", "0123456789");
+  CHECK(readFile(t.path + "/f", 10) == std::optional<std::string>("0123456789"));
+  CHECK_THROWS_AS(readFile(t.path + "/f", 9), Error);
+  // /proc files report size 0: the limit applies to what is read
+  CHECK_THROWS_AS(readFile("/proc/self/maps", 1), Error);
+}
+
 TEST_CASE("readFile reads binary data including NUL bytes") {
   TempDir t;
   std::string data("a\0b\xff", 4);

@@ -1,0 +1,88 @@
+#include "manager/dir_claim.h"
+
+#include "common/errors.h"
+#include "common/fsutil.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace berth {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kLockName = "berthd.lock";
+
+std::string canonical(const std::string& path) {
+  std::error_code ec;
+  auto out = fs::weakly_canonical(path, ec);
+  return ec ? path : out.string();
+}
+
+// Opens and locks DIR/berthd.lock; failed-precondition if another berthd has it.
+UniqueFd lockDir(const std::string& dir, const char* role) {
+  const std::string path = dir + "/" + kLockName;
+  // CLOEXEC above all: a shim that inherited it would hold the lock after
+  // berthd's death and keep the next berthd out.
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+  if (fd.fd < 0) throw systemError("open " + path, errno);
+  if (::flock(fd.fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      throw failedPrecondition(std::string("another berthd uses ") + role + " " + dir + " (it holds " + path + ")");
+    }
+    throw systemError("flock " + path, errno);
+  }
+  return fd;
+}
+
+// The partner dir a lock file names ("" for a new one, or one an older
+// berthd made).
+std::string partnerOf(const std::string& dir) {
+  auto text = readFile(dir + "/" + kLockName, 4096);
+  if (!text) return "";
+  std::string out = *text;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+void namePartner(int fd, const std::string& dir, const std::string& partner) {
+  const std::string path = dir + "/" + kLockName;
+  if (::ftruncate(fd, 0) != 0) throw systemError("truncate " + path, errno);
+  std::string text = partner + "\n";
+  if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    throw systemError("write " + path, errno);
+  }
+}
+
+}  // namespace
+
+DirClaim::DirClaim(const std::string& rootArg, const std::string& stateArg) {
+  const std::string root = canonical(rootArg), state = canonical(stateArg);
+  rootLock_ = lockDir(root, "root");
+  stateLock_ = lockDir(state, "state");
+
+  // The state dir's tasks are the ones of the root it names.
+  if (std::string owner = partnerOf(state); !owner.empty() && owner != root) {
+    throw failedPrecondition("state dir " + state + " holds the tasks of the berthd with --root " + owner +
+                             " (" + state + "/" + kLockName + "): with --root " + root +
+                             " they would look orphaned and be killed; start with --root " + owner +
+                             ", or remove that file if " + owner + " is gone for good");
+  }
+  // The root's tasks run under the state dir it names, unless that one is
+  // gone (a reboot emptied /run, or it moved): then they are rightly lost.
+  if (std::string home = partnerOf(root); !home.empty() && home != state && partnerOf(home) == root) {
+    throw failedPrecondition("root " + root + " has its tasks running under --state " + home + " (" + root +
+                             "/" + kLockName + "): with --state " + state +
+                             " they would all be taken for dead; start with --state " + home +
+                             ", or remove that file if " + home + " is no longer used");
+  }
+  namePartner(rootLock_.fd, root, state);
+  namePartner(stateLock_.fd, state, root);
+}
+
+}  // namespace berth

@@ -1,0 +1,31 @@
+// DirClaim: this berthd alone uses its --root and --state, and the two belong
+// together.
+//
+// Each dir holds a lock file (berthd.lock, flock'ed for berthd's life, so a
+// SIGKILLed berthd leaves no stale lock) whose text names the other dir. Two
+// berthd on one root would hand a shim's events to whichever subscribed last
+// and number their journal lines twice; a --root that does not match its
+// --state makes every task in the state dir look like an orphan, and
+// recovery kills orphans. Both are refused before anything is read or
+// written.
+#pragma once
+
+#include "common/unique_fd.h"
+
+#include <string>
+
+namespace berth {
+
+class DirClaim {
+ public:
+  // ROOT and STATE absolute. failed-precondition when another berthd holds
+  // either dir, or when the dirs name different partners; the error says
+  // which berthd.lock to look at.
+  DirClaim(const std::string& root, const std::string& state);
+
+ private:
+  UniqueFd rootLock_;
+  UniqueFd stateLock_;
+};
+
+}  // namespace berth

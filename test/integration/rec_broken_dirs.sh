@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# berthd's own dirs, broken or mismatched, lose nothing:
+#  - a task record that cannot be read (garbage, a FIFO) leaves that task's
+#    shim, container and files alone, keeps its id taken, and does not stop
+#    berthd or the other tasks; mended, the task is back;
+#  - a shim.pid without a start time is never taken for the shim's pid;
+#  - a second berthd on the same root or state is refused before it touches
+#    anything;
+#  - a --root that is not the state dir's, or a --state that is not the
+#    root's, is refused: either would take the running tasks for orphans or
+#    for dead.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/mgr_lib.sh"
+mgr_require jq
+berth_test_init rec-broken-dirs
+WAIT_FOR_TIMEOUT=${WAIT_FOR_TIMEOUT:-15}
+berth_start_daemon
+b=$(mkbundle_sleeper)
+for id in ok1 bad1 fifo1; do ctl run -d --bundle "$b" "$id"; done
+pid_of() { json_get "$(ctl state "$1")" pid; }
+shim_of() { local p; read -r p _ <"$T/state/default/$1/shim.pid"; echo "$p"; }
+declare -A init shim
+for id in ok1 bad1 fifo1; do init[$id]=$(pid_of "$id"); shim[$id]=$(shim_of "$id"); done
+
+echo "--- records that cannot be read"
+berth_kill_daemon KILL
+cp "$T/root/default/bad1/task" "$T/bad1.record"
+cp "$T/root/default/fifo1/task" "$T/fifo1.record"
+printf '{"bundle": 5, "torn' >"$T/root/default/bad1/task"
+rm "$T/root/default/fifo1/task"
+mkfifo "$T/root/default/fifo1/task"  # its open used to block berthd for good
+berth_start_daemon
+assert_eq running "$(status_of ok1)" "a task beside the broken ones"
+for id in bad1 fifo1; do
+    kill -0 "${init[$id]}" || fail "$id's container was killed for its unreadable record"
+    kill -0 "${shim[$id]}" || fail "$id's shim was killed for its unreadable record"
+    expect_error not-found ctl state "$id" >/dev/null
+    msg=$(expect_error failed-precondition ctl create --bundle "$b" "$id")
+    assert_contains "$msg" "cannot read" "a create of $id's id"
+    assert_contains "$msg" "$T/root/default/$id/task" "the create names the record"
+done
+assert_eq '{"bundle": 5, "torn' "$(<"$T/root/default/bad1/task")" "bad1's record is kept as it was"
+test -p "$T/root/default/fifo1/task" || fail "fifo1's record is gone"
+assert_eq "$(printf 'bad1\nfifo1\nok1')" "$(runc_list default | sort)" "runc still has all three"
+grep -q "bad1: cannot read its record" "$T/berthd.log" || fail "no log line names bad1's record"
+assert_eq '["ok1"]' "$(ctl list --json | jq -c '[.[].id]')" "list"
+
+echo "--- mended, they are back"
+berth_kill_daemon KILL
+cp "$T/bad1.record" "$T/root/default/bad1/task"
+rm "$T/root/default/fifo1/task"
+cp "$T/fifo1.record" "$T/root/default/fifo1/task"
+berth_start_daemon
+for id in bad1 fifo1; do
+    wait_for status_is "$id" running
+    assert_eq "${init[$id]}" "$(pid_of "$id")" "$id's init after its record is mended"
+done
+
+echo "--- a shim.pid without its start time"
+# lost1's shim dies while berthd is down, and its pid file names another
+# process by its bare pid: recovery must not take that process for the shim
+# (and kill it), only find the task lost.
+ctl run -d --bundle "$b" lost1
+berth_kill_daemon KILL
+kill -KILL "$(shim_of lost1)"
+sleep 1000 &
+decoy=$!
+berth_bg "$decoy"
+echo "$decoy" >"$T/state/default/lost1/shim.pid"
+berth_start_daemon
+wait_for status_is lost1 stopped
+assert_eq 137 "$(json_get "$(ctl state lost1)" exit_status)" "lost1, whose shim died"
+kill -0 "$decoy" || fail "berthd killed the process a shim.pid without a start time named"
+kill -TERM "$decoy"
+wait "$decoy" 2>/dev/null || true
+ctl delete lost1 >/dev/null
+
+echo "--- one berthd per root and per state"
+events_before=$(stat -c %s "$T/root/events.log")
+second() { # ARGS... — a second berthd; its status and output in $st, $out
+    st=0
+    out=$(timeout 10 "$BERTHD" --address "$T/second.sock" --cgroup-parent "$(berth_cgroup_parent)" "$@" \
+        </dev/null 2>&1) || st=$?
+}
+refused() { # WHAT MESSAGE ARGS... — a berthd started with ARGS exits 1 saying MESSAGE
+    local what=$1 want=$2
+    shift 2
+    second "$@"
+    assert_eq 1 "$st" "$what ($out)"
+    assert_contains "$out" "$want" "$what: its error"
+}
+refused "a second berthd on the same root" "another berthd uses root $T/root" --root "$T/root" --state "$T/state2"
+refused "a second berthd on the same state" "another berthd uses state $T/state" --root "$T/root2" --state "$T/state"
+assert_eq "$events_before" "$(stat -c %s "$T/root/events.log")" "the journal after the refused berthd"
+test ! -e "$T/second.sock" || fail "a refused berthd made its socket"
+assert_eq running "$(status_of ok1)" "ok1 beside the refused berthds"
+
+echo "--- a root and a state that do not belong together"
+berth_kill_daemon KILL
+refused "berthd with another --root over a state dir with tasks" \
+    "holds the tasks of the berthd with --root $T/root" --root "$T/root2" --state "$T/state"
+refused "berthd with another --state for a root whose tasks run" \
+    "has its tasks running under --state $T/state" --root "$T/root" --state "$T/state2"
+for id in ok1 bad1 fifo1; do
+    kill -0 "${init[$id]}" || fail "$id's container died of a mismatched berthd"
+done
+rm -rf "$T/root2" "$T/state2"
+berth_start_daemon
+for id in ok1 bad1 fifo1; do assert_eq running "$(status_of "$id")" "$id after the refused starts"; done
+kill_and_delete ok1 bad1 fifo1
+berth_leaks_check
+echo "rec-broken-dirs: ok"
