@@ -256,7 +256,7 @@ bool pathExists(const std::string& path) {
 namespace {
 // config.json opened non-blocking (a FIFO's open would block the caller's
 // loop) and checked on that fd: a regular file of at most kMaxConfig.
-constexpr off_t kMaxConfig = 4 << 20;
+constexpr off_t kMaxConfig = kMaxSpecBytes;
 UniqueFd openBundleConfig(const std::string& bundle) {
   const std::string config = bundle + "/config.json";
   UniqueFd fd(::open(config.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));

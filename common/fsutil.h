@@ -45,6 +45,9 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
 // block berthd's loop), and so does a file larger than MAX_BYTES (a record
 // that is a link to /dev/zero, say).
 inline constexpr size_t kReadFileLimit = 64u << 20;
+// The most a spec-like JSON document may hold: a bundle's config.json, an
+// update's resources.
+inline constexpr size_t kMaxSpecBytes = 4u << 20;
 std::optional<std::string> readFile(const std::string& path, size_t maxBytes = kReadFileLimit);
 
 // mkdir -p. Directories created here get exactly MODE regardless of umask;

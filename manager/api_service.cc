@@ -1,6 +1,7 @@
 #include "manager/api_service.h"
 
 #include "common/errors.h"
+#include "common/fsutil.h"
 #include "common/ids.h"
 #include "common/kj_await.h"
 #include "manager/wire_convert.h"
@@ -166,6 +167,7 @@ kj::Promise<void> ApiService::resume(ResumeContext ctx) {
 kj::Promise<void> ApiService::update(UpdateContext ctx) {
   auto p = ctx.getParams();
   auto run = [](Runtime& rt, Ref ref, std::string resources) -> asio::awaitable<void> {
+    if (resources.size() > kMaxSpecBytes) throw invalidArgument("resources are larger than 4 MiB");
     auto task = co_await rt.get(ref.ns, ref.id);
     co_await task->update(std::move(resources));
   };

@@ -203,6 +203,17 @@ std::string toJournalLine(const TaskEvent& ev) {
   return w.take();
 }
 
+namespace {
+bool isKnownTopic(const std::string& topic) {
+  for (const char* known : {topics::kCreate, topics::kStart, topics::kOom, topics::kExit, topics::kDelete,
+                            topics::kExecAdded, topics::kExecStarted, topics::kPaused, topics::kResumed,
+                            topics::kCheckpointed}) {
+    if (topic == known) return true;
+  }
+  return false;
+}
+}  // namespace
+
 TaskEvent fromJournalLine(const std::string& line) {
   json j = json::parse(line);
   TaskEvent ev;
@@ -212,6 +223,10 @@ TaskEvent fromJournalLine(const std::string& line) {
   ev.shimSeq = j.value("shim_seq", uint64_t{0});
   ev.taskId = j.value("task_id", "");
   ev.topic = j.value("topic", "");
+  // A topic this berthd does not know (a newer one's journal, a mangled line)
+  // is kept but never replayed: under its own name it would go out with the
+  // stand-in payload below, telling subscribers of a pause that never was.
+  if (!isKnownTopic(ev.topic)) ev.topic = topics::kUnknown;
   ev.incarnation = j.value("incarnation", int64_t{0});
   const json fields = j.value("event", json::object());
   ev.message = newMessage();

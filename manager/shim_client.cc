@@ -270,7 +270,8 @@ asio::awaitable<std::vector<ProcessInfo>> ShimClient::pids() {
     for (auto info : r.getProcesses()) out.push_back(fromWire(info));
     return out;
   });
-  co_return co_await finish<std::vector<ProcessInfo>>(kj::mv(p), "pids", kDefault);
+  // (longer than the shim's 15 s for `runc ps`: the shim's error is the one to give)
+  co_return co_await finish<std::vector<ProcessInfo>>(kj::mv(p), "pids", kLong);
 }
 
 asio::awaitable<void> ShimClient::pause() {

@@ -221,14 +221,30 @@ int cleanup(const Args& args) {
     io.stop();  // the reaper's SIGCHLD wait would keep run() going
   }, [&io](std::exception_ptr) { io.stop(); });
   io.run();
-  std::string pid = "0", status = "9", at = "0";
-  if (auto text = readFile(config.stateDir + "/exit/init")) {
-    std::istringstream in(*text);
-    in >> pid >> status >> at;
+  // The exit file's three numbers, or SIGKILL now when it is missing, cannot
+  // be read or is mangled: the clean-up below must run whatever it holds.
+  uint32_t pid = 0;
+  int status = 9;
+  int64_t at = 0;
+  try {
+    if (auto text = readFile(config.stateDir + "/exit/init", 4096)) {
+      std::istringstream in(*text);
+      uint32_t p = 0;
+      int s = 0;
+      int64_t a = 0;
+      if (in >> p >> s >> a) {
+        pid = p, status = s, at = a;
+      } else {
+        std::fprintf(stderr, "berth-shim: the exit file of %s is mangled: \"%s\"\n", config.id.c_str(),
+                     text->substr(0, 100).c_str());
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "berth-shim: the exit file of %s: %s\n", config.id.c_str(), e.what());
   }
-  if (at == "0") at = std::to_string(nowNs());
-  std::printf("{\"pid\":%s,\"wait_status\":%s,\"exited_at_ns\":%s,\"runc_deleted\":%s}\n",
-              pid.c_str(), status.c_str(), at.c_str(), deleted ? "true" : "false");
+  if (at == 0) at = nowNs();
+  std::printf("{\"pid\":%u,\"wait_status\":%d,\"exited_at_ns\":%lld,\"runc_deleted\":%s}\n", pid, status,
+              static_cast<long long>(at), deleted ? "true" : "false");
   try {
     unmountRootfs(config.stateDir + "/rootfs-mounts");
   } catch (std::exception& e) {

@@ -83,7 +83,11 @@ TaskMetrics readV1(const CgroupPaths& p) {
   TaskMetrics m;
   if (p.hasV1("memory")) {
     const auto& path = p.v1.at("memory");
-    m.memory.usage = number(readValue("memory", path, "memory.usage_in_bytes"));
+    auto usage = readValue("memory", path, "memory.usage_in_bytes");
+    // A cgroup that is gone (a checkpoint --exit, a clean-up behind our back)
+    // has no figures: all zeros would pass for a task that uses nothing.
+    if (!usage) throw failedPrecondition("the task's memory cgroup " + path + " cannot be read (is it gone?)");
+    m.memory.usage = number(usage);
     m.memory.limit = number(readValue("memory", path, "memory.limit_in_bytes"));
     if (m.memory.limit >= kUnlimitedV1) m.memory.limit = 0;
     m.memory.maxUsage = number(readValue("memory", path, "memory.max_usage_in_bytes"));

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/runc_deadlines.h"
 #include "common/spawn.h"
+#include "common/unique_fd.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace berth::shim {
@@ -184,10 +186,14 @@ asio::awaitable<void> Runc::resume(const std::string& id) {
   co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
 }
 
-asio::awaitable<void> Runc::update(const std::string& id, const std::string& resourcesFile) {
-  std::vector<std::string> args{"update", "--resources", resourcesFile, id};
+asio::awaitable<void> Runc::update(const std::string& id, const std::string& resourcesJson) {
+  UniqueFd in(::memfd_create("berth-resources", MFD_CLOEXEC));
+  if (in.fd < 0) throw systemError("memfd_create for runc update", errno);
+  writeAll(in.fd, resourcesJson, "the resources of runc update");
+  if (::lseek(in.fd, 0, SEEK_SET) != 0) throw systemError("lseek (runc update's resources)", errno);
+  std::vector<std::string> args{"update", "--resources", "-", id};
   std::string what = "update";
-  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
+  co_await run(std::move(args), {.in = in.fd}, kRuncShortCall, false, std::move(what));
 }
 
 asio::awaitable<void> Runc::checkpoint(const std::string& id, const std::string& imagePath,

@@ -50,7 +50,8 @@ class Runc {
   asio::awaitable<void> remove(const std::string& id, bool force);
   asio::awaitable<void> pause(const std::string& id);
   asio::awaitable<void> resume(const std::string& id);
-  asio::awaitable<void> update(const std::string& id, const std::string& resourcesFile);
+  // The resources go on runc's stdin: each call its own, however many run at once.
+  asio::awaitable<void> update(const std::string& id, const std::string& resourcesJson);
   asio::awaitable<void> checkpoint(const std::string& id, const std::string& imagePath,
                                    const std::string& workPath, bool leaveRunning);
   asio::awaitable<std::vector<int>> ps(const std::string& id);

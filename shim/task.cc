@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -794,15 +795,19 @@ asio::awaitable<void> Task::pause() {
 asio::awaitable<void> Task::resume() {
   Process& p = find("");
   allowed(p, Action::Resume);
+  if (resuming_) throw failedPrecondition("task " + config_.id + " is already being resumed");
   // An init killed while frozen dies the moment the thaw lets the SIGKILL
   // land, often before `runc resume` returns: its exit follows /tasks/resumed.
   holdInitExit();
+  resuming_ = true;
   try {
     co_await unlessStopped(runc_.resume(config_.id), "resume");
   } catch (...) {
+    resuming_ = false;
     releaseInitExit();
     throw;
   }
+  resuming_ = false;
   if (p.status == Status::Paused) setStatus(p, Action::Resume);
   events_.emit([&](auto e) { e.initResumed().setContainerId(config_.id); });
   releaseInitExit();
@@ -815,16 +820,15 @@ asio::awaitable<void> Task::update(std::string resourcesJson) {
     // Created from a checkpoint: runc has no container until the start.
     throw failedPrecondition("cannot update a task created from a checkpoint before its start");
   }
+  bool object = false;
   try {
-    auto parsed = nlohmann::json::parse(resourcesJson);
-    if (!parsed.is_object()) throw invalidArgument("resources must be a JSON object");
-  } catch (std::exception& e) {
+    object = nlohmann::json::parse(resourcesJson).is_object();
+  } catch (const nlohmann::json::exception& e) {
     throw invalidArgument("resources are not JSON: " + std::string(e.what()));
   }
-  std::string file = config_.stateDir + "/resources.json";
-  replaceFile(file, resourcesJson, 0600);
+  if (!object) throw invalidArgument("resources must be a JSON object");
   try {
-    co_await runc_.update(config_.id, file);
+    co_await runc_.update(config_.id, resourcesJson);
   } catch (const RuntimeRefused& e) {
     // A string for a number, a memory limit below the usage: see refusedBecause.
     refusedBecause(e, "update");
@@ -837,9 +841,23 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   if (imagePath.empty() || imagePath[0] != '/') {
     throw invalidArgument("checkpoint image path must be absolute: \"" + imagePath + "\"");
   }
+  // (before criu is asked: a path that cannot be the image dir is the
+  // caller's to fix wherever criu works or not)
+  if (struct stat st{}; ::stat(imagePath.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    throw invalidArgument("checkpoint image path " + imagePath + " is not a directory");
+  }
+  // (before criu is asked: a path that cannot be the image dir is the
+  // caller's to fix wherever criu works or not)
+  if (struct stat st{}; ::stat(imagePath.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    throw invalidArgument("checkpoint image path " + imagePath + " is not a directory");
+  }
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
-  makeDirs(imagePath, 0700);
+  try {
+    makeDirs(imagePath, 0700);
+  } catch (const Error& e) {
+    throw invalidArgument("checkpoint image path " + imagePath + ": " + e.message());
+  }
   co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
                          "checkpoint");
   events_.emit([&](auto e) {

@@ -169,6 +169,10 @@ class Task {
   // runc start, pause or resume under way: the init's exit, if it comes
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
+  // A runc resume under way: a second one would find the task thawed (runc:
+  // "container not paused") or, thawing it too, send a second /tasks/resumed.
+  // (pause has its own status, Pausing; the contract has no word for this.)
+  bool resuming_ = false;
   // The start of the init under way (not done), or the last one (done): a
   // delete of the init waits for it.
   std::shared_ptr<DoneSignal> initStarting_;

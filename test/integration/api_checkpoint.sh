@@ -27,6 +27,9 @@ echo "--- refusals that need no criu"
 expect_error not-found ctl checkpoint --image-path "$T/img0" ghost >/dev/null
 expect_error invalid-argument ctl create --checkpoint "$T/no-such-image" --bundle "$b" t9 >/dev/null
 expect_error not-found ctl state t9 >/dev/null
+: >"$T/a-file"
+err=$(expect_error invalid-argument ctl checkpoint --image-path "$T/a-file" t1)
+assert_contains "$err" "$T/a-file is not a directory" "a checkpoint into a file"
 
 if ((!criu_ok)); then
     # which check failed: criu's "Error (file:line): why" lines

@@ -99,3 +99,38 @@ json_keys() {
     done
     printf '%s\n' "${out% }"
 }
+
+# gated_runtime OP... — write $T/runc-gated, a runc wrapper whose calls of
+# each OP (a runc subcommand) first note their pid in $T/gated-OP and wait
+# until $T/open-OP exists (bash's own read on a FIFO nobody writes as the
+# pause: no child that could outlive the wrapper); an update also appends
+# the resources it was given, as runc reads them then, to $T/update-seen.
+# Print its path.
+gated_runtime() {
+    [[ -p $T/gate.fifo ]] || mkfifo "$T/gate.fifo"
+    cat >"$T/runc-gated" <<END
+#!/bin/bash
+runc=$(command -v "$BERTH_RUNC")
+for op in $*; do
+    case " \$* " in *" \$op "*)
+        echo \$\$ >>"$T/gated-\$op"
+        exec 9<>"$T/gate.fifo"
+        until [[ -e "$T/open-\$op" ]]; do read -r -t 0.05 -u 9 || true; done
+        if [[ \$op == update ]]; then
+            args=("\$@") res=
+            for ((i = 0; i < \${#args[@]}; i++)); do [[ \${args[i]} == --resources ]] && res=\${args[i+1]}; done
+            if [[ \$res == - ]]; then data=\$(cat); else data=\$(<"\$res"); fi
+            echo "\$data" >>"$T/update-seen"
+            exec "\$runc" "\$@" <<<"\$data"
+        fi ;;
+    esac
+done
+exec "\$runc" "\$@"
+END
+    chmod +x "$T/runc-gated"
+    echo "$T/runc-gated"
+}
+
+# gated_calls OP N — N calls of OP wait (or waited) at the gate (for wait_for).
+gated_calls() { [[ -f $T/gated-$1 && $(wc -l <"$T/gated-$1") == "$2" ]]; }
+

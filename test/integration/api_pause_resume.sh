@@ -173,6 +173,33 @@ assert_eq "/tasks/paused /tasks/resumed /tasks/paused " "$topics" "t1's pause ev
 topics=$(grep -o '"topic":"/tasks/[a-z-]*","event":{"container_id":"t4"' "$T/events.out" | cut -d'"' -f4 | tr '\n' ' ')
 assert_eq "/tasks/create /tasks/start /tasks/paused /tasks/resumed /tasks/exit /tasks/delete " "$topics" \
     "t4's events: the resume before the exit it let happen"
+
+echo "--- two resumes at once: one resumes, the other is refused"
+# The second passed the status check while the first was in runc: it failed
+# with runc's "container not paused" (internal), or both thawed and two
+# /tasks/resumed went out.
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$(gated_runtime resume)"
+events_start
+ctl run -d --bundle "$b" r1
+ctl pause r1
+ctl resume r1 &
+first=$!
+berth_bg "$first"
+wait_for gated_calls resume 1
+st=0
+err=$(timeout 5 "$BERTHCTL" --address "$T/berthd.sock" resume r1 2>&1) || st=$?
+assert_eq 1 "$st" "the second resume's exit ($err)"
+assert_eq "berthctl: failed-precondition: task r1 is already being resumed" "$err" "the second resume's error"
+touch "$T/open-resume"
+wait "$first" || fail "the first resume failed"
+assert_eq running "$(status_of r1)" "r1 after the resume"
+ctl kill --signal KILL r1
+ctl wait r1 >/dev/null
+ctl delete r1 >/dev/null
+wait_for has_event /tasks/delete r1
+events_stop
+assert_eq 1 "$(grep -c '"topic":"/tasks/resumed","event":{"container_id":"r1"' "$T/events.out")" "r1's /tasks/resumed"
 berth_kill_daemon TERM
 berth_leaks_check
 echo "api-pause-resume: ok"

@@ -107,6 +107,41 @@ echo "  metrics of a stopped task: exit $st: $err"
     fail "metrics of a stopped task: $err"
 ctl delete t1 >/dev/null
 [[ ! -d $memcg ]] || fail "memory cgroup $memcg left after delete"
+
+echo "--- a stopped task whose cgroup is gone: no metrics, not zeros"
+ctl run -d --bundle "$b" t4
+memcg=$(cgroup_dir memory t4)
+ctl kill --signal KILL t4
+ctl wait t4 >/dev/null
+rmdir "$memcg"
+msg=$(expect_error failed-precondition ctl metrics t4)
+assert_contains "$msg" "cannot be read" "metrics of a task whose cgroup is gone"
+ctl delete t4 >/dev/null
+
+echo "--- two updates at once: each applies its own resources"
+# They used to share one file in the shim's state dir: runc read it after
+# the second call had written it, and both applied the second's limits.
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$(gated_runtime update)"
+ctl run -d --bundle "$b" t5
+printf '{"pids":{"limit":40}}' >"$T/p40.json"
+printf '{"pids":{"limit":50}}' >"$T/p50.json"
+ctl update --resources "$T/p40.json" t5 &
+u40=$!
+berth_bg "$u40"
+wait_for gated_calls update 1
+ctl update --resources "$T/p50.json" t5 &
+u50=$!
+berth_bg "$u50"
+wait_for gated_calls update 2
+touch "$T/open-update"
+wait "$u40" || fail "the first update failed"
+wait "$u50" || fail "the second update failed"
+assert_eq '{"pids":{"limit":40}} {"pids":{"limit":50}}' "$(sort "$T/update-seen" | tr '\n' ' ' | sed 's/ $//')" \
+    "what runc read for the two updates"
+ctl kill --signal KILL t5
+ctl wait t5 >/dev/null
+ctl delete t5 >/dev/null
 berth_kill_daemon TERM
 berth_leaks_check
 echo "api-update-metrics: ok"

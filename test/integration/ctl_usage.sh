@@ -17,7 +17,7 @@ checks=0
 # run_ctl ARGS... — sets $OUT, $ERR, $RC
 run_ctl() {
     RC=0
-    "$BERTHCTL" "$@" >"$T/out" 2>"$T/err" || RC=$?
+    timeout 10 "$BERTHCTL" "$@" >"$T/out" 2>"$T/err" || RC=$?  # (a hang: 124)
     OUT=$(<"$T/out")
     ERR=$(<"$T/err")
 }
@@ -171,6 +171,10 @@ expect_error 1 invalid-argument --address "$SOCK" create --bundle "$T/bundle" --
 expect_error 1 invalid-argument --address "$SOCK" create --bundle "$T/bundle" --mount type=bind,bogus=1 t1
 expect_error 1 invalid-argument --address "$SOCK" update --resources "$T/bad.json" t1
 expect_error 1 invalid-argument --address "$SOCK" update --resources "$T/missing.json" t1
+# a FIFO nobody writes hung berthctl in its open; /dev/zero filled its memory
+mkfifo "$T/resources.fifo"
+expect_error 1 invalid-argument --address "$SOCK" update --resources "$T/resources.fifo" t1
+expect_error 1 invalid-argument --address "$SOCK" update --resources /dev/zero t1
 expect_error 1 invalid-argument --address "$SOCK" exec --exec-id 'e 1' t1 -- true
 expect_error 1 invalid-argument --address "$SOCK" run --bundle "$T/bundle" 'x/y'
 

@@ -146,5 +146,36 @@ wait "$waiter" || st=$?
 assert_eq 0 "$st" "the wait ($(<"$T/w1.wait"))"
 assert_eq 137 "$(json_get "$(<"$T/w1.wait")" exit_status)" "the wait's exit status"
 ctl delete w1 >/dev/null
+
+echo "--- an exit file that cannot be read: the lost shim's clean-up still ends"
+# \`berth-shim delete\` threw at the read, before it unmounted and removed the
+# state dir; a mangled one's words went into its JSON as they were.
+# (a bind mount on each rootfs: the clean-up's unmount is what was skipped)
+mkdir -p "$T/shared"
+for id in x1 x2; do
+    mkbundle "$id" -- sh -c 'until [ -e /go ]; do sleep 0.05; done; exit 42' >/dev/null
+    ctl create --bundle "$T/bundles/$id" --mount "type=bind,source=$T/shared,target=tmp,options=rbind" "$id"
+    ctl start "$id"
+done
+berth_kill_daemon KILL
+for id in x1 x2; do
+    read -r shim _ <"$T/state/default/$id/shim.pid"
+    pid=$(cat "$T/state/default/$id/init.pid")
+    touch "$T/bundles/$id/rootfs/go"
+    poll_for pid_gone "$pid" || fail "$id did not exit"
+    wait_for test -s "$T/state/default/$id/exit/init"
+    kill -KILL "$shim"
+    poll_for pid_gone "$shim"
+done
+rm "$T/state/default/x1/exit/init"
+mkdir "$T/state/default/x1/exit/init"
+echo "42 oops" >"$T/state/default/x2/exit/init"
+berth_start_daemon
+for id in x1 x2; do
+    wait_for status_is "$id" stopped
+    assert_eq 137 "$(json_get "$(ctl state "$id")" exit_status)" "$id: its exit file unreadable, the exit is unknown"
+    ctl delete "$id" >/dev/null
+    assert_no_trace default "$id"
+done
 berth_leaks_check
 echo "rec-exit-status: ok"

@@ -142,6 +142,19 @@ TEST_CASE("berthd's own delete event has the task as its process") {
   CHECK(std::string(ev.wire().getNamespace().cStr()) == "default");
 }
 
+TEST_CASE("a journal line of a topic this berthd does not know is never replayed as another") {
+  // (a newer berthd's journal): its payload becomes a stand-in; under its own
+  // topic it passed subscribers' filters and went out as a /tasks/paused
+  std::string line = R"({"event":{"container_id":"a"},"namespace":"default","seq":9,"task_id":"a",)"
+                     R"("timestamp_ns":5,"topic":"/tasks/future"})";
+  TaskEvent ev = fromJournalLine(line);
+  CHECK(ev.seq == 9);
+  CHECK(ev.topic == topics::kUnknown);
+  std::string known = R"({"event":{"container_id":"a"},"namespace":"default","seq":9,"task_id":"a",)"
+                      R"("timestamp_ns":5,"topic":"/tasks/paused"})";
+  CHECK(fromJournalLine(known).topic == "/tasks/paused");
+}
+
 TEST_CASE("a broken journal line throws") {
   CHECK_THROWS(fromJournalLine("{\"seq\":"));
 }

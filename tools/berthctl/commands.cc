@@ -231,7 +231,7 @@ int cmdUpdate(const Globals& g, const UpdateArgs& a) {
   checkTaskArgs(g, a.id);
   auto data = [&]() {
     try {
-      return berth::readFile(a.resources);
+      return berth::readFile(a.resources, berth::kMaxSpecBytes);  // (a FIFO or /dev/zero: refused)
     } catch (const berth::Error& e) {
       throw berth::invalidArgument("cannot read resources file \"" + a.resources + "\": " + e.message());
     }
