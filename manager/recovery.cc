@@ -33,6 +33,10 @@ std::vector<std::string> subdirs(const std::string& dir) {
     std::string name = entry.path().filename();
     if (entry.is_directory(ec2) && isValidIdentifier(name)) out.push_back(std::move(name));
   }
+  // (a missing dir is an empty one; anything else means tasks we cannot see)
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    BERTH_LOG(error) << "cannot list " << dir << ": " << ec.message() << "; its tasks are not recovered";
+  }
   return out;
 }
 }  // namespace

@@ -71,7 +71,9 @@ asio::awaitable<Exit> ShimClient::cleanupShim(Reaper& reaper, const ShimCommand&
                                               const std::string& ns, const std::string& id,
                                               const std::string& bundle) {
   SpawnOptions opts;
-  opts.argv = shimArgv(cmd, "delete", ns, id, bundle);
+  // `delete` does not read the bundle, but wants an absolute path: a record
+  // without one (mangled, older) must not make the clean-up refuse to run.
+  opts.argv = shimArgv(cmd, "delete", ns, id, bundle.starts_with('/') ? bundle : "/");
   opts.stderrFd = 2;
   // Ends with us: if we die meanwhile, our successor cleans up the task
   // itself, and this one, run on, could remove what a new task of the same

@@ -43,6 +43,10 @@ void EventJournal::delivered(uint64_t seq) {
 void EventJournal::subscribe(wire::EventSink::Client sink, uint64_t afterSeq) {
   delivered(UINT64_MAX);  // the old subscriber's acks will not come
   dropUpTo(afterSeq);
+  // A subscriber that has handled seqs we never gave out (it cannot today:
+  // one shim per task incarnation) would drop our next events as repeats,
+  // exits among them: number on from past what it has.
+  if (afterSeq >= nextSeq_) nextSeq_ = afterSeq + 1;
   sink_ = kj::mv(sink);
   ++generation_;
   inFlight_ = false;

@@ -113,6 +113,9 @@ int serve(const TaskConfig& config, int listenFd, const FileId& socketId, const 
     return task.events().afterDelivered(std::move(start));
   };
   std::string sock = config.stateDir + "/shim.sock";
+  // Exit files an earlier task of this id left (its state dir could not be
+  // removed) are not this task's: `berth-shim delete` would report them.
+  removeTree(config.stateDir + "/exit");
   const std::string pidLine = pidWithStartTime(::getpid()) + "\n";
   replaceFile(config.stateDir + "/shim.pid", pidLine, 0600);
   notifyReady(ready);

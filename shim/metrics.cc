@@ -77,7 +77,15 @@ std::map<std::string, uint64_t> readKeyed(const char* controller, const std::str
   return out;
 }
 
-constexpr uint64_t kUnlimitedV1 = 0x7FFFFFFFFFFFF000ULL;
+// v1's "no limit": LONG_MAX rounded down to the page size (0x7FFFFFFFFFFFF000
+// with 4 KiB pages, ...F0000 with 64 KiB ones).
+uint64_t unlimitedV1() {
+  static const uint64_t value = [] {
+    uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    return (0x7FFFFFFFFFFFFFFFULL / page) * page;
+  }();
+  return value;
+}
 
 TaskMetrics readV1(const CgroupPaths& p) {
   TaskMetrics m;
@@ -89,7 +97,7 @@ TaskMetrics readV1(const CgroupPaths& p) {
     if (!usage) throw failedPrecondition("the task's memory cgroup " + path + " cannot be read (is it gone?)");
     m.memory.usage = number(usage);
     m.memory.limit = number(readValue("memory", path, "memory.limit_in_bytes"));
-    if (m.memory.limit >= kUnlimitedV1) m.memory.limit = 0;
+    if (m.memory.limit >= unlimitedV1()) m.memory.limit = 0;
     m.memory.maxUsage = number(readValue("memory", path, "memory.max_usage_in_bytes"));
     m.memory.oomKills = readKeyed("memory", path, "memory.oom_control")["oom_kill"];
     auto stat = readStats("memory", path);

@@ -77,6 +77,21 @@ kill -TERM "$decoy"
 wait "$decoy" 2>/dev/null || true
 ctl delete lost1 >/dev/null
 
+echo "--- a record whose bundle is not an absolute path: the lost shim's clean-up still runs"
+# \`berth-shim delete\` refused such a bundle, so runc's container ran on
+# while the task was reported stopped.
+ctl run -d --bundle "$b" nob1
+nob1_init=$(pid_of nob1)
+berth_kill_daemon KILL
+kill -KILL "$(shim_of nob1)"
+jq -c '.bundle = "bundles/sleeper"' "$T/root/default/nob1/task" >"$T/nob1.task"
+mv "$T/nob1.task" "$T/root/default/nob1/task"
+berth_start_daemon
+wait_for status_is nob1 stopped
+poll_for pid_gone "$nob1_init" || fail "nob1's container runs on after its clean-up"
+! runc_list default | grep -qx nob1 || fail "runc still has nob1"
+ctl delete nob1 >/dev/null
+
 echo "--- one berthd per root and per state"
 events_before=$(stat -c %s "$T/root/events.log")
 second() { # ARGS... — a second berthd; its status and output in $st, $out
