@@ -128,6 +128,20 @@ void EventExchange::load() {
       BERTH_LOG(warn) << path_ << ": skipped " << broken << " broken line(s)";
     }
   }
+  uint64_t ceiling = 0;
+  if (auto text = readFile(path_ + ".seq", 64)) {
+    try {
+      ceiling = std::stoull(*text);
+    } catch (const std::exception&) {
+      BERTH_LOG(warn) << path_ << ".seq is mangled (\"" << text->substr(0, 30) << "\"); the journal alone counts";
+    }
+  }
+  if (ceiling > lastSeq_ + kSeqReserve) {
+    BERTH_LOG(error) << path_ << " has lost events: its last seq is " << lastSeq_ << ", but seqs up to "
+                     << ceiling - 1 << " may have gone out; numbering goes on from " << ceiling;
+    lastSeq_ = ceiling - 1;
+  }
+  raiseCeiling(lastSeq_ + 1);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) throw systemError("open " + path_, errno);
   if (text && !text->empty() && text->back() != '\n') {
@@ -225,7 +239,14 @@ asio::awaitable<void> EventExchange::journaledAll() {
   co_await signal->wait();
 }
 
+void EventExchange::raiseCeiling(uint64_t seq) {
+  uint64_t ceiling = seq + kSeqReserve;
+  atomicWrite(path_ + ".seq", std::to_string(ceiling) + "\n");
+  seqCeiling_ = ceiling;
+}
+
 void EventExchange::append(const std::shared_ptr<const TaskEvent>& ev) {
+  if (ev->seq >= seqCeiling_) raiseCeiling(ev->seq);  // (once every kSeqReserve events)
   std::string line = toJournalLine(*ev) + "\n";
   if (tornTail_) line.insert(0, "\n");  // ends the cut-short line load() will skip
   std::string_view rest(line);

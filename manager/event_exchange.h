@@ -18,6 +18,13 @@
 // a power loss kills the shims too. It keeps at least the last kRetained
 // events and is rewritten when it passes kRotateAt lines.
 //
+// Seqs stay increasing even if the journal's content is lost (a power loss
+// after a rotation's rename, a file emptied by hand): ROOT/events.log.seq
+// (fsynced) holds a ceiling every seq given out is below, raised by
+// kSeqReserve before a seq reaches it. A journal whose last seq is more than
+// kSeqReserve below the ceiling has lost events, and numbering goes on from
+// the ceiling.
+//
 // A journal that cannot be written (a disk full or failing): an event gets
 // its seq only once its line is in the journal, so seqs stay unique and
 // increasing across restarts, and `--since` replays everything. A line cut
@@ -69,6 +76,7 @@ class EventExchange {
   static constexpr size_t kRetained = 10000;
   static constexpr size_t kRotateAt = 20000;
   static constexpr size_t kQueueLimit = 4096;
+  static constexpr uint64_t kSeqReserve = 10000;
 
   // queueLimit: live events a subscriber may fall behind before it is dropped.
   explicit EventExchange(std::string journalPath, size_t queueLimit = kQueueLimit);
@@ -139,6 +147,9 @@ class EventExchange {
   // again; false (and the next line starts with a newline) if it cannot.
   bool cutTornLine(size_t written);
   void rotate();
+  // Makes the ceiling (durably) SEQ + kSeqReserve before SEQ goes out; throws
+  // if it cannot be written.
+  void raiseCeiling(uint64_t seq);
   // Journals and sends berthd's own waiting events, in order; false (and a
   // retry scheduled) if the journal still refuses.
   bool flushUnjournaled();
@@ -153,6 +164,7 @@ class EventExchange {
   size_t queueLimit_;
   int fd_ = -1;
   uint64_t lastSeq_ = 0;
+  uint64_t seqCeiling_ = 0;  // every seq given out is below it (events.log.seq)
   size_t fileLines_ = 0;
   bool tornTail_ = false;  // a cut-short line could not be cut off: start the next with \n
   std::deque<std::shared_ptr<TaskEvent>> unjournaled_;

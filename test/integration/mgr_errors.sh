@@ -13,7 +13,7 @@ echo "--- invalid ids and namespaces"
 expect_error invalid-argument ctl create --bundle "$b" 'bad/id' >/dev/null
 expect_error invalid-argument ctl create --bundle "$b" '.hidden' >/dev/null
 expect_error invalid-argument ctl -n 'bad ns' create --bundle "$b" t1 >/dev/null
-[[ -z $(ls -A "$T/root" | grep -vx -e events.log -e berthd.lock) ]] || fail "a refused create touched $T/root"
+[[ -z $(ls -A "$T/root" | grep -vx -e events.log -e events.log.seq -e berthd.lock) ]] || fail "a refused create touched $T/root"
 
 echo "--- missing bundle"
 msg=$(expect_error invalid-argument ctl create --bundle "$T/bundles/nope" t1)
@@ -117,6 +117,7 @@ done
 echo "--- namespaces named like berthd's own files"
 expect_error invalid-argument ctl -n events.log create --bundle "$b" n1 >/dev/null
 expect_error invalid-argument ctl -n events.log.rotating create --bundle "$b" n1 >/dev/null
+expect_error invalid-argument ctl -n events.log.seq create --bundle "$b" n1 >/dev/null
 : >"$T/state/taken"
 msg=$(expect_error invalid-argument ctl -n taken create --bundle "$b" n1)
 assert_contains "$msg" "names a file of berthd's" "a namespace over a file in the state dir"

@@ -92,6 +92,21 @@ poll_for pid_gone "$nob1_init" || fail "nob1's container runs on after its clean
 ! runc_list default | grep -qx nob1 || fail "runc still has nob1"
 ctl delete nob1 >/dev/null
 
+echo "--- a journal that lost its events: seqs still only grow"
+# (a power loss after a rotation's rename, say) berthd numbered from 1 again:
+# a consumer resuming with --since its last seq would miss every new event.
+last=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since 0 | tail -1 | jq .seq || true)
+((last > 0)) || fail "no events before the journal's loss"
+berth_kill_daemon KILL
+: >"$T/root/events.log"
+berth_start_daemon
+grep -q "events.log has lost events" "$T/berthd.log" || fail "no log line tells of the journal's loss"
+ctl run -d --bundle "$b" seq1
+first=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since "$last" | head -1 | jq .seq || true)
+[[ -n $first ]] || fail "no event after seq $last once the journal lost its events"
+((first > last)) || fail "seq $first after the journal's loss, not above $last"
+kill_and_delete seq1
+
 echo "--- one berthd per root and per state"
 events_before=$(stat -c %s "$T/root/events.log")
 second() { # ARGS... — a second berthd; its status and output in $st, $out
