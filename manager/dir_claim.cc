@@ -63,11 +63,13 @@ void namePartner(int fd, const std::string& dir, const std::string& partner) {
 
 DirClaim::DirClaim(const std::string& rootArg, const std::string& stateArg) {
   const std::string root = canonical(rootArg), state = canonical(stateArg);
+  if (root == state) throw failedPrecondition("--root and --state must be different directories: " + root);
   rootLock_ = lockDir(root, "root");
   stateLock_ = lockDir(state, "state");
 
-  // The state dir's tasks are the ones of the root it names.
-  if (std::string owner = partnerOf(state); !owner.empty() && owner != root) {
+  // The state dir's tasks are the ones of the root it names, while that root
+  // still names it (not once it moved, or went with its tasks).
+  if (std::string owner = partnerOf(state); !owner.empty() && owner != root && partnerOf(owner) == state) {
     throw failedPrecondition("state dir " + state + " holds the tasks of the berthd with --root " + owner +
                              " (" + state + "/" + kLockName + "): with --root " + root +
                              " they would look orphaned and be killed; start with --root " + owner +

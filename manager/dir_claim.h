@@ -19,8 +19,9 @@ namespace berth {
 class DirClaim {
  public:
   // ROOT and STATE absolute. failed-precondition when another berthd holds
-  // either dir, or when the dirs name different partners; the error says
-  // which berthd.lock to look at.
+  // either dir, or when a dir names a partner other than the given one that
+  // still names it back (a partner moved or removed is let go); the error
+  // says which berthd.lock to look at.
   DirClaim(const std::string& root, const std::string& state);
 
  private:

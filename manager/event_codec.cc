@@ -203,7 +203,6 @@ std::string toJournalLine(const TaskEvent& ev) {
   return w.take();
 }
 
-namespace {
 bool isKnownTopic(const std::string& topic) {
   for (const char* known : {topics::kCreate, topics::kStart, topics::kOom, topics::kExit, topics::kDelete,
                             topics::kExecAdded, topics::kExecStarted, topics::kPaused, topics::kResumed,
@@ -212,7 +211,6 @@ bool isKnownTopic(const std::string& topic) {
   }
   return false;
 }
-}  // namespace
 
 TaskEvent fromJournalLine(const std::string& line) {
   json j = json::parse(line);
@@ -222,11 +220,7 @@ TaskEvent fromJournalLine(const std::string& line) {
   ev.ns = j.value("namespace", "");
   ev.shimSeq = j.value("shim_seq", uint64_t{0});
   ev.taskId = j.value("task_id", "");
-  ev.topic = j.value("topic", "");
-  // A topic this berthd does not know (a newer one's journal, a mangled line)
-  // is kept but never replayed: under its own name it would go out with the
-  // stand-in payload below, telling subscribers of a pause that never was.
-  if (!isKnownTopic(ev.topic)) ev.topic = topics::kUnknown;
+  ev.topic = j.value("topic", "");  // (one this berthd does not know: see isKnownTopic)
   ev.incarnation = j.value("incarnation", int64_t{0});
   const json fields = j.value("event", json::object());
   ev.message = newMessage();

@@ -23,6 +23,12 @@ namespace topics {
 inline constexpr const char* kUnknown = "/tasks/?";
 }  // namespace topics
 
+// One of the contract's topics. Only these go to subscribers: a journal line
+// of another (a newer berthd's, a mangled one) keeps its topic, but its
+// payload is a stand-in, which under that topic would tell of a pause that
+// never was.
+bool isKnownTopic(const std::string& topic);
+
 struct TaskEvent {
   uint64_t seq = 0;      // berthd's global seq (0 until assigned)
   uint64_t shimSeq = 0;  // the task's own seq from its shim (0: made by berthd)

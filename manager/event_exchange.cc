@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 namespace berth {
@@ -37,7 +38,7 @@ struct EventExchange::Subscriber {
 
   explicit Subscriber(wire::EventSink::Client s) : sink(kj::mv(s)) {}
   bool wants(const TaskEvent& ev) const {
-    return ev.topic != topics::kUnknown && ev.topic.compare(0, prefix.size(), prefix) == 0;
+    return isKnownTopic(ev.topic) && ev.topic.compare(0, prefix.size(), prefix) == 0;
   }
 };
 
@@ -96,7 +97,8 @@ EventExchange::~EventExchange() {
 }
 
 void EventExchange::load() {
-  auto text = readFile(path_);
+  // (no size limit: a journal that rotation could not shrink is still read)
+  auto text = readFile(path_, std::numeric_limits<size_t>::max());
   if (text) {
     std::istringstream in(*text);
     std::string line;

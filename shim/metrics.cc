@@ -1,6 +1,7 @@
 #include "shim/metrics.h"
 
 #include "common/errors.h"
+#include "common/fsutil.h"
 
 #include <libcgroup.h>
 #include <unistd.h>
@@ -158,7 +159,14 @@ TaskMetrics readMetrics(const CgroupPaths& paths) {
     throw failedPrecondition("the task has no cgroup to read metrics from");
   }
   initOnce();
-  return paths.v1.empty() ? readV2(*paths.unified) : readV1(paths);
+  if (paths.v1.empty()) {
+    // (v2's files read as nothing when the cgroup is gone, as v1's memory
+    // usage is checked in readV1: zeros would pass for a task using nothing)
+    const std::string dir = "/sys/fs/cgroup" + *paths.unified;
+    if (!pathExists(dir)) throw failedPrecondition("the task's cgroup " + dir + " is gone");
+    return readV2(*paths.unified);
+  }
+  return readV1(paths);
 }
 
 }  // namespace berth::shim

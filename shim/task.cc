@@ -846,18 +846,9 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   if (struct stat st{}; ::stat(imagePath.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     throw invalidArgument("checkpoint image path " + imagePath + " is not a directory");
   }
-  // (before criu is asked: a path that cannot be the image dir is the
-  // caller's to fix wherever criu works or not)
-  if (struct stat st{}; ::stat(imagePath.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-    throw invalidArgument("checkpoint image path " + imagePath + " is not a directory");
-  }
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
-  try {
-    makeDirs(imagePath, 0700);
-  } catch (const Error& e) {
-    throw invalidArgument("checkpoint image path " + imagePath + ": " + e.message());
-  }
+  makeDirs(imagePath, 0700);
   co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
                          "checkpoint");
   events_.emit([&](auto e) {

@@ -46,6 +46,10 @@ cgroup_v2 && memfile=$memcg/memory.max
 assert_eq "$limit" "$(<"$memfile")" "$memfile"
 assert_eq 64 "$(<"$(cgroup_dir pids t1)/pids.max")" "pids.max"
 assert_eq running "$(status_of t1)" "still running after update"
+# resources from a pipe, as a shell hands them over
+ctl update --resources <(printf '{"pids":{"limit":65}}') t1
+assert_eq 65 "$(<"$(cgroup_dir pids t1)/pids.max")" "pids.max set through a pipe"
+ctl update --resources "$T/res.json" t1
 
 echo "--- update: bad resources"
 echo '{"memory":' >"$T/bad.json"

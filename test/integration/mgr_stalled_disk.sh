@@ -67,6 +67,17 @@ echo "--- the event journal cannot be written for a while: the exit comes when i
 # fail with EPERM), so it refuses the shim's publish. The shim must send the
 # exit again once the journal takes writes, not wait for a reconnect.
 j=$T/root/events.log
+# A failure while the journal is immutable must not leave it so: $T could
+# not be removed.
+_stalled_exit_trap() {
+    local rc=$?
+    set +e
+    [[ $BASHPID == "$_BERTH_MAIN_PID" ]] || return 0
+    chattr -i "$j" 2>/dev/null
+    (exit "$rc")
+    _berth_exit_trap
+}
+trap _stalled_exit_trap EXIT
 exec {probe}>>"$j"
 immutable_fails=0
 if chattr +i "$j" 2>/dev/null; then
@@ -99,7 +110,8 @@ if ((immutable_fails)); then
     assert_eq 137 "$(json_get "$(ctl wait jdel)" exit_status)" "jdel's exit"
     ctl delete jdel >"$T/jdel.out" 2>&1 &
     jdel_pid=$!
-    sleep 3 # past the delete's 2 s wait for the shim's events
+    # (past the delete's 2 s wait for the shim's events, which it gives up)
+    wait_for grep -q "jdel: events up to .* berthd publishes the task's end itself" "$T/berthd.log"
     chattr -i "$j"
     wait "$jdel_pid" || fail "the delete failed: $(cat "$T/jdel.out")"
     WAIT_FOR_TIMEOUT=10 wait_for journaled_is jdel "/tasks/create /tasks/start /tasks/exit /tasks/delete "

@@ -133,10 +133,24 @@ refused "berthd with another --root over a state dir with tasks" \
     "holds the tasks of the berthd with --root $T/root" --root "$T/root2" --state "$T/state"
 refused "berthd with another --state for a root whose tasks run" \
     "has its tasks running under --state $T/state" --root "$T/root" --state "$T/state2"
+refused "berthd with one dir as root and state" "must be different directories" --root "$T/state" --state "$T/state"
 for id in ok1 bad1 fifo1; do
     kill -0 "${init[$id]}" || fail "$id's container died of a mismatched berthd"
 done
 rm -rf "$T/root2" "$T/state2"
+
+echo "--- a root that moved is still its state dir's"
+mv "$T/root" "$T/root-moved"
+"$BERTHD" --root "$T/root-moved" --state "$T/state" --address "$T/second.sock" \
+    --cgroup-parent "$(berth_cgroup_parent)" </dev/null >>"$T/moved.log" 2>&1 &
+moved=$!
+berth_bg "$moved"
+moved_ready() { "$BERTHCTL" --address "$T/second.sock" list >/dev/null 2>&1; }
+poll_for moved_ready || fail "berthd refused its moved root: $(cat "$T/moved.log")"
+assert_eq running "$(json_get "$("$BERTHCTL" --address "$T/second.sock" state ok1)" status)" "ok1 under the moved root"
+kill -KILL "$moved"
+wait "$moved" 2>/dev/null || true
+mv "$T/root-moved" "$T/root"
 berth_start_daemon
 for id in ok1 bad1 fifo1; do assert_eq running "$(status_of "$id")" "$id after the refused starts"; done
 kill_and_delete ok1 bad1 fifo1

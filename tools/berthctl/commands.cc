@@ -6,13 +6,16 @@
 
 #include "common/fsutil.h"
 #include "common/ids.h"
+#include "common/unique_fd.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 namespace berthctl {
@@ -227,11 +230,34 @@ int cmdPids(const Globals& g, const std::string& id) {
   return 0;
 }
 
+namespace {
+// A user's input file: a regular file, or what a shell hands over as one
+// (/dev/stdin, a pipe from <(...), a FIFO, read as a CLI reads them: waiting
+// for the writer), up to maxBytes (/dev/zero is refused, not read for ever).
+std::optional<std::string> readInputFile(const std::string& path, size_t maxBytes) {
+  berth::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw berth::systemError("open " + path, errno);
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw berth::systemError("read " + path, errno);
+    if (n == 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > maxBytes) throw berth::invalidArgument("larger than " + std::to_string(maxBytes) + " bytes");
+  }
+}
+}  // namespace
+
 int cmdUpdate(const Globals& g, const UpdateArgs& a) {
   checkTaskArgs(g, a.id);
   auto data = [&]() {
     try {
-      return berth::readFile(a.resources, berth::kMaxSpecBytes);  // (a FIFO or /dev/zero: refused)
+      return readInputFile(a.resources, berth::kMaxSpecBytes);
     } catch (const berth::Error& e) {
       throw berth::invalidArgument("cannot read resources file \"" + a.resources + "\": " + e.message());
     }
