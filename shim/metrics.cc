@@ -131,7 +131,9 @@ TaskMetrics readV1(const CgroupPaths& p) {
 
 TaskMetrics readV2(const std::string& path) {
   TaskMetrics m;
-  m.memory.usage = number(readValue("memory", path, "memory.current"));
+  auto usage = readValue("memory", path, "memory.current");
+  if (!usage) throw failedPrecondition("the task's cgroup " + path + " cannot be read (is it gone?)");
+  m.memory.usage = number(usage);
   m.memory.limit = number(readValue("memory", path, "memory.max"));
   m.memory.maxUsage = number(readValue("memory", path, "memory.peak"));
   m.memory.oomKills = readKeyed("memory", path, "memory.events")["oom_kill"];
@@ -163,7 +165,7 @@ TaskMetrics readMetrics(const CgroupPaths& paths) {
     // (v2's files read as nothing when the cgroup is gone, as v1's memory
     // usage is checked in readV1: zeros would pass for a task using nothing)
     const std::string dir = "/sys/fs/cgroup" + *paths.unified;
-    if (!pathExists(dir)) throw failedPrecondition("the task's cgroup " + dir + " is gone");
+    if (!pathExists(dir)) throw failedPrecondition("the task's cgroup " + dir + " cannot be read (is it gone?)");
     return readV2(*paths.unified);
   }
   return readV1(paths);

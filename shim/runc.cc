@@ -175,9 +175,20 @@ asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
 }
 
 asio::awaitable<void> Runc::pause(const std::string& id) {
-  std::vector<std::string> args{"pause", id};
-  std::string what = "pause";
-  co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
+  for (int attempt = 1;; ++attempt) {
+    try {
+      std::vector<std::string> args{"pause", id};
+      std::string what = "pause";
+      co_await run(std::move(args), {}, kRuncShortCall, false, std::move(what));
+      co_return;
+    } catch (const RuntimeRefused& e) {
+      // runc gives up on a v1 freeze that does not settle within its own
+      // retries (a task forking hard on a loaded host), thawing it again:
+      // a moment later the freeze usually takes.
+      if (attempt == 3 || std::string_view(e.what()).find("unable to freeze") == std::string_view::npos) throw;
+      BERTH_LOG(warn) << "runc pause " << id << ": " << e.what() << "; trying again";
+    }
+  }
 }
 
 asio::awaitable<void> Runc::resume(const std::string& id) {

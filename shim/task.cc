@@ -307,7 +307,13 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
           // As on the fifo's path: an init that died before its start (a
           // zombie not reaped yet, too) is a wrong state, not runc's error.
           if (initGone()) throw failedPrecondition(kInitDeadBeforeStart);
-          co_await runc_.start(config_.id);
+          try {
+            co_await runc_.start(config_.id);
+          } catch (const RuntimeRefused&) {
+            // (killed while runc started it: "cannot start a container that has stopped")
+            if (initGone()) throw failedPrecondition(kInitDeadBeforeStart);
+            throw;
+          }
         }
         if (runcInit && !co_await waitUntilExeced(static_cast<pid_t>(p.pid), *runcInit, kExecDeadline)) {
           BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": init pid " << p.pid
@@ -361,7 +367,9 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
     throw failedPrecondition("cannot start an exec process in a " +
                              std::string(statusName(init_->status)) + " task");
   }
+  checkFreezerFree("start an exec process in", false, true);
   setStatus(p, Action::Start);  // claims it against a second start
+  auto starting = markInFlight(&InFlight::execStarts);  // a pause waits for it
   std::string pidFile = execPidFile(config_.stateDir, execId);
   // The init's exit waits while runc exec runs: an exec made as the init
   // dies is started (and killed, below) before the init's exit goes out,
@@ -552,6 +560,13 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     if (!p.exit) allowed(p, Action::Kill);  // (a deleted task: refused)
     if (p.pid == 0) {
       throw failedPrecondition("cannot kill a task created from a checkpoint before its start");
+    }
+    std::shared_ptr<void> killingAll;
+    if (all) {
+      // (runc's freeze and thaw around the signal must not cross a pause's,
+      // a resume's or criu's; `paused` must still hold after the call)
+      checkFreezerFree("kill --all", false, false);
+      killingAll = markInFlight(&InFlight::killAlls);
     }
     bool paused = p.status == Status::Paused;
     co_await unlessStopped(runc_.kill(config_.id, signal, all), "kill");
@@ -776,8 +791,28 @@ asio::awaitable<std::vector<PidInfo>> Task::pids() {
   co_return out;
 }
 
+std::shared_ptr<void> Task::markInFlight(int InFlight::*counter) {
+  ++((*inFlight_).*counter);
+  return std::shared_ptr<void>(nullptr, [ops = inFlight_, counter](void*) { --((*ops).*counter); });
+}
+
+void Task::checkFreezerFree(const std::string& what, bool execStarts, bool killAlls) const {
+  const InFlight& f = *inFlight_;
+  const char* busy = f.resumes                    ? "a resume"
+                     : f.checkpoints              ? "a checkpoint"
+                     : killAlls && f.killAlls     ? "a kill --all"
+                     : execStarts && f.execStarts ? "an exec process's start"
+                     : init_ && init_->status == Status::Pausing ? "a pause"
+                                                                  : nullptr;
+  if (busy) {
+    throw failedPrecondition("cannot " + what + " task " + config_.id + " while " + busy + " is under way");
+  }
+}
+
 asio::awaitable<void> Task::pause() {
   Process& p = find("");
+  allowed(p, Action::Pause);
+  checkFreezerFree("pause", true, true);
   setStatus(p, Action::Pause);
   holdInitExit();
   try {
@@ -795,19 +830,17 @@ asio::awaitable<void> Task::pause() {
 asio::awaitable<void> Task::resume() {
   Process& p = find("");
   allowed(p, Action::Resume);
-  if (resuming_) throw failedPrecondition("task " + config_.id + " is already being resumed");
+  checkFreezerFree("resume", false, true);
+  auto resuming = markInFlight(&InFlight::resumes);
   // An init killed while frozen dies the moment the thaw lets the SIGKILL
   // land, often before `runc resume` returns: its exit follows /tasks/resumed.
   holdInitExit();
-  resuming_ = true;
   try {
     co_await unlessStopped(runc_.resume(config_.id), "resume");
   } catch (...) {
-    resuming_ = false;
     releaseInitExit();
     throw;
   }
-  resuming_ = false;
   if (p.status == Status::Paused) setStatus(p, Action::Resume);
   events_.emit([&](auto e) { e.initResumed().setContainerId(config_.id); });
   releaseInitExit();
@@ -846,16 +879,27 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   if (struct stat st{}; ::stat(imagePath.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     throw invalidArgument("checkpoint image path " + imagePath + " is not a directory");
   }
+  checkFreezerFree("checkpoint", true, true);
+  auto checkpointing = markInFlight(&InFlight::checkpoints);
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
   makeDirs(imagePath, 0700);
-  co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
-                         "checkpoint");
+  // With --exit criu kills the task: its exit goes out after /tasks/checkpointed,
+  // and no delete can come between the kill and the end of the call.
+  holdInitExit();
+  try {
+    co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
+                           "checkpoint");
+  } catch (...) {
+    releaseInitExit();
+    throw;
+  }
   events_.emit([&](auto e) {
     auto c = e.initCheckpointed();
     c.setContainerId(config_.id);
     c.setCheckpoint(imagePath);
   });
+  releaseInitExit();
 }
 
 void Task::closeIO(const std::string& execId) {

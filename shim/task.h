@@ -169,10 +169,22 @@ class Task {
   // runc start, pause or resume under way: the init's exit, if it comes
   // meanwhile, waits for their event (start, paused, resumed comes first).
   int initEventsAhead_ = 0;
-  // A runc resume under way: a second one would find the task thawed (runc:
-  // "container not paused") or, thawing it too, send a second /tasks/resumed.
-  // (pause has its own status, Pausing; the contract has no word for this.)
-  bool resuming_ = false;
+  // Calls under way that a freeze or thaw of the task must not overlap
+  // (pause has its own status, Pausing; the contract has no word for these):
+  // an exec's start (its runc init joins the cgroup: frozen half-made, runc
+  // exec hangs), a kill --all (runc freezes, signals and thaws), a resume (a
+  // second would find the task thawed, or send a second /tasks/resumed), a
+  // checkpoint (criu freezes). Shared with the calls' frames, which can
+  // outlive the Task (a shim stopped mid-call).
+  struct InFlight {
+    int execStarts = 0, killAlls = 0, resumes = 0, checkpoints = 0;
+  };
+  std::shared_ptr<InFlight> inFlight_ = std::make_shared<InFlight>();
+  // One more of InFlight's COUNTER for the life of the returned mark.
+  std::shared_ptr<void> markInFlight(int InFlight::*counter);
+  // failed-precondition "cannot WHAT task ID while ... is under way" if one of
+  // the above (exec starts and kill --alls only where asked) or a pause is.
+  void checkFreezerFree(const std::string& what, bool execStarts, bool killAlls) const;
   // The start of the init under way (not done), or the last one (done): a
   // delete of the init waits for it.
   std::shared_ptr<DoneSignal> initStarting_;

@@ -67,6 +67,16 @@ cgroup_dir() {
     fi
 }
 
+# freezer_state ID — FROZEN or THAWED, as the kernel has the task's cgroup
+# (v1: freezer.state; v2: the "frozen" line of cgroup.events).
+freezer_state() {
+    if cgroup_v2; then
+        if grep -qx 'frozen 1' "$(cgroup_dir "" "$1")/cgroup.events"; then echo FROZEN; else echo THAWED; fi
+    else
+        cat "$(cgroup_dir freezer "$1")/freezer.state"
+    fi
+}
+
 # mounts_under DIR — mount points at or below DIR in /proc/self/mountinfo.
 mounts_under() {
     local _a _b _c _d mp _rest
@@ -132,5 +142,27 @@ END
 }
 
 # gated_calls OP N — N calls of OP wait (or waited) at the gate (for wait_for).
-gated_calls() { [[ -f $T/gated-$1 && $(wc -l <"$T/gated-$1") == "$2" ]]; }
+gated_calls() { [[ $(_gated_count "$1") == "$2" ]]; }
+_gated_count() { if [[ -f $T/gated-$1 ]]; then wc -l <"$T/gated-$1"; else echo 0; fi; }
+
+# refused_while_gated OP WANT CALL... // ARGS... — `ctl CALL` runs in the
+# background until it waits at OP's gate (shut for it); meanwhile `berthctl
+# ARGS` must fail with "failed-precondition: WANT"; then the gate opens and
+# CALL must succeed.
+refused_while_gated() {
+    local op=$1 want=$2 call=() pid n err
+    shift 2
+    while [[ $1 != // ]]; do call+=("$1"); shift; done
+    shift
+    n=$(_gated_count "$op")
+    rm -f "$T/open-$op"
+    ctl "${call[@]}" &
+    pid=$!
+    berth_bg "$pid"
+    wait_for gated_calls "$op" $((n + 1))
+    err=$(expect_error failed-precondition timeout 5 "$BERTHCTL" --address "$T/berthd.sock" "$@")
+    assert_eq "$want" "$err" "berthctl $* while ctl ${call[*]} waits in runc"
+    touch "$T/open-$op"
+    wait "$pid" || fail "ctl ${call[*]} failed"
+}
 

@@ -48,8 +48,10 @@ berth_install_deps() {
         return 1
     fi
     echo "berth_install_deps: installing ${missing[*]}" >&2
-    apt-get update -q || { echo "berth_install_deps: apt-get update failed" >&2; return 1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || {
+    # (a fresh cloud image's apt-daily may hold dpkg's lock for a while)
+    apt-get -o DPkg::Lock::Timeout=600 update -q || { echo "berth_install_deps: apt-get update failed" >&2; return 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+        "${missing[@]}" || {
         echo "berth_install_deps: apt-get install failed for: ${missing[*]}" >&2
         return 1
     }
