@@ -58,6 +58,25 @@ ctl wait t2 >/dev/null
 ctl delete t2 >/dev/null
 topics=$(jq -r 'select(.event.container_id == "t2") | .topic' "$T/root/events.log" | tr '\n' ' ')
 assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$topics" "t2's events"
+
+echo "--- an init killed while runc starts it: failed-precondition, not internal"
+# runc start answers "cannot start a container that has stopped"; that was
+# passed on as runc's failure (internal).
+rm -f "$T/held.pid"
+ctl create --bundle "$T/hooked" t3
+t3pid=$(json_get "$(ctl state t3)" pid)
+touch "$T/hold-start"
+"$BERTHCTL" --address "$T/berthd.sock" start t3 >"$T/start3.out" 2>&1 &
+starter=$!
+wait_for test -s "$T/held.pid"
+kill -KILL "$t3pid"
+st=0
+wait "$starter" || st=$?
+rm -f "$T/hold-start"
+assert_eq 1 "$st" "the start of an init killed under it ($(<"$T/start3.out"))"
+assert_contains "$(<"$T/start3.out")" "berthctl: failed-precondition: " "its error"
+wait_for status_is t3 stopped
+ctl delete t3 >/dev/null
 berth_kill_daemon TERM
 berth_leaks_check
 echo "mgr-held-exit: ok"
