@@ -131,9 +131,9 @@ TaskMetrics readV1(const CgroupPaths& p) {
 
 TaskMetrics readV2(const std::string& path) {
   TaskMetrics m;
-  auto usage = readValue("memory", path, "memory.current");
-  if (!usage) throw failedPrecondition("the task's cgroup " + path + " cannot be read (is it gone?)");
-  m.memory.usage = number(usage);
+  // (no memory.current: no memory controller here; the cgroup itself is
+  // checked in readMetrics)
+  m.memory.usage = number(readValue("memory", path, "memory.current"));
   m.memory.limit = number(readValue("memory", path, "memory.max"));
   m.memory.maxUsage = number(readValue("memory", path, "memory.peak"));
   m.memory.oomKills = readKeyed("memory", path, "memory.events")["oom_kill"];

@@ -45,6 +45,9 @@ std::string consoleSocketName(const std::string& execId) {
 constexpr std::chrono::milliseconds kStartDeadline = kRuncShortCall;
 // How long a released init may take to exec (shim/exec_wait.h).
 constexpr std::chrono::milliseconds kExecDeadline{2000};
+// How long a pause or checkpoint lets an exec's start under way finish (it
+// usually takes milliseconds; berthd gives the call 30 s).
+constexpr std::chrono::milliseconds kExecStartPatience{10000};
 // How long a terminal's output may drain after its process's exit before the
 // exit goes out anyway (its reader is stuck or gone).
 constexpr std::chrono::milliseconds kOutputDrainLimit{5000};
@@ -562,13 +565,15 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
       throw failedPrecondition("cannot kill a task created from a checkpoint before its start");
     }
     std::shared_ptr<void> killingAll;
+    bool paused = p.status == Status::Paused;
     if (all) {
-      // (runc's freeze and thaw around the signal must not cross a pause's,
-      // a resume's or criu's; `paused` must still hold after the call)
-      checkFreezerFree("kill --all", false, false);
+      // runc's freeze and thaw around the signal must not cross a pause's, a
+      // resume's or criu's, nor (on a paused task) another kill --all's:
+      // `paused` must still hold after the call. A SIGKILL always goes: it
+      // ends what it would cross, and nothing is frozen again after it.
+      if (signal != SIGKILL) checkFreezerFree("kill --all", false, paused);
       killingAll = markInFlight(&InFlight::killAlls);
     }
-    bool paused = p.status == Status::Paused;
     co_await unlessStopped(runc_.kill(config_.id, signal, all), "kill");
     if (paused && signal == SIGKILL) {
       // A frozen process cannot die (cgroup v1): thaw the task so it does.
@@ -809,13 +814,29 @@ void Task::checkFreezerFree(const std::string& what, bool execStarts, bool killA
   }
 }
 
+asio::awaitable<bool> Task::execStartsDone(std::chrono::milliseconds patience) {
+  auto ops = inFlight_;  // (the Task may go meanwhile)
+  auto until = std::chrono::steady_clock::now() + patience;
+  while (ops->execStarts > 0) {
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Task::pause() {
   Process& p = find("");
   allowed(p, Action::Pause);
-  checkFreezerFree("pause", true, true);
-  setStatus(p, Action::Pause);
+  checkFreezerFree("pause", false, true);
+  setStatus(p, Action::Pause);  // (Pausing: no new exec start from here on)
   holdInitExit();
   try {
+    // An exec's start under way is let finish first: a freeze would catch
+    // its runc init half-made, and runc exec would hang.
+    if (!co_await execStartsDone(kExecStartPatience)) {
+      throw failedPrecondition("cannot pause task " + config_.id + ": an exec process's start is still under way");
+    }
     co_await unlessStopped(runc_.pause(config_.id), "pause");
   } catch (...) {
     if (p.status == Status::Pausing) setStatus(p, Action::PauseFailed);
@@ -879,19 +900,22 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   if (struct stat st{}; ::stat(imagePath.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     throw invalidArgument("checkpoint image path " + imagePath + " is not a directory");
   }
-  checkFreezerFree("checkpoint", true, true);
-  auto checkpointing = markInFlight(&InFlight::checkpoints);
+  checkFreezerFree("checkpoint", false, true);
+  auto checkpointing = markInFlight(&InFlight::checkpoints);  // (no new exec start from here on)
+  if (!co_await execStartsDone(kExecStartPatience)) {
+    throw failedPrecondition("cannot checkpoint task " + config_.id + ": an exec process's start is still under way");
+  }
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
   makeDirs(imagePath, 0700);
   // With --exit criu kills the task: its exit goes out after /tasks/checkpointed,
   // and no delete can come between the kill and the end of the call.
-  holdInitExit();
+  if (exit) holdInitExit();
   try {
     co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
                            "checkpoint");
   } catch (...) {
-    releaseInitExit();
+    if (exit) releaseInitExit();
     throw;
   }
   events_.emit([&](auto e) {
@@ -899,7 +923,7 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
     c.setContainerId(config_.id);
     c.setCheckpoint(imagePath);
   });
-  releaseInitExit();
+  if (exit) releaseInitExit();
 }
 
 void Task::closeIO(const std::string& execId) {

@@ -180,6 +180,8 @@ class Task {
     int execStarts = 0, killAlls = 0, resumes = 0, checkpoints = 0;
   };
   std::shared_ptr<InFlight> inFlight_ = std::make_shared<InFlight>();
+  // True once no exec start is under way, false after PATIENCE.
+  asio::awaitable<bool> execStartsDone(std::chrono::milliseconds patience);
   // One more of InFlight's COUNTER for the life of the returned mark.
   std::shared_ptr<void> markInFlight(int InFlight::*counter);
   // failed-precondition "cannot WHAT task ID while ... is under way" if one of

@@ -193,21 +193,39 @@ touch "$T/open-resume"
 wait "$first" || fail "the first resume failed"
 assert_eq running "$(status_of r1)" "r1 after the resume"
 
-echo "--- a pause while an exec's start is in runc: refused"
+echo "--- a pause while an exec's start is in runc waits for the start"
 # runc exec's init had joined the cgroup when the freeze caught it: runc exec
 # hung to its deadline (internal), and the process it left ran untracked.
-refused_while_gated exec "cannot pause task r1 while an exec process's start is under way" \
-    exec -d --exec-id e1 r1 -- sleep 1000 // pause r1
-assert_eq running "$(json_get "$(ctl state --exec-id e1 r1)" status)" "e1 after its start"
-assert_eq running "$(status_of r1)" "r1 after the refused pause"
+rm "$T/open-exec"
+ctl exec -d --exec-id e1 r1 -- sleep 1000 &
+ex=$!
+berth_bg "$ex"
+wait_for gated_calls exec 1
+ctl pause r1 &
+pauser=$!
+berth_bg "$pauser"
+wait_for status_is r1 pausing
+sleep 0.3
+! pid_gone "$pauser" || fail "the pause did not wait for the exec's start"
+touch "$T/open-exec"
+WAIT_FOR_TIMEOUT=10 wait_for pid_gone "$ex" # (into a frozen task, runc exec hung for 60 s)
+wait "$ex" || fail "the exec's start failed"
+wait "$pauser" || fail "the pause failed"
+assert_eq paused "$(status_of r1)" "r1 after the pause"
+assert_eq FROZEN "$(freezer_state r1)" "r1's freezer after the pause"
+assert_eq paused "$(json_get "$(ctl state --exec-id e1 r1)" status)" "e1 after its start (its task paused)"
+ctl resume r1
+assert_eq running "$(json_get "$(ctl state --exec-id e1 r1)" status)" "e1 after the resume"
 
 echo "--- a resume while a kill --all of the paused task is in runc: refused"
 # runc kill --all freezes, signals and thaws; the shim then froze the task
 # again, after a resume had thawed it and said so: frozen, shown running.
 ctl pause r1
+assert_eq FROZEN "$(freezer_state r1)" "r1's freezer before the kill --all"
 refused_while_gated kill "cannot resume task r1 while a kill --all is under way" \
     kill --all --signal USR1 r1 // resume r1
 assert_eq paused "$(status_of r1)" "r1 after the kill --all"
+assert_eq FROZEN "$(freezer_state r1)" "r1's freezer after the kill --all"
 ctl resume r1
 assert_eq running "$(status_of r1)" "r1 after its resume"
 ctl kill --signal KILL r1
@@ -215,7 +233,7 @@ ctl wait r1 >/dev/null
 ctl delete r1 >/dev/null
 wait_for has_event /tasks/delete r1
 events_stop
-assert_eq 2 "$(grep -c '"topic":"/tasks/resumed","event":{"container_id":"r1"' "$T/events.out")" "r1's /tasks/resumed"
+assert_eq 3 "$(grep -c '"topic":"/tasks/resumed","event":{"container_id":"r1"' "$T/events.out")" "r1's /tasks/resumed"
 
 echo "--- a freeze that does not settle at once is tried again"
 # runc gives up on a v1 freeze that stays FREEZING through its own retries (a

@@ -62,6 +62,9 @@ assert_eq "/tasks/create /tasks/start /tasks/exit /tasks/delete " "$topics" "t2'
 echo "--- an init killed while runc starts it: failed-precondition, not internal"
 # runc start answers "cannot start a container that has stopped"; that was
 # passed on as runc's failure (internal).
+# (runc start held until the kill is in: the fifo releases it)
+berth_kill_daemon TERM
+berth_start_daemon --runtime "$(holding_runtime 30 start)"
 rm -f "$T/held.pid"
 ctl create --bundle "$T/hooked" t3
 t3pid=$(json_get "$(ctl state t3)" pid)
@@ -70,6 +73,8 @@ touch "$T/hold-start"
 starter=$!
 wait_for test -s "$T/held.pid"
 kill -KILL "$t3pid"
+poll_for pid_gone "$t3pid" || fail "t3's init survived SIGKILL"
+echo go >"$T/hold.fifo"
 st=0
 wait "$starter" || st=$?
 rm -f "$T/hold-start"

@@ -48,8 +48,17 @@ berth_install_deps() {
         return 1
     fi
     echo "berth_install_deps: installing ${missing[*]}" >&2
-    # (a fresh cloud image's apt-daily may hold dpkg's lock for a while)
-    apt-get -o DPkg::Lock::Timeout=600 update -q || { echo "berth_install_deps: apt-get update failed" >&2; return 1; }
+    # (a fresh cloud image's apt-daily may hold apt's and dpkg's locks for a
+    # while: the lists' lock is not one DPkg::Lock::Timeout waits for)
+    local try=1
+    until apt-get -o DPkg::Lock::Timeout=600 update -q; do
+        if ((try++ >= 6)); then
+            echo "berth_install_deps: apt-get update failed" >&2
+            return 1
+        fi
+        echo "berth_install_deps: apt-get update failed; trying again in 20 s" >&2
+        sleep 20
+    done
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
         "${missing[@]}" || {
         echo "berth_install_deps: apt-get install failed for: ${missing[*]}" >&2
