@@ -727,6 +727,14 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     auto starting = initStarting_;  // (outlives the task if the shim stops)
     co_await starting->wait();
   }
+  // A second delete of the init while one is in runc (berthd gave up on the
+  // first after its deadline and sent another) waits for it: both would
+  // have run runc delete and sent /tasks/delete. After it, the task is
+  // deleted (refused below), or the first failed and this one tries anew.
+  while (execId.empty() && deletingInit_ && !deletingInit_->done()) {
+    auto deleting = deletingInit_;
+    co_await deleting->wait();
+  }
   Process& p = find(execId);
   Status next = allowed(p, Action::Delete);
   ExitInfo exit = p.exit.value_or(ExitInfo{p.pid, 0, 0});
@@ -741,6 +749,8 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     execs_.erase(execId);
     co_return exit;
   }
+  deletingInit_ = std::make_shared<DoneSignal>(io_.get_executor());
+  std::shared_ptr<void> deleting(nullptr, [signal = deletingInit_](void*) { signal->set(); });
   // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
   bool created = p.status == Status::Created;
   // (A task created from a checkpoint has no process before its start.)

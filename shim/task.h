@@ -190,6 +190,9 @@ class Task {
   // The start of the init under way (not done), or the last one (done): a
   // delete of the init waits for it.
   std::shared_ptr<DoneSignal> initStarting_;
+  // The delete of the init under way (not done), or the last one (done): a
+  // second delete waits for it.
+  std::shared_ptr<DoneSignal> deletingInit_;
   // Returns once the create under way (if any) is done.
   asio::awaitable<void> awaitCreate();
   // The create under way, if any: a start or delete of the init sent while it

@@ -78,6 +78,25 @@ shim_up() {
     spid=$(shim_pid "$1")
 }
 
+# slow_runc OP SECONDS — write $T/slow-OP-runc, runc whose OP (a runc
+# subcommand) first sleeps SECONDS; print its path.
+slow_runc() {
+    cat >"$T/slow-$1-runc" <<END
+#!/bin/sh
+case " \$* " in *" $1 "*) sleep $2 ;; esac
+exec "$(command -v "$BERTH_RUNC")" "\$@"
+END
+    chmod +x "$T/slow-$1-runc"
+    printf '%s\n' "$T/slow-$1-runc"
+}
+
+# shim_up_runtime ID BUNDLE RUNTIME — shim_up, the shim driving RUNTIME.
+shim_up_runtime() {
+    S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id "$1" --bundle "$2" --state-dir "$T/state" \
+        --runtime "$3" --cgroup-parent "$(berth_cgroup_parent)") || fail "berth-shim start $1 failed"
+    spid=$(shim_pid "$1")
+}
+
 # shim_down — delete the task of $S, shut its shim down, wait until $spid is gone.
 shim_down() {
     drv "$S" delete >/dev/null

@@ -128,16 +128,8 @@ done
 # ------------------------------------------------- a delete while the create runs
 step "delete while the create runs: it waits for the create, then deletes"
 # (berthd undoing a create it gave up waiting for) runc's create takes 2 s
-cat >"$T/slow-create-runc" <<END
-#!/bin/sh
-case " \$* " in *" create "*) sleep 2 ;; esac
-exec "$(command -v "$BERTH_RUNC")" "\$@"
-END
-chmod +x "$T/slow-create-runc"
 bs=$(mkbundle slowcreate -- sleep 1000)
-S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id sc --bundle "$bs" --state-dir "$T/state" \
-    --runtime "$T/slow-create-runc" --cgroup-parent "$(berth_cgroup_parent)") || fail "berth-shim start sc failed"
-spid=$(shim_pid sc)
+shim_up_runtime sc "$bs" "$(slow_runc create 2)"
 "$SHIM_DRIVER" "$S" create sc "" "$T/sc.out" "$T/sc.err" >"$T/sc.create" 2>&1 &
 create_pid=$!
 sleep 0.5 # the create is in runc (the wrapper's sleep)
@@ -149,9 +141,7 @@ drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
 step "two starts at once (both waiting for the create): one starts it, the other is refused"
-S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id sc2 --bundle "$bs" --state-dir "$T/state" \
-    --runtime "$T/slow-create-runc" --cgroup-parent "$(berth_cgroup_parent)") || fail "berth-shim start sc2 failed"
-spid=$(shim_pid sc2)
+shim_up_runtime sc2 "$bs" "$T/slow-create-runc"
 "$SHIM_DRIVER" "$S" create sc2 "" "$T/sc2.out" "$T/sc2.err" >"$T/sc2.create" 2>&1 &
 create_pid=$!
 sleep 0.5 # the create is in runc; both starts wait for it
@@ -209,6 +199,26 @@ for f in shim.sock shim.pid log; do
     [[ -e $T/state/$SHIM_NS/u3/$f ]] || fail "the orphan removed its successor's $f"
 done
 drv "$S" connect >/dev/null
+drv "$S" shutdown >/dev/null
+shim_wait_gone "$spid"
+
+step "two deletes of a created task at once: one runs, one /tasks/delete"
+# (berthd sends a second after giving up on a first that outlived its
+# deadline) Both ran runc delete and both sent /tasks/delete.
+bd=$(mkbundle twodel -- sleep 100)
+shim_up_runtime d1 "$bd" "$(slow_runc delete 1)"
+drv "$S" create d1 >/dev/null
+timeout 15 "$SHIM_DRIVER" "$S" delete >"$T/del1.out" 2>&1 &
+del1=$!
+sleep 0.3 # (the first is in runc delete)
+st=0
+timeout 15 "$SHIM_DRIVER" "$S" delete >"$T/del2.out" 2>&1 || st=$?
+wait "$del1" || fail "the first delete failed: $(<"$T/del1.out")"
+((st != 0)) || fail "the second delete succeeded too: $(<"$T/del2.out")"
+[[ $st != 124 ]] || fail "the second delete hung"
+events=$(drv_events "$S" 0 4 2000)
+echo "$events" | sed 's/^/  /'
+assert_eq 1 "$(grep -c ' delete ' <<<"$events")" "/tasks/delete events of d1"
 drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
