@@ -175,6 +175,8 @@ asio::awaitable<void> Runc::remove(const std::string& id, bool force) {
 }
 
 asio::awaitable<void> Runc::pause(const std::string& id) {
+  // (tries again only within the first 5 s: berthd gives the pause 30 s)
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (int attempt = 1;; ++attempt) {
     try {
       std::vector<std::string> args{"pause", id};
@@ -185,7 +187,10 @@ asio::awaitable<void> Runc::pause(const std::string& id) {
       // runc gives up on a v1 freeze that does not settle within its own
       // retries (a task forking hard on a loaded host), thawing it again:
       // a moment later the freeze usually takes.
-      if (attempt == 3 || std::string_view(e.what()).find("unable to freeze") == std::string_view::npos) throw;
+      if (attempt == 3 || std::chrono::steady_clock::now() >= until ||
+          std::string_view(e.what()).find("unable to freeze") == std::string_view::npos) {
+        throw;
+      }
       BERTH_LOG(warn) << "runc pause " << id << ": " << e.what() << "; trying again";
     }
   }

@@ -46,8 +46,8 @@ constexpr std::chrono::milliseconds kStartDeadline = kRuncShortCall;
 // How long a released init may take to exec (shim/exec_wait.h).
 constexpr std::chrono::milliseconds kExecDeadline{2000};
 // How long a pause or checkpoint lets an exec's start under way finish (it
-// usually takes milliseconds; berthd gives the call 30 s).
-constexpr std::chrono::milliseconds kExecStartPatience{10000};
+// usually takes milliseconds; berthd gives a pause 30 s in all).
+constexpr std::chrono::milliseconds kExecStartPatience{5000};
 // How long a terminal's output may drain after its process's exit before the
 // exit goes out anyway (its reader is stuck or gone).
 constexpr std::chrono::milliseconds kOutputDrainLimit{5000};
@@ -566,6 +566,11 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     }
     std::shared_ptr<void> killingAll;
     bool paused = p.status == Status::Paused;
+    if (signal == SIGKILL) {
+      sigkilled_ = true;
+      // A pause under way (it may freeze at any moment): thaw after, too.
+      if (p.status == Status::Pausing) paused = true;
+    }
     if (all) {
       // runc's freeze and thaw around the signal must not cross a pause's, a
       // resume's or criu's, nor (on a paused task) another kill --all's:
@@ -731,9 +736,10 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
   // first after its deadline and sent another) waits for it: both would
   // have run runc delete and sent /tasks/delete. After it, the task is
   // deleted (refused below), or the first failed and this one tries anew.
-  while (execId.empty() && deletingInit_ && !deletingInit_->done()) {
+  while (execId.empty() && deletingInit_ && !deletingInit_->done.done()) {
     auto deleting = deletingInit_;
-    co_await deleting->wait();
+    co_await deleting->done.wait();
+    if (deleting->answer) co_return *deleting->answer;  // (its one /tasks/delete is this one's too)
   }
   Process& p = find(execId);
   Status next = allowed(p, Action::Delete);
@@ -749,8 +755,9 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     execs_.erase(execId);
     co_return exit;
   }
-  deletingInit_ = std::make_shared<DoneSignal>(io_.get_executor());
-  std::shared_ptr<void> deleting(nullptr, [signal = deletingInit_](void*) { signal->set(); });
+  deletingInit_ = std::make_shared<InitDelete>(io_.get_executor());
+  auto thisDelete = deletingInit_;
+  std::shared_ptr<void> deleting(nullptr, [thisDelete](void*) { thisDelete->done.set(); });
   // A stopped init (reaped by us) leaves runc little to do: see runc_destroy.h.
   bool created = p.status == Status::Created;
   // (A task created from a checkpoint has no process before its start.)
@@ -787,6 +794,7 @@ asio::awaitable<ExitInfo> Task::remove(std::string execId) {
     }
     d.setExitedAtNs(exit.exitedAtNs);
   });
+  thisDelete->answer = exit;
   co_return exit;
 }
 
@@ -846,6 +854,11 @@ asio::awaitable<void> Task::pause() {
     // its runc init half-made, and runc exec would hang.
     if (!co_await execStartsDone(kExecStartPatience)) {
       throw failedPrecondition("cannot pause task " + config_.id + ": an exec process's start is still under way");
+    }
+    // A SIGKILL sent meanwhile (it does not wait for a pause): a freeze now
+    // could land before its processes died, and on v1 they never would.
+    if (sigkilled_ || inFlight_->killAlls > 0) {
+      throw failedPrecondition("cannot pause task " + config_.id + ": it is being killed");
     }
     co_await unlessStopped(runc_.pause(config_.id), "pause");
   } catch (...) {
@@ -918,14 +931,15 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
   std::string problem = co_await runc_.criuProblem();
   if (!problem.empty()) throw failedPrecondition("cannot checkpoint: " + problem);
   makeDirs(imagePath, 0700);
-  // With --exit criu kills the task: its exit goes out after /tasks/checkpointed,
-  // and no delete can come between the kill and the end of the call.
-  if (exit) holdInitExit();
+  // The init's exit (criu's kill with --exit, or any death during the dump)
+  // goes out after /tasks/checkpointed: no delete can unmount the rootfs
+  // under criu. (Bounded by runc's deadline.)
+  holdInitExit();
   try {
     co_await unlessStopped(runc_.checkpoint(config_.id, imagePath, config_.stateDir + "/criu-dump", !exit),
                            "checkpoint");
   } catch (...) {
-    if (exit) releaseInitExit();
+    releaseInitExit();
     throw;
   }
   events_.emit([&](auto e) {
@@ -933,7 +947,7 @@ asio::awaitable<void> Task::checkpoint(std::string imagePath, bool exit) {
     c.setContainerId(config_.id);
     c.setCheckpoint(imagePath);
   });
-  if (exit) releaseInitExit();
+  releaseInitExit();
 }
 
 void Task::closeIO(const std::string& execId) {

@@ -191,8 +191,15 @@ class Task {
   // delete of the init waits for it.
   std::shared_ptr<DoneSignal> initStarting_;
   // The delete of the init under way (not done), or the last one (done): a
-  // second delete waits for it.
-  std::shared_ptr<DoneSignal> deletingInit_;
+  // second delete waits for it, and gets its answer if it deleted the task.
+  struct InitDelete {
+    explicit InitDelete(const asio::any_io_executor& loop) : done(loop) {}
+    DoneSignal done;
+    std::optional<ExitInfo> answer;
+  };
+  std::shared_ptr<InitDelete> deletingInit_;
+  // A SIGKILL was sent to the init: a pause waiting for exec starts gives up.
+  bool sigkilled_ = false;
   // Returns once the create under way (if any) is done.
   asio::awaitable<void> awaitCreate();
   // The create under way, if any: a start or delete of the init sent while it

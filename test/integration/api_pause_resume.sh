@@ -235,6 +235,30 @@ wait_for has_event /tasks/delete r1
 events_stop
 assert_eq 3 "$(grep -c '"topic":"/tasks/resumed","event":{"container_id":"r1"' "$T/events.out")" "r1's /tasks/resumed"
 
+echo "--- a SIGKILL while a pause waits for an exec's start: the pause gives up, the task dies"
+# (a freeze after the kill could land before its processes died: on v1 they
+# never would, and the task would stay frozen)
+ctl run -d --bundle "$b" r2
+rm "$T/open-exec"
+n=$(_gated_count exec)
+ctl exec -d --exec-id e2 r2 -- sleep 1000 &
+ex=$!
+berth_bg "$ex"
+wait_for gated_calls exec $((n + 1))
+"$BERTHCTL" --address "$T/berthd.sock" pause r2 >"$T/pause2.out" 2>&1 &
+pauser=$!
+berth_bg "$pauser"
+wait_for status_is r2 pausing
+ctl kill --all --signal KILL r2
+touch "$T/open-exec"
+st=0
+wait "$pauser" || st=$?
+assert_eq 1 "$st" "the pause ($(<"$T/pause2.out"))"
+assert_contains "$(<"$T/pause2.out")" "it is being killed" "the pause's error"
+wait "$ex" || true # (its start may fail: the task died under it)
+assert_eq 137 "$(json_get "$(timeout 10 "$BERTHCTL" --address "$T/berthd.sock" wait r2)" exit_status)" "r2's exit"
+ctl delete r2 >/dev/null
+
 echo "--- a freeze that does not settle at once is tried again"
 # runc gives up on a v1 freeze that stays FREEZING through its own retries (a
 # task forking hard on a loaded host): the pause answered internal. Here a

@@ -79,11 +79,11 @@ shim_up() {
 }
 
 # slow_runc OP SECONDS — write $T/slow-OP-runc, runc whose OP (a runc
-# subcommand) first sleeps SECONDS; print its path.
+# subcommand) first touches $T/slow-OP-ran and sleeps SECONDS; print its path.
 slow_runc() {
     cat >"$T/slow-$1-runc" <<END
 #!/bin/sh
-case " \$* " in *" $1 "*) sleep $2 ;; esac
+case " \$* " in *" $1 "*) : >"$T/slow-$1-ran"; sleep $2 ;; esac
 exec "$(command -v "$BERTH_RUNC")" "\$@"
 END
     chmod +x "$T/slow-$1-runc"
