@@ -33,7 +33,7 @@ void checkNamespace(std::string_view ns) {
   if (ns == "runc") {
     throw invalidArgument("namespace \"runc\" is reserved (the state dir keeps runc's state there)");
   }
-  if (ns == "events.log" || ns == "events.log.rotating" || ns == "events.log.seq") {
+  if (ns == "events.log" || ns == "events.log.rotating" || ns == "events.log.seq" || ns == "berthd.lock") {
     throw invalidArgument("namespace \"" + std::string(ns) + "\" is reserved (berthd's event journal)");
   }
 }

@@ -50,20 +50,35 @@ std::string partnerOf(const std::string& dir) {
   return out;
 }
 
+// (written only when it changes, and before the truncation: a full disk
+// neither stops a restart nor loses the name)
 void namePartner(int fd, const std::string& dir, const std::string& partner) {
   const std::string path = dir + "/" + kLockName;
-  if (::ftruncate(fd, 0) != 0) throw systemError("truncate " + path, errno);
+  if (partnerOf(dir) == partner) return;
   std::string text = partner + "\n";
   if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     throw systemError("write " + path, errno);
   }
+  if (::ftruncate(fd, static_cast<off_t>(text.size())) != 0) throw systemError("truncate " + path, errno);
 }
 
 }  // namespace
 
-DirClaim::DirClaim(const std::string& rootArg, const std::string& stateArg) {
+void checkDirsApart(const std::string& rootArg, const std::string& stateArg) {
   const std::string root = canonical(rootArg), state = canonical(stateArg);
   if (root == state) throw failedPrecondition("--root and --state must be different directories: " + root);
+  // One inside the other: recovery would take the inner one for a namespace
+  // of the outer, find no task in it, and remove it as an orphan.
+  for (const auto& [outer, inner] : {std::pair{root, state}, std::pair{state, root}}) {
+    if (inner.starts_with(outer + "/") || outer == "/") {
+      throw failedPrecondition("--root and --state must not hold one another: " + inner + " is inside " + outer);
+    }
+  }
+}
+
+DirClaim::DirClaim(const std::string& rootArg, const std::string& stateArg) {
+  const std::string root = canonical(rootArg), state = canonical(stateArg);
+  checkDirsApart(root, state);
   rootLock_ = lockDir(root, "root");
   stateLock_ = lockDir(state, "state");
 

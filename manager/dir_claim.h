@@ -16,6 +16,10 @@
 
 namespace berth {
 
+// failed-precondition if ROOT and STATE are one dir, or one holds the other
+// (before either is made: DirClaim checks it again).
+void checkDirsApart(const std::string& root, const std::string& state);
+
 class DirClaim {
  public:
   // ROOT and STATE absolute. failed-precondition when another berthd holds

@@ -132,18 +132,30 @@ void EventExchange::load() {
   }
   uint64_t ceiling = 0;
   if (auto text = readFile(path_ + ".seq", 64)) {
-    try {
-      ceiling = std::stoull(*text);
-    } catch (const std::exception&) {
+    // digits alone, and far from wrapping: anything else is mangled
+    size_t digits = text->find_first_not_of("0123456789");
+    if (digits == 0 || digits > 18 || (digits != std::string::npos && text->find_first_not_of(" \n", digits) !=
+                                                                          std::string::npos)) {
       BERTH_LOG(warn) << path_ << ".seq is mangled (\"" << text->substr(0, 30) << "\"); the journal alone counts";
+    } else {
+      ceiling = std::stoull(*text);
     }
   }
-  if (ceiling > lastSeq_ + kSeqReserve) {
+  // The ceiling was last raised to (the last seq then) + 1 + kSeqReserve: a
+  // journal whose last seq is below that last seq has lost events.
+  if (ceiling > lastSeq_ + 1 + kSeqReserve) {
     BERTH_LOG(error) << path_ << " has lost events: its last seq is " << lastSeq_ << ", but seqs up to "
                      << ceiling - 1 << " may have gone out; numbering goes on from " << ceiling;
     lastSeq_ = ceiling - 1;
   }
-  raiseCeiling(lastSeq_ + 1);
+  try {
+    raiseCeiling(lastSeq_ + 1);
+  } catch (const Error& e) {
+    // (a full disk: berthd still starts; append() raises it before the
+    // first seq that needs it, and refuses events until it can)
+    BERTH_LOG(error) << "cannot write " << path_ << ".seq: " << e.what();
+    seqCeiling_ = 0;
+  }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) throw systemError("open " + path_, errno);
   if (text && !text->empty() && text->back() != '\n') {

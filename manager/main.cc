@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
     if (shimPath.empty()) shimPath = defaultShim(argv[0]);
     shimPath = lookPath(shimPath);
     runtimePath = lookPath(runtimePath);
+    checkDirsApart(root, state);
     makeDirs(root, 0700);
     makeDirs(state, 0700);
     makeDirs(fs::path(address).parent_path(), 0700);

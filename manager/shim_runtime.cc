@@ -70,8 +70,9 @@ asio::awaitable<std::shared_ptr<Task>> ShimRuntime::create(std::string ns, std::
   }
   if (auto held = unreadable_.find(nameOf(ns, id)); held != unreadable_.end()) {
     throw failedPrecondition("task " + held->first + " has a record berthd cannot read (" + held->second +
-                             "); its shim and container were left alone: mend or remove " +
-                             pathsFor(ns, id).recordFile + ", then restart berthd");
+                             "); its shim and container were left alone: mend " + pathsFor(ns, id).recordFile +
+                             " and restart berthd (removed, the task is cleaned up as an orphan: its "
+                             "shim and container are killed)");
   }
   tasks_.reserve(ns, id);  // already-exists at once for a concurrent create of the same id
 

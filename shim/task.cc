@@ -567,7 +567,7 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     std::shared_ptr<void> killingAll;
     bool paused = p.status == Status::Paused;
     if (signal == SIGKILL) {
-      sigkilled_ = true;
+      sigkilled_ = true;  // (cleared again if the kill fails)
       // A pause under way (it may freeze at any moment): thaw after, too.
       if (p.status == Status::Pausing) paused = true;
     }
@@ -579,7 +579,12 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
       if (signal != SIGKILL) checkFreezerFree("kill --all", false, paused);
       killingAll = markInFlight(&InFlight::killAlls);
     }
-    co_await unlessStopped(runc_.kill(config_.id, signal, all), "kill");
+    try {
+      co_await unlessStopped(runc_.kill(config_.id, signal, all), "kill");
+    } catch (...) {
+      if (signal == SIGKILL && !p.exit) sigkilled_ = false;
+      throw;
+    }
     if (paused && signal == SIGKILL) {
       // A frozen process cannot die (cgroup v1): thaw the task so it does.
       // runc 1.1 thaws for SIGKILL itself; older ones do not. The status
@@ -861,6 +866,16 @@ asio::awaitable<void> Task::pause() {
       throw failedPrecondition("cannot pause task " + config_.id + ": it is being killed");
     }
     co_await unlessStopped(runc_.pause(config_.id), "pause");
+    if (sigkilled_) {
+      // The SIGKILL came during runc pause, and its thaw may have gone first:
+      // on v1 a frozen process never dies.
+      try {
+        co_await runc_.resume(config_.id);
+      } catch (const Error& e) {
+        BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": thawing it for its SIGKILL: " << e.what();
+      }
+      throw failedPrecondition("cannot pause task " + config_.id + ": it is being killed");
+    }
   } catch (...) {
     if (p.status == Status::Pausing) setStatus(p, Action::PauseFailed);
     releaseInitExit();

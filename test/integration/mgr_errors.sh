@@ -118,6 +118,7 @@ echo "--- namespaces named like berthd's own files"
 expect_error invalid-argument ctl -n events.log create --bundle "$b" n1 >/dev/null
 expect_error invalid-argument ctl -n events.log.rotating create --bundle "$b" n1 >/dev/null
 expect_error invalid-argument ctl -n events.log.seq create --bundle "$b" n1 >/dev/null
+expect_error invalid-argument ctl -n berthd.lock create --bundle "$b" n1 >/dev/null
 : >"$T/state/taken"
 msg=$(expect_error invalid-argument ctl -n taken create --bundle "$b" n1)
 assert_contains "$msg" "names a file of berthd's" "a namespace over a file in the state dir"

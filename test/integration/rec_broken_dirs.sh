@@ -106,6 +106,10 @@ first=$(timeout 2 "$BERTHCTL" --address "$T/berthd.sock" events --since "$last" 
 [[ -n $first ]] || fail "no event after seq $last once the journal lost its events"
 ((first > last)) || fail "seq $first after the journal's loss, not above $last"
 kill_and_delete seq1
+# (a restart with no loss is no loss: the ceiling's own margin is not one)
+berth_kill_daemon KILL
+berth_start_daemon
+assert_eq 1 "$(grep -c "events.log has lost events" "$T/berthd.log")" "journal losses logged"
 
 echo "--- one berthd per root and per state"
 events_before=$(stat -c %s "$T/root/events.log")
@@ -134,6 +138,10 @@ refused "berthd with another --root over a state dir with tasks" \
 refused "berthd with another --state for a root whose tasks run" \
     "has its tasks running under --state $T/state" --root "$T/root" --state "$T/state2"
 refused "berthd with one dir as root and state" "must be different directories" --root "$T/state" --state "$T/state"
+# (recovery took the inner one for a namespace and removed it as an orphan)
+refused "berthd with its state inside its root" "must not hold one another" --root "$T/root" --state "$T/root/run"
+refused "berthd with its root inside its state" "must not hold one another" --root "$T/state/lib" --state "$T/state"
+test ! -e "$T/root/run" || fail "a refused berthd made its state dir"
 for id in ok1 bad1 fifo1; do
     kill -0 "${init[$id]}" || fail "$id's container died of a mismatched berthd"
 done
