@@ -177,6 +177,12 @@ void overwriteInPlace(const std::string& path, std::string_view data, mode_t mod
   writeAll(fd.fd, text, path);  // at offset 0: the file was just opened
 }
 
+namespace {
+Error tooLarge(const std::string& path, size_t maxBytes) {
+  return invalidArgument(path + " is larger than " + std::to_string(maxBytes) + " bytes");
+}
+}  // namespace
+
 std::optional<std::string> readFile(const std::string& path, size_t maxBytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (fd.fd < 0) {
@@ -186,23 +192,23 @@ std::optional<std::string> readFile(const std::string& path, size_t maxBytes) {
   struct stat st{};
   if (::fstat(fd.fd, &st) != 0) throw systemError("fstat " + path, errno);
   if (!S_ISREG(st.st_mode)) throw invalidArgument(path + " is not a regular file");
-  auto tooLarge = [&] {
-    return invalidArgument(path + " is larger than " + std::to_string(maxBytes) + " bytes");
-  };
-  if (static_cast<uint64_t>(st.st_size) > maxBytes) throw tooLarge();
+  if (static_cast<uint64_t>(st.st_size) > maxBytes) throw tooLarge(path, maxBytes);
+  return readAll(fd.fd, path, maxBytes);  // (/proc files say size 0: the limit is checked as it reads)
+}
+
+std::string readAll(int fd, const std::string& path, size_t maxBytes) {
   std::string out;
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw systemError("read " + path, errno);
     }
-    if (n == 0) break;
+    if (n == 0) return out;
     out.append(buf, static_cast<size_t>(n));
-    if (out.size() > maxBytes) throw tooLarge();  // /proc files say size 0
+    if (out.size() > maxBytes) throw tooLarge(path, maxBytes);
   }
-  return out;
 }
 
 void makeDirs(const std::string& path, mode_t mode) {
@@ -276,19 +282,11 @@ void checkBundleConfig(const std::string& bundle) { openBundleConfig(bundle); }
 
 std::string readBundleConfig(const std::string& bundle) {
   UniqueFd fd = openBundleConfig(bundle);
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw invalidArgument("bundle " + bundle + ": read config.json: " + std::strerror(errno));
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > static_cast<size_t>(kMaxConfig)) {
-      throw invalidArgument("bundle " + bundle + ": config.json is larger than 4 MiB");
-    }
+  try {
+    return readAll(fd.fd, bundle + "/config.json", kMaxSpecBytes);
+  } catch (const Error& e) {
+    throw invalidArgument("bundle " + bundle + ": " + e.message());  // (the caller's to fix, as above)
   }
-  return out;
 }
 
 }  // namespace berth

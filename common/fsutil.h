@@ -50,6 +50,10 @@ inline constexpr size_t kReadFileLimit = 64u << 20;
 inline constexpr size_t kMaxSpecBytes = 4u << 20;
 std::optional<std::string> readFile(const std::string& path, size_t maxBytes = kReadFileLimit);
 
+// The rest of FD (a file, a pipe) until EOF; systemError naming PATH if a read
+// fails, invalid-argument once it passes MAX_BYTES (a stream that never ends).
+std::string readAll(int fd, const std::string& path, size_t maxBytes);
+
 // mkdir -p. Directories created here get exactly MODE regardless of umask;
 // existing directories are left as they are.
 void makeDirs(const std::string& path, mode_t mode = 0700);

@@ -240,16 +240,7 @@ std::optional<std::string> readInputFile(const std::string& path, size_t maxByte
     if (errno == ENOENT) return std::nullopt;
     throw berth::systemError("open " + path, errno);
   }
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw berth::systemError("read " + path, errno);
-    if (n == 0) return out;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > maxBytes) throw berth::invalidArgument("larger than " + std::to_string(maxBytes) + " bytes");
-  }
+  return berth::readAll(fd.fd, path, maxBytes);
 }
 }  // namespace
 
