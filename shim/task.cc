@@ -586,17 +586,9 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
       throw;
     }
     if (paused && signal == SIGKILL) {
-      // A frozen process cannot die (cgroup v1): thaw the task so it does.
       // runc 1.1 thaws for SIGKILL itself; older ones do not. The status
       // stays paused until the exit, as after any signal: no /tasks/resumed.
-      try {
-        co_await runc_.resume(config_.id);
-      } catch (const RuntimeRefused&) {
-        // "container not paused": runc did it.
-      } catch (const Error& e) {
-        BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id
-                        << ": thawing it for its SIGKILL: " << e.what();
-      }
+      co_await thawForSigkill();
     } else if (paused && all) {
       // runc kill --all freezes, signals and thaws: freeze it again.
       try {
@@ -837,6 +829,17 @@ void Task::checkFreezerFree(const std::string& what, bool execStarts, bool killA
   }
 }
 
+asio::awaitable<void> Task::thawForSigkill() {
+  // A frozen process cannot die (cgroup v1): thaw the task so that it does.
+  try {
+    co_await runc_.resume(config_.id);
+  } catch (const RuntimeRefused&) {
+    // "container not paused": runc, or another thaw, did it.
+  } catch (const Error& e) {
+    BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": thawing it for its SIGKILL: " << e.what();
+  }
+}
+
 asio::awaitable<bool> Task::execStartsDone(std::chrono::milliseconds patience) {
   auto ops = inFlight_;  // (the Task may go meanwhile)
   auto until = std::chrono::steady_clock::now() + patience;
@@ -862,19 +865,12 @@ asio::awaitable<void> Task::pause() {
     }
     // A SIGKILL sent meanwhile (it does not wait for a pause): a freeze now
     // could land before its processes died, and on v1 they never would.
-    if (sigkilled_ || inFlight_->killAlls > 0) {
-      throw failedPrecondition("cannot pause task " + config_.id + ": it is being killed");
-    }
+    const std::string beingKilled = "cannot pause task " + config_.id + ": it is being killed";
+    if (sigkilled_ || inFlight_->killAlls > 0) throw failedPrecondition(beingKilled);
     co_await unlessStopped(runc_.pause(config_.id), "pause");
     if (sigkilled_) {
-      // The SIGKILL came during runc pause, and its thaw may have gone first:
-      // on v1 a frozen process never dies.
-      try {
-        co_await runc_.resume(config_.id);
-      } catch (const Error& e) {
-        BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": thawing it for its SIGKILL: " << e.what();
-      }
-      throw failedPrecondition("cannot pause task " + config_.id + ": it is being killed");
+      co_await thawForSigkill();  // (it came during runc pause, whose freeze may have landed after its thaw)
+      throw failedPrecondition(beingKilled);
     }
   } catch (...) {
     if (p.status == Status::Pausing) setStatus(p, Action::PauseFailed);

@@ -180,6 +180,8 @@ class Task {
     int execStarts = 0, killAlls = 0, resumes = 0, checkpoints = 0;
   };
   std::shared_ptr<InFlight> inFlight_ = std::make_shared<InFlight>();
+  // runc resume for a SIGKILL sent to a frozen task; never throws.
+  asio::awaitable<void> thawForSigkill();
   // True once no exec start is under way, false after PATIENCE.
   asio::awaitable<bool> execStartsDone(std::chrono::milliseconds patience);
   // One more of InFlight's COUNTER for the life of the returned mark.
