@@ -250,6 +250,15 @@ void ShimRuntime::endStory(const std::string& ns, const std::string& id, const S
   publish(makeDeleteEvent(ns, id, exit));
 }
 
+asio::awaitable<void> ShimRuntime::endTaskStory(std::shared_ptr<ShimTask> task, Exit exit) {
+  const TaskRecord& r = task->record();
+  endStory(task->ns(), task->id(),
+           {0, true, r.deletePublished, r.exit, exit.pid ? exit.pid : task->cachedState().pid,
+            exit.exitedAtNs ? std::optional<Exit>(exit) : std::nullopt},
+           task);
+  co_await events_.journaledAll();  // its exit and delete before its record goes
+}
+
 void ShimRuntime::removeDirs(const TaskPaths& paths, const std::string& ns) {
   bool first = true;
   for (const std::string& dir : {paths.stateDir, paths.recordDir}) {
@@ -453,11 +462,7 @@ asio::awaitable<void> ShimRuntime::finishDelete(std::shared_ptr<ShimTask> task) 
   }
   // Its exit before its delete, even when the shim that would have sent it
   // (a created init killed by the delete) is gone.
-  endStory(ns, id, {0, true, task->record().deletePublished, task->record().exit,
-                    exit.pid ? exit.pid : task->cachedState().pid,
-                    exit.exitedAtNs ? std::optional<Exit>(exit) : std::nullopt},
-           task);
-  co_await events_.journaledAll();  // its exit and delete before its record goes
+  co_await endTaskStory(task, exit);
   task->markDeleted();
   removeDirs(paths, ns);
   tasks_.remove(ns, id);
@@ -570,11 +575,7 @@ asio::awaitable<Exit> ShimRuntime::remove(std::shared_ptr<Task> base) {
     if (!handled) {
       // What the shim still held (a journal that refused its exit, say) went
       // with it: its exit and delete, as a lost shim's, before the record goes.
-      const TaskRecord& r = task->record();
-      endStory(ns, id, {0, true, r.deletePublished, r.exit, exit.pid ? exit.pid : task->cachedState().pid,
-                        exit.exitedAtNs ? std::optional<Exit>(exit) : std::nullopt},
-               task);
-      co_await events_.journaledAll();
+      co_await endTaskStory(task, exit);
     }
   }
   // The lost task's delete event goes out before its record does: a crash in

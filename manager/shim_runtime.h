@@ -126,6 +126,10 @@ class ShimRuntime final : public Runtime {
   // incarnation. An undone create's goes out before the undo, so that a crash
   // during the undo cannot publish it twice; a delete finished at start-up,
   // whose shim died before it sent the init's exit, gets its exit this way.
+  // endStory for a deleted task whose shim did not (or could not) send its
+  // exit and delete: EXIT is the delete's (or empty); then waits until the
+  // journal has them.
+  asio::awaitable<void> endTaskStory(std::shared_ptr<ShimTask> task, Exit exit);
   void endStory(const std::string& ns, const std::string& id, const StoryEnd& story,
                 const std::shared_ptr<ShimTask>& task = nullptr);
   // create with opts.start: awaits the start sent behind the create; if it
