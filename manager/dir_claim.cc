@@ -50,11 +50,11 @@ std::string partnerOf(const std::string& dir) {
   return out;
 }
 
-// (written only when it changes, and before the truncation: a full disk
-// neither stops a restart nor loses the name)
-void namePartner(int fd, const std::string& dir, const std::string& partner) {
+// (written only when it changes from NAMED, and before the truncation: a
+// full disk neither stops a restart nor loses the name)
+void namePartner(int fd, const std::string& dir, const std::string& named, const std::string& partner) {
   const std::string path = dir + "/" + kLockName;
-  if (partnerOf(dir) == partner) return;
+  if (named == partner) return;
   std::string text = partner + "\n";
   if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     throw systemError("write " + path, errno);
@@ -62,10 +62,7 @@ void namePartner(int fd, const std::string& dir, const std::string& partner) {
   if (::ftruncate(fd, static_cast<off_t>(text.size())) != 0) throw systemError("truncate " + path, errno);
 }
 
-}  // namespace
-
-void checkDirsApart(const std::string& rootArg, const std::string& stateArg) {
-  const std::string root = canonical(rootArg), state = canonical(stateArg);
+void checkDirsApart(const std::string& root, const std::string& state) {
   if (root == state) throw failedPrecondition("--root and --state must be different directories: " + root);
   // One inside the other: recovery would take the inner one for a namespace
   // of the outer, find no task in it, and remove it as an orphan.
@@ -76,15 +73,20 @@ void checkDirsApart(const std::string& rootArg, const std::string& stateArg) {
   }
 }
 
+}  // namespace
+
 DirClaim::DirClaim(const std::string& rootArg, const std::string& stateArg) {
   const std::string root = canonical(rootArg), state = canonical(stateArg);
-  checkDirsApart(root, state);
+  checkDirsApart(root, state);  // (before either is made: a refused pair makes nothing)
+  makeDirs(root, 0700);
+  makeDirs(state, 0700);
   rootLock_ = lockDir(root, "root");
   stateLock_ = lockDir(state, "state");
 
   // The state dir's tasks are the ones of the root it names, while that root
   // still names it (not once it moved, or went with its tasks).
-  if (std::string owner = partnerOf(state); !owner.empty() && owner != root && partnerOf(owner) == state) {
+  const std::string owner = partnerOf(state), home = partnerOf(root);
+  if (!owner.empty() && owner != root && partnerOf(owner) == state) {
     throw failedPrecondition("state dir " + state + " holds the tasks of the berthd with --root " + owner +
                              " (" + state + "/" + kLockName + "): with --root " + root +
                              " they would look orphaned and be killed; start with --root " + owner +
@@ -92,14 +94,14 @@ DirClaim::DirClaim(const std::string& rootArg, const std::string& stateArg) {
   }
   // The root's tasks run under the state dir it names, unless that one is
   // gone (a reboot emptied /run, or it moved): then they are rightly lost.
-  if (std::string home = partnerOf(root); !home.empty() && home != state && partnerOf(home) == root) {
+  if (!home.empty() && home != state && partnerOf(home) == root) {
     throw failedPrecondition("root " + root + " has its tasks running under --state " + home + " (" + root +
                              "/" + kLockName + "): with --state " + state +
                              " they would all be taken for dead; start with --state " + home +
                              ", or remove that file if " + home + " is no longer used");
   }
-  namePartner(rootLock_.fd, root, state);
-  namePartner(stateLock_.fd, state, root);
+  namePartner(rootLock_.fd, root, home, state);
+  namePartner(stateLock_.fd, state, owner, root);
 }
 
 }  // namespace berth

@@ -16,16 +16,13 @@
 
 namespace berth {
 
-// failed-precondition if ROOT and STATE are one dir, or one holds the other
-// (before either is made: DirClaim checks it again).
-void checkDirsApart(const std::string& root, const std::string& state);
-
 class DirClaim {
  public:
-  // ROOT and STATE absolute. failed-precondition when another berthd holds
-  // either dir, or when a dir names a partner other than the given one that
-  // still names it back (a partner moved or removed is let go); the error
-  // says which berthd.lock to look at.
+  // ROOT and STATE absolute; made (0700) if missing, once they are known to
+  // be two dirs neither of which holds the other. failed-precondition when
+  // they are not, when another berthd holds either dir, or when a dir names
+  // a partner other than the given one that still names it back (a partner
+  // moved or removed is let go); the error says which berthd.lock to look at.
   DirClaim(const std::string& root, const std::string& state);
 
  private:

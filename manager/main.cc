@@ -141,11 +141,8 @@ int main(int argc, char** argv) {
     if (shimPath.empty()) shimPath = defaultShim(argv[0]);
     shimPath = lookPath(shimPath);
     runtimePath = lookPath(runtimePath);
-    checkDirsApart(root, state);
-    makeDirs(root, 0700);
-    makeDirs(state, 0700);
+    DirClaim claim(root, state);  // makes them; before anything in them is read or written
     makeDirs(fs::path(address).parent_path(), 0700);
-    DirClaim claim(root, state);  // before anything in them is read or written
 
     asio::io_context io;
     KjLoop loop(io);
