@@ -4,6 +4,11 @@
 #include "common/timeutil.h"
 #include "manager/wire_convert.h"
 
+#include <capnp/schema.h>
+
+#include <algorithm>
+#include <vector>
+
 namespace berth {
 
 using nlohmann::json;
@@ -204,12 +209,16 @@ std::string toJournalLine(const TaskEvent& ev) {
 }
 
 bool isKnownTopic(const std::string& topic) {
-  for (const char* known : {topics::kCreate, topics::kStart, topics::kOom, topics::kExit, topics::kDelete,
-                            topics::kExecAdded, topics::kExecStarted, topics::kPaused, topics::kResumed,
-                            topics::kCheckpointed}) {
-    if (topic == known) return true;
-  }
-  return false;
+  // The topics of the payloads this build knows (eventTopic's), listed once.
+  static const std::vector<std::string> known = [] {
+    std::vector<std::string> out;
+    for (auto field : capnp::Schema::from<wire::Event::Payload>().getUnionFields()) {
+      auto which = static_cast<wire::Event::Payload::Which>(field.getProto().getDiscriminantValue());
+      if (*eventTopic(which)) out.emplace_back(eventTopic(which));
+    }
+    return out;
+  }();
+  return std::find(known.begin(), known.end(), topic) != known.end();
 }
 
 TaskEvent fromJournalLine(const std::string& line) {
