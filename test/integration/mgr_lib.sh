@@ -40,6 +40,15 @@ status_is() {
     [[ $st == "$2" ]]
 }
 
+# assert_waited PID FILE STATUS WHAT — the background `berthctl wait` PID,
+# its output in FILE, ended 0 and answered exit_status STATUS.
+assert_waited() {
+    local st=0
+    wait "$1" || st=$?
+    assert_eq 0 "$st" "$4 ($(<"$2"))"
+    assert_eq "$3" "$(json_get "$(<"$2")" exit_status)" "$4: its exit status"
+}
+
 # kill_and_delete ID... — SIGKILL each task, wait for its exit, delete it.
 kill_and_delete() {
     local id

@@ -106,10 +106,7 @@ done
 dropped() { (($(grep -c 'a wait for w1 was dropped by its caller' "$T/state/default/w1/log") >= $1)); }
 wait_for dropped 1
 ctl kill --signal KILL w1
-st=0
-wait "$stayer" || st=$?
-assert_eq 0 "$st" "the wait that stayed ($(<"$T/w1.wait"))"
-assert_eq 137 "$(json_get "$(<"$T/w1.wait")" exit_status)" "the wait that stayed, beside those dropped"
+assert_waited "$stayer" "$T/w1.wait" 137 "the wait that stayed, beside those dropped"
 ctl delete w1 >/dev/null
 
 echo "--- berthctl's own output and FIFOs"
