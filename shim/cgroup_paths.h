@@ -7,6 +7,9 @@
 
 namespace berth::shim {
 
+// Where the hierarchies are mounted (v1: one dir per controller below it).
+inline constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+
 struct CgroupPaths {
   // cgroup v1: controller → path relative to that controller's hierarchy
   // ("memory" → "/default/t1"). Empty on a pure v2 host.

@@ -164,7 +164,7 @@ TaskMetrics readMetrics(const CgroupPaths& paths) {
   if (paths.v1.empty()) {
     // (v2's files read as nothing when the cgroup is gone, as v1's memory
     // usage is checked in readV1: zeros would pass for a task using nothing)
-    const std::string dir = "/sys/fs/cgroup" + *paths.unified;
+    const std::string dir = kCgroupRoot + *paths.unified;
     if (!pathExists(dir)) throw failedPrecondition("the task's cgroup " + dir + " cannot be read (is it gone?)");
     return readV2(*paths.unified);
   }

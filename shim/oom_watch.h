@@ -24,7 +24,7 @@ namespace berth::shim {
 class OomWatch {
  public:
   // `cgroupRoot`: where the hierarchies are mounted (a test's own tree).
-  OomWatch(asio::io_context& io, std::function<void()> onOom, std::string cgroupRoot = "/sys/fs/cgroup");
+  OomWatch(asio::io_context& io, std::function<void()> onOom, std::string cgroupRoot = kCgroupRoot);
   ~OomWatch();
 
   // Takes the baseline of the task's memory cgroup and starts watching.

@@ -2,6 +2,7 @@
 
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "shim/cgroup_paths.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -77,7 +78,7 @@ bool destroyStoppedContainer(const std::string& containerDir) {
     if (!path.is_string()) return false;
     std::string p = path.get<std::string>();
     if (p.empty()) continue;
-    if (p.rfind("/sys/fs/cgroup/", 0) != 0 || p.find("/../") != std::string::npos) return false;
+    if (p.rfind(std::string(kCgroupRoot) + "/", 0) != 0 || p.find("/../") != std::string::npos) return false;
     paths.insert(p);
   }
   for (const auto& p : paths) {
