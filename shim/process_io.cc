@@ -120,7 +120,12 @@ class StdinCopier : public std::enable_shared_from_this<StdinCopier> {
     while (!self->finishing_) {
       size_t n = co_await self->fifo_.async_read_some(
           asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == asio::error::operation_aborted && self->finishing_) break;
+      if (ec == asio::error::operation_aborted && self->finishing_) {
+        // finish() cancelled the wait: what the FIFO holds is still to go
+        // (written just before the close-stdin, its readiness not yet seen)
+        ec = {};
+        break;
+      }
       if (ec) break;
       co_await asio::async_write(self->pipe_, asio::buffer(buf.data(), n),
                                  asio::redirect_error(asio::use_awaitable, ec));
