@@ -186,10 +186,10 @@ void Reaper::watch(pid_t pid, Callback onExit) {
     int status = it->second;
     kept_.erase(it);
     std::erase(keptOrder_, pid);
-    // The kept exit was reaped: if a child of ours (running, or a zombie not
-    // yet handed out) has the pid now, it is a later process.
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    // The kept exit was reaped: if any process has the pid now (a child of
+    // ours, or one that is not ours yet: an init still runc's child, which
+    // we adopt when runc exits), it is a later process.
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
       onExit(status);
       return;
     }

@@ -52,9 +52,10 @@ class Reaper {
   ~Reaper();
 
   // Calls `onExit` once `pid` has exited (at once if it already did). A kept
-  // exit is handed over only if no child of ours has that pid now (waitid
-  // with WNOWAIT): if one has, the kept exit was an earlier process's, an
-  // orphan's reaped before its pid was reused, and is dropped.
+  // exit is handed over only if no process has that pid now: if one has (a
+  // child of ours, or a process we adopt later, such as an init whose runc
+  // is still exiting), the kept exit was an earlier process's, an orphan's
+  // reaped before its pid was reused, and is dropped.
   void watch(pid_t pid, Callback onExit);
   // Forgets a registration (the owner lost interest; the exit will be kept).
   void unwatch(pid_t pid);

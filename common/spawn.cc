@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -126,7 +127,7 @@ pid_t spawnProcess(const SpawnOptions& o) {
 }
 
 bool CommandResult::ok() const {
-  return !timedOut && WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0;
+  return exitPending || (!timedOut && WIFEXITED(waitStatus) && WEXITSTATUS(waitStatus) == 0);
 }
 
 namespace {
@@ -151,9 +152,12 @@ class KillAtDeadline {
  public:
   KillAtDeadline(const asio::any_io_executor& executor, pid_t pid,
                  std::shared_ptr<const Reaper::Expected> exited, std::chrono::milliseconds deadline)
+      : KillAtDeadline(executor, pid, [exited = std::move(exited)] { return exited->exited(); }, deadline) {}
+  KillAtDeadline(const asio::any_io_executor& executor, pid_t pid, std::function<bool()> exited,
+                 std::chrono::milliseconds deadline)
       : timer_(executor, deadline), io_(static_cast<asio::io_context&>(executor.context())) {
     timer_.async_wait([pid, exited = std::move(exited), fired = fired_](const boost::system::error_code& ec) {
-      if (ec || exited->exited()) return;
+      if (ec || exited()) return;
       *fired = true;
       ::kill(pid, SIGKILL);
     });
@@ -194,6 +198,42 @@ asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
   }
   result.waitStatus = co_await exited->wait();
   result.timedOut = killer.fired();
+  co_return result;
+}
+
+asio::awaitable<CommandResult> runCommandUntil(Reaper& reaper, SpawnOptions options,
+                                               std::chrono::milliseconds deadline,
+                                               std::shared_ptr<DoneSignal> finished,
+                                               std::function<void(pid_t, int)> lateExit) {
+  auto executor = co_await asio::this_coro::executor;
+  struct Outcome {
+    bool exited = false;
+    bool returned = false;  // the caller went on before the exit
+    int status = 0;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  if (options.stderrFd == kStderrToStdout) options.stderrFd = options.stdoutFd;
+  pid_t pid = spawnProcess(options);
+  // (registered before the loop runs again: see Reaper::expect)
+  reaper.watch(pid, [outcome, finished, pid, lateExit = std::move(lateExit)](int status) {
+    outcome->exited = true;
+    outcome->status = status;
+    if (outcome->returned) {
+      lateExit(pid, status);
+    } else {
+      finished->set();
+    }
+  });
+  KillAtDeadline killer(executor, pid, [outcome] { return outcome->exited; }, deadline);
+  co_await finished->wait();
+  CommandResult result;
+  if (outcome->exited) {
+    result.waitStatus = outcome->status;
+    result.timedOut = killer.fired();
+  } else {
+    outcome->returned = true;
+    result.exitPending = true;
+  }
   co_return result;
 }
 

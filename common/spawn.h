@@ -3,10 +3,12 @@
 #pragma once
 
 #include "common/asio.h"
+#include "common/done_signal.h"
 #include "common/errors.h"
 #include "common/reaper.h"
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,7 +53,8 @@ struct CommandResult {
   int waitStatus = 0;
   std::string out;     // captured stdout (when asked)
   bool timedOut = false;
-  bool ok() const;     // exited 0
+  bool exitPending = false;  // runCommandUntil: done before the command exited
+  bool ok() const;     // exited 0 (or done, its exit pending)
 };
 
 // Runs a command to completion; kills it (SIGKILL) at the deadline. With
@@ -59,6 +62,17 @@ struct CommandResult {
 asio::awaitable<CommandResult> runCommand(Reaper& reaper, SpawnOptions options,
                                           std::chrono::milliseconds deadline,
                                           bool captureStdout = false);
+
+// As runCommand (no capture), but also done when `finished` is set before
+// the command exits: the caller's own sign that the command did its work
+// (shim/pid_file_watch.h: the pid file runc create and runc exec write as
+// their last step). The command then exits on its own, with no deadline; its
+// exit goes to `lateExit` (from the reaper, on the loop). The result says
+// which came first (`exitPending`, with waitStatus 0).
+asio::awaitable<CommandResult> runCommandUntil(Reaper& reaper, SpawnOptions options,
+                                               std::chrono::milliseconds deadline,
+                                               std::shared_ptr<DoneSignal> finished,
+                                               std::function<void(pid_t, int waitStatus)> lateExit);
 
 // A process that reports readiness with a line on stdout and keeps running
 // (berth-shim start --no-fork). Returns once the line is there, with the

@@ -11,11 +11,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <sstream>
 
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace berth::shim {
@@ -61,7 +63,7 @@ std::string Runc::lastLogError(const std::string& logFile) {
 
 asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStdio io,
                                        std::chrono::milliseconds deadline, bool capture,
-                                       std::string what) {
+                                       std::string what, std::string pidFile) {
   // A log of the call's own: calls run at once (execs, a kill during a
   // start), and the error read back must be this call's. A failed call's
   // log is kept as logFile_ (the last failure's), a good one's removed.
@@ -77,10 +79,37 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   o.stdinFd = io.in;
   o.stdoutFd = io.out;
   o.stderrFd = io.err;
+  // runc with a notify socket (NOTIFY_SOCKET in our environment) waits for
+  // the container's READY after writing the pid file: that runc is waited for.
+  const char* notify = std::getenv("NOTIFY_SOCKET");
+  if (capture || (notify && *notify)) pidFile.clear();
+  auto executor = co_await asio::this_coro::executor;
+  // After the pid file, runc has nothing left to fail: an exit other than 0
+  // then is logged with runc's words, and its log kept as logFile_.
+  auto lateExit = [log, logFile = logFile_, what](pid_t pid, int status) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      ::unlink(log.c_str());
+      return;
+    }
+    if (::rename(log.c_str(), logFile.c_str()) != 0 && errno != ENOENT) {
+      BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
+    }
+    std::string msg = lastLogError(logFile);
+    BERTH_LOG(warn) << "runc " << what << " (pid " << pid << ") " << describeWaitStatus(status)
+                    << " after its pid file was in place" << (msg.empty() ? "" : ": " + msg);
+  };
+  auto runOnce = [&](const SpawnOptions& opts) -> asio::awaitable<CommandResult> {
+    if (pidFile.empty()) co_return co_await runCommand(reaper_, opts, deadline, capture);
+    if (!pidFileWatch_) pidFileWatch_ = std::make_unique<PidFileWatch>(executor);
+    auto done = std::make_shared<DoneSignal>(executor);
+    auto expectation = pidFileWatch_->expect(pidFile, done);
+    if (!expectation) co_return co_await runCommand(reaper_, opts, deadline, capture);
+    co_return co_await runCommandUntil(reaper_, opts, deadline, done, lateExit);
+  };
   std::optional<CommandResult> result;
   std::string copyFailed;
   try {
-    result = co_await runCommand(reaper_, o, deadline, capture);
+    result = co_await runOnce(o);
   } catch (const ExecFailed& e) {
     // The copy changed between the check and the exec (nothing ran); not
     // a failure of the child's fd set-up, which the path would meet too.
@@ -91,13 +120,13 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   if (!result) {
     dropCopy("exec of the runtime's sealed copy failed (" + copyFailed + ")");
     o.execFd = -1;
-    result = co_await runCommand(reaper_, std::move(o), deadline, capture);
+    result = co_await runOnce(o);
   }
   if (result->timedOut || !result->ok()) {
     if (::rename(log.c_str(), logFile_.c_str()) != 0 && errno != ENOENT) {
       BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
     }
-  } else {
+  } else if (!result->exitPending) {  // (else lateExit has it)
     ::unlink(log.c_str());
   }
   if (result->timedOut) {
@@ -128,7 +157,7 @@ asio::awaitable<void> Runc::create(const std::string& id, const std::string& bun
   }
   args.push_back(id);
   std::string what = "create";
-  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what));
+  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what), pidFile);
 }
 
 asio::awaitable<void> Runc::start(const std::string& id) {
@@ -147,7 +176,7 @@ asio::awaitable<void> Runc::exec(const std::string& id, const std::string& proce
   }
   args.push_back(id);
   std::string what = "exec";
-  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what));
+  co_await run(std::move(args), io, kRuncLongCall, false, std::move(what), pidFile);
 }
 
 asio::awaitable<void> Runc::kill(const std::string& id, int signal, bool all) {

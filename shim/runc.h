@@ -9,8 +9,10 @@
 #include "common/errors.h"
 #include "common/reaper.h"
 #include "common/sealed_copy.h"
+#include "shim/pid_file_watch.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -71,9 +73,11 @@ class Runc {
 
  private:
   // Runs `runc GLOBAL… args…`; on failure throws with runc's last error line.
+  // With `pidFile`, done once runc has renamed it into place, even before
+  // runc exits (shim/pid_file_watch.h).
   asio::awaitable<std::string> run(std::vector<std::string> args, ProcessStdio io,
                                    std::chrono::milliseconds deadline, bool capture,
-                                   std::string what);
+                                   std::string what, std::string pidFile = {});
   // The message of the last error line of a runc log.
   static std::string lastLogError(const std::string& logFile);
   // The copy's fd while the binary at the path is the one copied; -1 (and
@@ -87,6 +91,7 @@ class Runc {
   SealedCopy copy_;
   std::string root_, logFile_;
   uint64_t calls_ = 0;
+  std::unique_ptr<PidFileWatch> pidFileWatch_;  // made at the first call that writes a pid file
 };
 
 }  // namespace berth::shim

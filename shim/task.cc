@@ -218,8 +218,9 @@ asio::awaitable<uint32_t> Task::create(IoPaths paths, std::vector<MountSpec> roo
 }
 
 void Task::adoptInit() {
-  // The init is our child now (runc exited, we are its subreaper); if it
-  // already died the reaper kept its exit and hands it over here.
+  // The init is our child once runc has exited (we are its subreaper),
+  // which may be a moment after its pid file was in place; if it already
+  // died and was reaped, the reaper kept its exit and hands it over here.
   Process* self = init_.get();
   self->exitFile.prepare(config_.stateDir + "/exit", "init");
   reaper_.watch(static_cast<pid_t>(init_->pid), [this, self](int st) { onExit(*self, st); });
@@ -381,7 +382,8 @@ asio::awaitable<uint32_t> Task::start(std::string execId) {
   bool made = false;  // runc exec made the process
   // Its exit, if it comes before the start is done: passed on after the
   // start's event. Watched from the moment its pid is known, so that a
-  // failed start kills our child, never a process that took a freed pid.
+  // failed start kills our process (or runc's, about to be ours), never one
+  // that took a freed pid.
   auto early = std::make_shared<std::optional<int>>();
   try {
     p.io = ProcessIO::open(io_, p.paths, config_.stateDir + "/" + consoleSocketName(execId));
@@ -606,8 +608,9 @@ asio::awaitable<void> Task::kill(std::string execId, int signal, bool all) {
     throw failedPrecondition("cannot kill exec process " + execId +
                              " of a paused task; resume the task first");
   }
-  // It has not exited (its exit is recorded before it is reaped): our
-  // unreaped child, whose pid cannot have been reused.
+  // It has not exited (its exit is recorded before it is reaped): a child
+  // not reaped yet (ours, or runc's a moment after its pid file), whose pid
+  // cannot have been reused.
   if (::kill(static_cast<pid_t>(p.pid), signal) != 0) {
     throw systemError("kill exec " + execId, errno);
   }
@@ -687,9 +690,9 @@ void Task::killUnattached(const std::string& execId, uint32_t pid, const std::op
                      << " failed after runc made it, and its pid is unknown (no pid file)";
     return;
   }
-  // Watched since its pid was read (our child: we are its subreaper), so
-  // its zombie is not reaped before the exit is handed over: not exited
-  // yet, its pid is still its own.
+  // Watched since its pid was read, so its zombie (ours, as its subreaper,
+  // or runc's still) is not reaped before the exit is handed over: not
+  // exited yet, its pid is still its own.
   if (!exited) ::kill(static_cast<pid_t>(pid), SIGKILL);
   BERTH_LOG(warn) << "task " << config_.ns << "/" << config_.id << ": exec " << execId
                   << " failed after runc made it (pid " << pid << "): killed";

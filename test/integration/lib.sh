@@ -282,6 +282,38 @@ berth_kill_daemon() {
     return 0
 }
 
+# pid_file_runtime PATH OPS POST — write PATH, a runc wrapper for tests of
+# what happens after runc returned and before the shim has its answer. For
+# the runc subcommands in OPS (e.g. "create exec") runc writes its --pid-file
+# aside; then the bash snippet POST runs ($st: runc's status, $held: the pid
+# file runc wrote), and only after it the pid file goes into place, by a
+# rename, as runc's own does: the shim takes such a call as done once its pid
+# file is there (shim/pid_file_watch.h). POST may exit (the pid file never
+# comes). Other calls go to runc as they are.
+pid_file_runtime() {
+    local path=$1 ops=$2 post=$3
+    cat >"$path" <<END
+#!/bin/bash
+runc=$(command -v "$BERTH_RUNC")
+for op in $ops; do
+    case " \$* " in *" \$op "*)
+        args=() prev= pidfile=
+        for a; do
+            if [[ \$prev == --pid-file ]]; then pidfile=\$a; args+=("\$a.held"); else args+=("\$a"); fi
+            prev=\$a
+        done
+        "\$runc" "\${args[@]}"
+        st=\$? held=\$pidfile.held
+$post
+        [[ -n \$pidfile && -e \$held ]] && mv "\$held" "\$pidfile"
+        exit \$st ;;
+    esac
+done
+exec "\$runc" "\$@"
+END
+    chmod +x "$path"
+}
+
 # ctl ARGS... — berthctl against this test's berthd.
 ctl() {
     "$BERTHCTL" --address "$T/berthd.sock" "$@"

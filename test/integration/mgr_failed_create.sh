@@ -79,19 +79,12 @@ echo "  $err"
 nothing_left noruntime
 echo "--- run: the create succeeds, the start fails"
 # runc, except that each created init is killed before anyone can start it,
-# and before runc's create returns: the shim (its subreaper) reaps the
+# and before runc's create is done: the shim (its subreaper) reaps the
 # init's exit first, and must still publish it after the create
-cat >"$T/runc-kills-init" <<END
-#!/bin/sh
-"$BERTH_RUNC" "\$@" || exit
-prev=
-for a; do
-    [ "\$prev" = --pid-file ] && kill -KILL "\$(cat "\$a")" && sleep 0.2
-    prev=\$a
-done
-exit 0
-END
-chmod +x "$T/runc-kills-init"
+pid_file_runtime "$T/runc-kills-init" "create exec" '
+        [[ $st == 0 ]] || exit $st
+        kill -KILL "$(<"$held")"
+        sleep 0.2'
 berth_kill_daemon TERM
 berth_start_daemon --runtime "$T/runc-kills-init"
 "$BERTHCTL" --address "$T/berthd.sock" events >"$T/events.out" 2>&1 & # not ctl: $! is berthctl
@@ -120,17 +113,10 @@ echo "--- the record cannot be saved once the shim has published the create"
 # directory: berthd's save of the committed record (in place) then fails, after
 # the shim published /tasks/create. The undo must close that story (an exit
 # and a delete), not drop it, and leave nothing behind.
-cat >"$T/runc-breaks-record" <<END
-#!/bin/sh
-"$BERTH_RUNC" "\$@" || exit
-case " \$* " in
-*" create "*)
-    for id; do :; done
-    rm -f "$T/root/default/\$id/task" && mkdir "$T/root/default/\$id/task" ;;
-esac
-exit 0
-END
-chmod +x "$T/runc-breaks-record"
+pid_file_runtime "$T/runc-breaks-record" create '
+        [[ $st == 0 ]] || exit $st
+        for id; do :; done
+        rm -f "'"$T"'/root/default/$id/task" && mkdir "'"$T"'/root/default/$id/task"'
 berth_kill_daemon TERM
 berth_start_daemon --runtime "$T/runc-breaks-record"
 # (--since 0: the journal's events too, so a late subscription misses none)
@@ -155,14 +141,8 @@ got=$(topics2_of unsavedrun)
 echo "--- runc create is killed after it made the container"
 # (its deadline, the OOM killer): runc's own clean-up never ran, and the
 # shim must remove the container, or the id's next create meets it
-cat >"$T/runc-killed-in-create" <<END
-#!/bin/sh
-case " \$* " in
-*" create "*) "$BERTH_RUNC" "\$@" && kill -KILL \$\$ ;;
-esac
-exec "$BERTH_RUNC" "\$@"
-END
-chmod +x "$T/runc-killed-in-create"
+pid_file_runtime "$T/runc-killed-in-create" create '
+        [[ $st == 0 ]] && kill -KILL $$'
 berth_kill_daemon TERM
 berth_start_daemon --runtime "$T/runc-killed-in-create"
 msg=$(expect_error internal ctl create --bundle "$good" killedrunc)

@@ -187,16 +187,10 @@ drv "$S" shutdown >/dev/null
 shim_wait_gone "$spid"
 
 step "the init dies while runc exec runs (host pid namespace): the exec goes too, and exits first"
-# runc, except that an exec returns 1 s after it made the process: the init
+# runc, except that an exec is done 1 s after it made the process: the init
 # is killed meanwhile
-cat >"$T/slow-exec-runc" <<END
-#!/bin/sh
-case " \$* " in
-*" exec "*) "$(command -v "$BERTH_RUNC")" "\$@"; st=\$?; sleep 1; exit \$st ;;
-esac
-exec "$(command -v "$BERTH_RUNC")" "\$@"
-END
-chmod +x "$T/slow-exec-runc"
+pid_file_runtime "$T/slow-exec-runc" exec '
+        sleep 1'
 bh=$(mkbundle hostpid -- sleep 100)
 host_pidns "$bh"
 S=$("$BERTH_SHIM" start --namespace "$SHIM_NS" --id t5 --bundle "$bh" --state-dir "$T/state" \

@@ -2,6 +2,7 @@
 
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,17 @@ using namespace berth;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A child with the given (free) pid: clone3's set_tid, root only. As fork:
+// 0 in the child; -1 (errno set) when it cannot be done.
+long cloneWithPid(pid_t pid) {
+  pid_t tid = pid;
+  clone_args args{};
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<uint64_t>(&tid);
+  args.set_tid_size = 1;
+  return ::syscall(SYS_clone3, &args, sizeof(args));
+}
 
 pid_t childExiting(int code) {
   pid_t pid = ::fork();
@@ -48,6 +60,15 @@ void runUntil(asio::io_context& io, const std::function<bool()>& done) {
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(2ms);
   REQUIRE(done());
+}
+
+// A child that exited 4, reaped by the reaper on `io` and kept, nobody having
+// claimed it; its pid, free again.
+pid_t keptExit(asio::io_context& io) {
+  pid_t pid = childExiting(4);
+  waitZombie(pid);
+  runUntil(io, [&] { return procState(pid) == '-'; });
+  return pid;
 }
 
 }  // namespace
@@ -178,16 +199,9 @@ TEST_CASE("the reaper sees exits even when SIGCHLD was inherited as ignored") {
 TEST_CASE("a kept exit does not pass for a later process of the same pid") {
   asio::io_context io;
   Reaper reaper(io, ReapTiming::Deferred);
-  pid_t pid = childExiting(4);
-  waitZombie(pid);
-  runUntil(io, [&] { return procState(pid) == '-'; });  // reaped and kept, unclaimed
+  pid_t pid = keptExit(io);
   // The pid used again, by a child of ours (clone3's set_tid: root only).
-  pid_t tid = pid;
-  clone_args args{};
-  args.exit_signal = SIGCHLD;
-  args.set_tid = reinterpret_cast<uint64_t>(&tid);
-  args.set_tid_size = 1;
-  long again = ::syscall(SYS_clone3, &args, sizeof(args));
+  long again = cloneWithPid(pid);
   if (again == 0) {
     ::usleep(100000);
     ::_exit(9);
@@ -203,4 +217,55 @@ TEST_CASE("a kept exit does not pass for a later process of the same pid") {
   runUntil(io, [&] { return status.has_value(); });
   CHECK(WEXITSTATUS(*status) == 9);
   runUntil(io, [&] { return procState(pid) == '-'; });
+}
+
+TEST_CASE("a kept exit does not pass for a later process of the same pid that is not ours yet") {
+  // As an init whose runc create is still exiting: a grandchild we adopt
+  // (as its subreaper) only when its parent exits.
+  asio::io_context io;
+  Reaper reaper(io, ReapTiming::Deferred);
+  pid_t pid = keptExit(io);
+  REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  int toParent[2], go[2];
+  REQUIRE(::pipe(toParent) == 0);
+  REQUIRE(::pipe(go) == 0);
+  pid_t runtime = ::fork();
+  if (runtime == 0) {
+    // The "runtime": makes the grandchild with the freed pid, then waits.
+    ::close(toParent[0]);
+    ::close(go[1]);
+    long made = cloneWithPid(pid);
+    if (made == 0) {
+      char c;
+      while (::read(go[0], &c, 1) > 0) {
+      }
+      ::_exit(9);
+    }
+    pid_t report = made < 0 ? -errno : static_cast<pid_t>(made);
+    (void)!::write(toParent[1], &report, sizeof report);
+    char c;
+    while (::read(go[0], &c, 1) > 0) {
+    }
+    ::_exit(0);
+  }
+  ::close(toParent[1]);
+  ::close(go[0]);
+  pid_t again = 0;
+  REQUIRE(::read(toParent[0], &again, sizeof again) == sizeof again);
+  ::close(toParent[0]);
+  std::optional<int> status;
+  if (again == pid) {
+    reaper.watch(pid, [&](int st) { status = st; });
+    CHECK_FALSE(status.has_value());  // not the earlier process's exit
+  } else {
+    WARN("clone3 with set_tid " << pid << ": " << std::strerror(-again) << "; not tested");
+  }
+  ::close(go[1]);  // both exit; the grandchild's exit reaches us once it is ours
+  if (again == pid) {
+    runUntil(io, [&] { return status.has_value(); });
+    REQUIRE(status.has_value());
+    CHECK(WEXITSTATUS(*status) == 9);
+  }
+  runUntil(io, [&] { return procState(runtime) == '-' && procState(pid) == '-'; });
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
