@@ -193,7 +193,7 @@ class Attached {
     // reported once, as berthctl's error line. (The process cannot write
     // before its start; whatever it wrote since is still in the FIFOs.)
     for (auto& p : pumps_) readPump(*p);
-    if (pendingSignal_ != 0) forwardSignal(pendingSignal_);
+    for (int sig : std::exchange(pendingSignals_, {})) forwardSignal(sig);
     if (tty_) {
       raw_ = std::make_unique<RawMode>(0);
       sendResize();
@@ -305,7 +305,7 @@ class Attached {
         if (!c_.connected() && !lostSignals_.empty()) giveUp_ = true;
         forwardSignal(sig);
       } else {
-        pendingSignal_ = sig;
+        pendingSignals_.push_back(sig);  // all of them, in order, once it runs
       }
       waitSignal();
     });
@@ -423,7 +423,7 @@ class Attached {
   asio::signal_set signals_, winch_;
   asio::steady_timer quiet_;
   bool started_ = false;
-  int pendingSignal_ = 0;
+  std::vector<int> pendingSignals_;  // come before the start answer
   bool exited_ = false;
   bool dataSeen_ = false;
   kj::Promise<void> drained_ = nullptr;
