@@ -213,10 +213,9 @@ void ProcessIO::releaseProcessSide() {
 
 void ProcessIO::closeStdin() {
   if (console_) console_->closeStdin();
-  if (copier_) {
-    copier_->finish();
-    copier_.reset();
-  }
+  // (kept: a copy still passing on to a process that no longer reads, its
+  // pipe full, is stopped at the exit by stopStdin)
+  if (copier_) copier_->finish();
 }
 
 void ProcessIO::stopStdin() {

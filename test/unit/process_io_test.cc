@@ -100,3 +100,26 @@ TEST_CASE("stdin copied as it comes, then EOF at close-stdin") {
   CHECK(readToEof(s.io, s.processSide, &eof) == "two\n");
   CHECK(eof);
 }
+
+TEST_CASE("the exit stops a copy still blocked on a full pipe after close-stdin") {
+  // The process stopped reading (a background child holds its stdin): the
+  // copy waits to write, and at the exit must let go of the FIFO and pipe.
+  StdinFromFifo s;
+  int writer = s.openWriter();
+  std::string chunk(64 * 1024, 'x');
+  size_t written = 0;
+  for (int i = 0; i < 8; ++i) {  // more than the pipe and the FIFO hold
+    ssize_t n = ::write(writer, chunk.data(), chunk.size());
+    if (n > 0) written += static_cast<size_t>(n);
+    runReady(s.io);
+  }
+  ::close(writer);
+  REQUIRE(written > 64 * 1024);
+  s.pio.closeStdin();
+  runReady(s.io);
+  s.pio.stopStdin();  // the exit
+  runReady(s.io);
+  bool eof = false;
+  readToEof(s.io, s.processSide, &eof);
+  CHECK(eof);  // the copy closed its end of the pipe
+}
