@@ -95,6 +95,18 @@ type_line 'echo exec-$((6*7)) size=$(stty size | tr " " x)'
 expect_pane "exec-42 size=$(pane_size)" "exec --tty answers with the pane's size"
 type_line 'exit 3'
 expect_pane rc=3 "exec --tty's exit status"
+# a process that asks its size at once has the pane's, not 0x0: berthctl
+# sizes the pty before the start (it used to resize only after the answer)
+want=$(pane_size | sed 's/x/ /')
+type_line "$BERTHCTL --address $T/berthd.sock -n $BERTH_NAMESPACE exec --tty --exec-id sz1 s1 -- stty size; echo rc4=\$?"
+expect_pane rc4=0 "exec --tty of stty size"
+pane | grep -qxF "$want" || { pane >&2; fail "exec --tty: stty size at once is not the pane's ($want)"; }
+type_line clear
+wait_for bash -c "! tmux -S '$TMUX_SOCK' capture-pane -p -t t2 | grep -q rc4="
+bs=$(mkbundle sizer -- stty size)
+type_line "$BERTHCTL --address $T/berthd.sock -n $BERTH_NAMESPACE run --tty --rm --bundle $bs sz2; echo rc5=\$?"
+expect_pane rc5=0 "run --tty of stty size"
+pane | grep -qxF "$want" || { pane >&2; fail "run --tty: stty size at once is not the pane's ($want)"; }
 # without --tty a terminal is not forwarded: cat has /dev/null and ends
 type_line "$BERTHCTL --address $T/berthd.sock -n $BERTH_NAMESPACE exec --exec-id cat1 s1 -- cat; echo rc2=\$?"
 expect_pane rc2=0 "exec of cat without --tty, from a terminal"

@@ -83,6 +83,12 @@ std::string fifoParent() {
   return "/tmp";
 }
 
+// The size of our terminal (stdin's, else stdout's), if we have one.
+std::optional<std::pair<uint32_t, uint32_t>> ourWindowSize() {
+  auto size = windowSize(0);
+  return size ? size : windowSize(1);
+}
+
 // Without --tty, our stdin is forwarded only when it is data: a pipe, a
 // file or a socket. A terminal or /dev/null (`run --rm … </dev/null` in
 // scripts) leaves the process /dev/null, with no FIFO, copy or close-stdin.
@@ -350,8 +356,7 @@ class Attached {
   }
 
   void sendResize() {
-    auto size = windowSize(0);
-    if (!size) size = windowSize(1);
+    auto size = ourWindowSize();
     if (!size || !c_.connected()) return;  // (resent after a reconnect: resendLost)
     auto req = c_.api().resizePtyRequest();
     c_.setTask(req.initTask(), id_);
@@ -430,6 +435,20 @@ class Attached {
   kj::Own<kj::PromiseFulfiller<void>> drainedFulfiller_;
 };
 
+// Gives a created init's pty our terminal's size before its start, so that
+// it never starts at 0x0 (a resize after the start's answer comes late for
+// what the process lays out at once: `stty size`, a shell's first prompt).
+// (An exec's size goes in its spec: runc exec runs it at once.)
+void sizeBeforeStart(Client& c, const std::string& id, const std::string& execId) {
+  auto size = ourWindowSize();
+  if (!size) return;
+  auto req = c.api().resizePtyRequest();
+  req.setExecId(execId);
+  req.initSize().setWidth(size->first);
+  req.getSize().setHeight(size->second);
+  c.call(kj::mv(req), id);
+}
+
 void startProcess(Client& c, const std::string& id, const std::string& execId) {
   auto req = c.api().startRequest();
   req.setExecId(execId);
@@ -464,18 +483,29 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   Client c(g);
   // Created and started in one call (opts.start): one round trip less, and
   // berthd deletes the task if the start fails. A berthd older than
-  // opts.start only creates it: then it is started here, as before.
+  // opts.start only creates it: then it is started here, as before. With a
+  // terminal of ours its pty gets our size in between (sizeBeforeStart).
+  const bool sizeFirst = a.tty && !a.detach && ourWindowSize();
   auto createAndStart = [&](const Attached* att) {
     auto req = c.api().createRequest();
     auto opts = req.initOpts();
     opts.setBundle(bundle);
-    opts.setStart(true);
+    opts.setStart(!sizeFirst);
     if (att) {
       att->fillIo(opts.initIo());
     } else {
       opts.initIo().setTerminal(a.tty);
     }
-    if (!c.call(kj::mv(req), a.id).getStarted()) startOrDelete(c, a.id, "");
+    if (c.call(kj::mv(req), a.id).getStarted()) return;
+    if (sizeFirst) {
+      try {
+        sizeBeforeStart(c, a.id, "");
+      } catch (...) {
+        deleteQuietly(c, a.id, "");
+        throw;
+      }
+    }
+    startOrDelete(c, a.id, "");
   };
   if (a.detach) {
     createAndStart(nullptr);
@@ -511,6 +541,11 @@ int cmdExec(const Globals& g, const ExecArgs& a) {
   if (!a.cwd.empty()) spec["cwd"] = a.cwd;
   if (!a.env.empty()) spec["env"] = a.env;
   spec["terminal"] = a.tty;
+  // runc makes the pty this size before the process runs (a resize after the
+  // start's answer comes late for what it lays out at once: `stty size`)
+  if (a.tty && !a.detach) {
+    if (auto size = ourWindowSize()) spec["consoleSize"] = {{"height", size->second}, {"width", size->first}};
+  }
   std::string specText;
   try {
     specText = spec.dump();
