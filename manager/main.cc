@@ -11,6 +11,7 @@
 #include "manager/event_exchange.h"
 #include "manager/monitor.h"
 #include "manager/recovery.h"
+#include "manager/sd_notify.h"
 #include "manager/shim_runtime.h"
 #include "manager/task_list.h"
 
@@ -120,6 +121,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berthd: %s\n", e.what());
     return 2;
   }
+  // (before any child is started: see sd_notify.h)
+  const SdNotify systemd = SdNotify::fromEnvironment();
   // Writes to a peer that went away fail with EPIPE instead of killing us.
   ::signal(SIGPIPE, SIG_IGN);
   // A file size limit (RLIMIT_FSIZE) fails the write with EFBIG, as a full
@@ -173,11 +176,13 @@ int main(int argc, char** argv) {
     BERTH_LOG(info) << "berthd " << kVersion << " ready on " << address << " (root " << root
                     << ", state " << state << ", runtime " << runtimePath << ", shim " << shimPath
                     << ")";
+    systemd.send("READY=1");
 
     asio::signal_set stop(io, SIGTERM, SIGINT);
     stop.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       BERTH_LOG(info) << "signal " << sig << ": stopping; every task keeps running";
+      systemd.send("STOPPING=1");
       listener.close();
       if (size_t n = events.unjournaled()) {
         // Their tasks' records do not say they went out: the next berthd publishes them.
