@@ -61,6 +61,14 @@ std::string Runc::lastLogError(const std::string& logFile) {
   return last;
 }
 
+void Runc::settleLog(const std::string& log, const std::string& logFile, bool failed) {
+  if (!failed) {
+    ::unlink(log.c_str());
+  } else if (::rename(log.c_str(), logFile.c_str()) != 0 && errno != ENOENT) {
+    BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
+  }
+}
+
 asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStdio io,
                                        std::chrono::milliseconds deadline, bool capture,
                                        std::string what, std::string pidFile) {
@@ -87,22 +95,20 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
   // After the pid file, runc has nothing left to fail: an exit other than 0
   // then is logged with runc's words, and its log kept as logFile_.
   auto lateExit = [log, logFile = logFile_, what](pid_t pid, int status) {
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      ::unlink(log.c_str());
-      return;
-    }
-    if (::rename(log.c_str(), logFile.c_str()) != 0 && errno != ENOENT) {
-      BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
-    }
+    bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    settleLog(log, logFile, failed);
+    if (!failed) return;
     std::string msg = lastLogError(logFile);
     BERTH_LOG(warn) << "runc " << what << " (pid " << pid << ") " << describeWaitStatus(status)
                     << " after its pid file was in place" << (msg.empty() ? "" : ": " + msg);
   };
   auto runOnce = [&](const SpawnOptions& opts) -> asio::awaitable<CommandResult> {
-    if (pidFile.empty()) co_return co_await runCommand(reaper_, opts, deadline, capture);
-    if (!pidFileWatch_) pidFileWatch_ = std::make_unique<PidFileWatch>(executor);
     auto done = std::make_shared<DoneSignal>(executor);
-    auto expectation = pidFileWatch_->expect(pidFile, done);
+    std::unique_ptr<PidFileWatch::Expectation> expectation;
+    if (!pidFile.empty()) {
+      if (!pidFileWatch_) pidFileWatch_ = std::make_unique<PidFileWatch>(executor);
+      expectation = pidFileWatch_->expect(pidFile, done);
+    }
     if (!expectation) co_return co_await runCommand(reaper_, opts, deadline, capture);
     co_return co_await runCommandUntil(reaper_, opts, deadline, done, lateExit);
   };
@@ -122,13 +128,7 @@ asio::awaitable<std::string> Runc::run(std::vector<std::string> args, ProcessStd
     o.execFd = -1;
     result = co_await runOnce(o);
   }
-  if (result->timedOut || !result->ok()) {
-    if (::rename(log.c_str(), logFile_.c_str()) != 0 && errno != ENOENT) {
-      BERTH_LOG(warn) << "rename " << log << ": " << strerror(errno);
-    }
-  } else if (!result->exitPending) {  // (else lateExit has it)
-    ::unlink(log.c_str());
-  }
+  if (!result->exitPending) settleLog(log, logFile_, result->timedOut || !result->ok());  // (else lateExit does)
   if (result->timedOut) {
     throw internal(std::string("runc ") + what + " did not finish within " +
                    std::to_string(deadline.count() / 1000) + " s (killed)");

@@ -78,6 +78,9 @@ class Runc {
   asio::awaitable<std::string> run(std::vector<std::string> args, ProcessStdio io,
                                    std::chrono::milliseconds deadline, bool capture,
                                    std::string what, std::string pidFile = {});
+  // A call's own log: kept as `logFile` (the last failure's) if it failed,
+  // else removed.
+  static void settleLog(const std::string& log, const std::string& logFile, bool failed);
   // The message of the last error line of a runc log.
   static std::string lastLogError(const std::string& logFile);
   // The copy's fd while the binary at the path is the one copied; -1 (and
