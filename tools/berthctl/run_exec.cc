@@ -84,9 +84,19 @@ std::string fifoParent() {
 }
 
 // The size of our terminal (stdin's, else stdout's), if we have one.
-std::optional<std::pair<uint32_t, uint32_t>> ourWindowSize() {
+using WindowSize = std::pair<uint32_t, uint32_t>;  // width, height
+std::optional<WindowSize> ourWindowSize() {
   auto size = windowSize(0);
   return size ? size : windowSize(1);
+}
+
+// A resize of a process's pty to `size` (its task set by whoever sends it).
+auto resizeRequest(Client& c, const std::string& execId, WindowSize size) {
+  auto req = c.api().resizePtyRequest();
+  req.setExecId(execId);
+  req.initSize().setWidth(size.first);
+  req.getSize().setHeight(size.second);
+  return req;
 }
 
 // Without --tty, our stdin is forwarded only when it is data: a pipe, a
@@ -358,11 +368,8 @@ class Attached {
   void sendResize() {
     auto size = ourWindowSize();
     if (!size || !c_.connected()) return;  // (resent after a reconnect: resendLost)
-    auto req = c_.api().resizePtyRequest();
+    auto req = resizeRequest(c_, execId_, *size);
     c_.setTask(req.initTask(), id_);
-    req.setExecId(execId_);
-    req.initSize().setWidth(size->first);
-    req.getSize().setHeight(size->second);
     c_.loop().detach(req.send().ignoreResult().catch_([](kj::Exception&&) {}), "resize");
   }
 
@@ -435,20 +442,6 @@ class Attached {
   kj::Own<kj::PromiseFulfiller<void>> drainedFulfiller_;
 };
 
-// Gives a created init's pty our terminal's size before its start, so that
-// it never starts at 0x0 (a resize after the start's answer comes late for
-// what the process lays out at once: `stty size`, a shell's first prompt).
-// (An exec's size goes in its spec: runc exec runs it at once.)
-void sizeBeforeStart(Client& c, const std::string& id, const std::string& execId) {
-  auto size = ourWindowSize();
-  if (!size) return;
-  auto req = c.api().resizePtyRequest();
-  req.setExecId(execId);
-  req.initSize().setWidth(size->first);
-  req.getSize().setHeight(size->second);
-  c.call(kj::mv(req), id);
-}
-
 void startProcess(Client& c, const std::string& id, const std::string& execId) {
   auto req = c.api().startRequest();
   req.setExecId(execId);
@@ -484,8 +477,11 @@ int cmdRun(const Globals& g, const RunArgs& a) {
   // Created and started in one call (opts.start): one round trip less, and
   // berthd deletes the task if the start fails. A berthd older than
   // opts.start only creates it: then it is started here, as before. With a
-  // terminal of ours its pty gets our size in between (sizeBeforeStart).
-  const bool sizeFirst = a.tty && !a.detach && ourWindowSize();
+  // terminal of ours the created init's pty gets our size before the start:
+  // a resize after the start's answer comes late for what the process lays
+  // out at once (`stty size`, a shell's first prompt). (An exec's size goes
+  // in its spec: runc exec runs it at once.)
+  const auto sizeFirst = a.tty && !a.detach ? ourWindowSize() : std::nullopt;
   auto createAndStart = [&](const Attached* att) {
     auto req = c.api().createRequest();
     auto opts = req.initOpts();
@@ -499,7 +495,7 @@ int cmdRun(const Globals& g, const RunArgs& a) {
     if (c.call(kj::mv(req), a.id).getStarted()) return;
     if (sizeFirst) {
       try {
-        sizeBeforeStart(c, a.id, "");
+        c.call(resizeRequest(c, "", *sizeFirst), a.id);
       } catch (...) {
         deleteQuietly(c, a.id, "");
         throw;
